@@ -1,0 +1,120 @@
+//! Discovery descriptions rendered as rustdoc that builds with `-D warnings`.
+//!
+//! Descriptions are Markdown-ish prose with HTML, code fences, bracketed words and bare
+//! URLs. Left as they are, rustdoc would compile fences and indented blocks as doctests,
+//! resolve `[name]` as intra-doc links and warn on unknown HTML tags and bare URLs. The
+//! rules here keep the text readable while making every one of those impossible:
+//!
+//! - fenced blocks become ```` ```text ```` blocks with their content untouched;
+//! - other lines lose leading indentation, so nothing becomes an indented code block;
+//! - `[` and `]` are escaped unless they form a `[text](http...)` link;
+//! - `<`, `>` and `&` are escaped, so HTML is shown, not interpreted;
+//! - bare `http(s)://` URLs are wrapped in `<...>` so rustdoc links them.
+
+/// Renders `text` as doc lines (without the `///`). Empty when there is nothing to say.
+pub fn render(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut in_fence = false;
+    for raw_line in text.replace("\r\n", "\n").split('\n') {
+        let trimmed = raw_line.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            lines.push(if in_fence { "```".to_owned() } else { "```text".to_owned() });
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            lines.push(raw_line.trim_end().to_owned());
+        } else {
+            lines.push(escape_prose(trimmed));
+        }
+    }
+    if in_fence {
+        lines.push("```".to_owned());
+    }
+    while lines.last().is_some_and(|line| line.is_empty()) {
+        lines.pop();
+    }
+    while lines.first().is_some_and(|line| line.is_empty()) {
+        lines.remove(0);
+    }
+    lines
+}
+
+fn escape_prose(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '[' {
+            if let Some(link_len) = markdown_link_len(rest) {
+                out.push_str(&rest[..link_len]);
+                rest = &rest[link_len..];
+                continue;
+            }
+        }
+        if rest.starts_with("http://") || rest.starts_with("https://") {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`' | ')' | ']' | '[' | '\''))
+                .unwrap_or(rest.len());
+            let url = rest[..end].trim_end_matches(['.', ',', ';', ':']);
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+            rest = &rest[url.len()..];
+            continue;
+        }
+        match c {
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' => out.push_str("\\\\"),
+            _ => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Length of a `[text](http...)` link at the start of `s`, if there is one whose text
+/// holds no brackets and whose target is an absolute URL without spaces or parentheses.
+fn markdown_link_len(s: &str) -> Option<usize> {
+    let close = s.find(']')?;
+    let text = &s[1..close];
+    if text.is_empty() || text.contains('[') || !s[close..].starts_with("](http") {
+        return None;
+    }
+    let target_start = close + 2;
+    let target_len = s[target_start..].find(')')?;
+    let target = &s[target_start..target_start + target_len];
+    if target.contains(char::is_whitespace) || target.contains('(') || text.contains(['<', '>', '&', '`']) {
+        return None;
+    }
+    Some(target_start + target_len + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_become_text_blocks_and_indentation_is_dropped() {
+        let lines = render("Example:\n```\nlet x = 1;\n```\n    indented code");
+        assert_eq!(lines, ["Example:", "```text", "let x = 1;", "```", "indented code"]);
+        assert_eq!(render("```json\n{}"), ["```text", "{}", "```"]);
+    }
+
+    #[test]
+    fn brackets_html_and_urls_are_made_harmless() {
+        assert_eq!(render("See [foo] and <b>x</b> & y"), ["See \\[foo\\] and &lt;b&gt;x&lt;/b&gt; &amp; y"]);
+        assert_eq!(render("Docs: https://example.com/a."), ["Docs: <https://example.com/a>."]);
+        assert_eq!(render("[guide](https://example.com/g)"), ["[guide](https://example.com/g)"]);
+        assert_eq!(render("a\\b"), ["a\\\\b"]);
+    }
+
+    #[test]
+    fn blank_edges_are_trimmed() {
+        assert!(render("  \n ").is_empty());
+        assert_eq!(render("\nA\n\nB\n"), ["A", "", "B"]);
+    }
+}

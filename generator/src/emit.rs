@@ -1,0 +1,772 @@
+//! Stage 3: token streams for each generated file.
+//!
+//! The emitter reads the IR and spells it in Rust; it makes no naming or typing decision.
+//! Per-method code stays small: everything a request does at run time lives in the
+//! runtime crate (`discovery-runtime`), and a builder only records its inputs.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ir::{Api, Enum, Field, HttpMethod, Method, Param, Resource, Struct, Type, TypeDef};
+use crate::output::format_rust;
+use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
+
+/// Emits every file of the crate.
+pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, Error> {
+    let crate_name = options.crate_name.clone().unwrap_or_else(|| api.crate_name.clone());
+    let sources = [
+        ("src/lib.rs", lib_rs(api)),
+        ("src/types.rs", types_rs(api)),
+        ("src/resources.rs", resources_rs(api)),
+    ];
+    let mut files = vec![
+        GeneratedFile { path: "Cargo.toml".into(), contents: cargo_toml(api, &crate_name, options) },
+        GeneratedFile { path: "README.md".into(), contents: readme(api, &crate_name) },
+    ];
+    let mut lines = 0;
+    for (path, tokens) in sources {
+        let contents = format_rust(path, tokens)?;
+        lines += contents.lines().count();
+        files.push(GeneratedFile { path: path.into(), contents });
+    }
+    let stats = Stats { schemas: api.schema_count, types: api.types.len(), methods: api.methods().len(), lines };
+    Ok(GeneratedCrate { crate_name, revision: api.revision.clone(), files, stats })
+}
+
+fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+/// `#[doc]` attributes for a description, one per line, rendered safely.
+fn doc_attrs(text: &str) -> TokenStream {
+    doc_lines(docs::render(text))
+}
+
+fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
+    let lines = lines.into_iter().map(|line| if line.is_empty() { line } else { format!(" {line}") });
+    quote!(#(#[doc = #lines])*)
+}
+
+/// Spells a type; generated types are `crate::types::Name` outside the `types` module.
+fn rust_type(ty: &Type, qualify: bool) -> TokenStream {
+    match ty {
+        Type::String => quote!(String),
+        Type::Bool => quote!(bool),
+        Type::I32 => quote!(i32),
+        Type::U32 => quote!(u32),
+        Type::I64 => quote!(i64),
+        Type::U64 => quote!(u64),
+        Type::F32 => quote!(f32),
+        Type::F64 => quote!(f64),
+        Type::Bytes => quote!(discovery_runtime::Bytes),
+        Type::FieldMask => quote!(discovery_runtime::FieldMask),
+        Type::Any => quote!(serde_json::Value),
+        Type::Object => quote!(::std::collections::BTreeMap<String, serde_json::Value>),
+        Type::Named(name) => {
+            let name = ident(name);
+            if qualify {
+                quote!(crate::types::#name)
+            } else {
+                quote!(#name)
+            }
+        }
+        Type::Vec(inner) => {
+            let inner = rust_type(inner, qualify);
+            quote!(Vec<#inner>)
+        }
+        Type::Map(inner) => {
+            let inner = rust_type(inner, qualify);
+            quote!(::std::collections::BTreeMap<String, #inner>)
+        }
+    }
+}
+
+/// Lints that fire on upstream names and prose rather than on the generated code's shape.
+fn crate_lint_allows() -> TokenStream {
+    quote! {
+        // Names and descriptions come from the Discovery document: enum variants repeat
+        // their type's name (READ_SOURCE_TYPE_CONTACT), acronyms stay as Google spells
+        // them where two schemas differ only in case, a parameter may be called `to_x`
+        // or `add`, and descriptions use Markdown lists without continuation indents.
+        // Deprecation warnings are for the crate's users; its own plumbing (serde impls,
+        // accessors, paging) has to keep using deprecated items.
+        #![allow(
+            deprecated,
+            clippy::enum_variant_names,
+            clippy::upper_case_acronyms,
+            clippy::wrong_self_convention,
+            clippy::should_implement_trait,
+            clippy::too_many_arguments,
+            clippy::doc_lazy_continuation,
+            clippy::doc_overindented_list_items,
+            clippy::tabs_in_doc_comments,
+            clippy::large_enum_variant
+        )]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// lib.rs
+
+fn lib_rs(api: &Api) -> TokenStream {
+    let allows = crate_lint_allows();
+    let client = ident(&api.client_name);
+    let (name, version, root_url, service_path) = (&api.name, &api.version, &api.root_url, &api.service_path);
+    let client_doc = doc_lines([
+        format!("The entry point: a client for {} {}.", title(api), api.version),
+        String::new(),
+        format!("Build one with [`{}::builder`], then reach the API's resources through its accessors.", api.client_name),
+        "Cloning is cheap and shares the connection pool, credentials and retry policy.".to_owned(),
+    ]);
+    let scopes = api.scopes.iter().map(|scope| {
+        let doc = doc_attrs(&scope.description);
+        let name = ident(&scope.const_name);
+        let url = &scope.url;
+        quote!(#doc pub const #name: &str = #url;)
+    });
+    let scopes_module = (!api.scopes.is_empty()).then(|| {
+        quote! {
+            /// OAuth 2.0 scopes of this API. Each method asks for the scopes the Discovery document lists for it.
+            pub mod scopes { #(#scopes)* }
+        }
+    });
+    let client_impl = resource_impl(&api.root, quote!(self.client));
+    let revision_line = format!(" Discovery revision `{}` of `{}` {}.", api.revision, api.name, api.version);
+    quote! {
+        #![doc = include_str!("../README.md")]
+        #allows
+
+        pub mod resources;
+        pub mod types;
+
+        pub use discovery_runtime::{
+            auth, ByteStream, Error, FieldMask, ItemStream, Media, PageStream, Response, Result, RetryPolicy,
+            UploadProtocol,
+        };
+
+        #[doc = #revision_line]
+        pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo {
+            name: #name,
+            version: #version,
+            root_url: #root_url,
+            service_path: #service_path,
+            user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
+        };
+
+        #scopes_module
+
+        #client_doc
+        #[derive(Clone, Debug)]
+        pub struct #client {
+            client: discovery_runtime::Client,
+        }
+
+        impl #client {
+            /// Starts configuring a client: credentials, base URL, timeouts, retries.
+            pub fn builder() -> discovery_runtime::ClientBuilder<Self> {
+                discovery_runtime::ClientBuilder::new(&API)
+            }
+
+            /// The runtime client underneath, shared by every call.
+            pub fn client(&self) -> &discovery_runtime::Client {
+                &self.client
+            }
+        }
+
+        impl From<discovery_runtime::Client> for #client {
+            fn from(client: discovery_runtime::Client) -> Self {
+                Self { client }
+            }
+        }
+
+        #client_impl
+    }
+}
+
+fn title(api: &Api) -> String {
+    if api.title.is_empty() {
+        format!("the `{}` API", api.name)
+    } else {
+        api.title.clone()
+    }
+}
+
+/// The impl block of a resource handle (or of the client, for the root): accessors of
+/// its sub-resources and one constructor per method.
+fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
+    let owner = ident(&resource.struct_name);
+    let prefix = if resource.path.is_empty() { quote!(resources::) } else { quote!() };
+    let children = resource.children.iter().map(|child| {
+        let accessor = ident(&child.accessor);
+        let handle = ident(&child.struct_name);
+        let doc = format!(" The `{}` resource.", child.path);
+        let deprecated = child.deprecated.then(|| quote!(#[deprecated]));
+        quote! {
+            #[doc = #doc]
+            #deprecated
+            pub fn #accessor(&self) -> #prefix #handle {
+                #prefix #handle { client: #client.clone() }
+            }
+        }
+    });
+    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix));
+    quote! {
+        impl #owner {
+            #(#children)*
+            #(#methods)*
+        }
+    }
+}
+
+fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStream) -> TokenStream {
+    let accessor = ident(&method.accessor);
+    let builder = ident(&method.builder);
+    let doc = method_doc(method);
+    let deprecated = method.deprecated.then(|| quote!(#[deprecated]));
+    let mut args = Vec::new();
+    let mut steps = Vec::new();
+    for param in &method.path_params {
+        let (arg, wire) = (ident(&param.ident), &param.wire);
+        args.push(quote!(#arg: impl Into<String>));
+        steps.push(quote!(call.path_param(#wire, #arg);));
+    }
+    if let Some(body) = &method.body {
+        let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
+        args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
+        steps.push(quote!(call.json_body(#arg.borrow());));
+    }
+    for param in &method.required_query {
+        let (input, value) = param_input(param);
+        let (arg, wire) = (ident(&param.ident), &param.wire);
+        args.push(quote!(#arg: #input));
+        let value = value(quote!(#arg));
+        steps.push(if param.repeated { quote!(call.query_repeated(#wire, #value);) } else { quote!(call.query(#wire, #value);) });
+    }
+    let borrow_import = method.body.is_some().then(|| quote!(use ::std::borrow::Borrow as _;));
+    quote! {
+        #doc
+        #deprecated
+        pub fn #accessor(&self, #(#args),*) -> #prefix #builder {
+            #borrow_import
+            let mut call = discovery_runtime::Call::new(&#client, &#prefix #builder::METHOD);
+            #(#steps)*
+            #prefix #builder { call }
+        }
+    }
+}
+
+fn method_doc(method: &Method) -> TokenStream {
+    let mut lines = docs::render(&method.doc);
+    if !lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines.push(format!("`{} {}` (`{}`)", method.http_method.as_str(), method.path, method.id));
+    if !method.scopes.is_empty() {
+        lines.push(String::new());
+        lines.push("Scopes, any of:".to_owned());
+        lines.extend(method.scopes.iter().map(|scope| format!("- `{scope}`")));
+    }
+    doc_lines(lines)
+}
+
+/// How a parameter is taken and how its value is handed to the runtime.
+fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStream) {
+    let converted = matches!(param.ty, Type::String | Type::FieldMask);
+    let ty = rust_type(&param.ty, true);
+    let input = match (param.repeated, converted) {
+        (false, true) => quote!(impl Into<#ty>),
+        (false, false) => quote!(#ty),
+        (true, true) => quote!(impl IntoIterator<Item = impl Into<#ty>>),
+        (true, false) => quote!(impl IntoIterator<Item = #ty>),
+    };
+    let repeated = param.repeated;
+    let value = move |arg: TokenStream| match (repeated, converted) {
+        (false, true) => quote!(#arg.into()),
+        (false, false) => arg,
+        (true, true) => quote!(#arg.into_iter().map(Into::<#ty>::into)),
+        (true, false) => arg,
+    };
+    (input, value)
+}
+
+// ---------------------------------------------------------------------------------------
+// types.rs
+
+fn types_rs(api: &Api) -> TokenStream {
+    let items = api.types.iter().map(|def| match def {
+        TypeDef::Struct(s) => struct_item(s),
+        TypeDef::Enum(e) => enum_item(e),
+        TypeDef::Alias(a) => {
+            let (doc, name, ty) = (doc_attrs(&a.doc), ident(&a.name), rust_type(&a.ty, false));
+            quote!(#doc pub type #name = #ty;)
+        }
+    });
+    quote! {
+        //! The API's data types: one per schema of the Discovery document, plus the
+        //! objects and enums that the schemas define inline.
+        #(#items)*
+    }
+}
+
+fn struct_item(s: &Struct) -> TokenStream {
+    let name = ident(&s.name);
+    let doc = doc_attrs(&s.doc);
+    let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
+    let fields = s.fields.iter().map(field_item);
+    let unknown = ident(&s.unknown_fields);
+    quote! {
+        #doc
+        #deprecated
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        pub struct #name {
+            #(#fields)*
+            /// JSON members that this version of the crate does not know. They are kept so
+            /// that writing back what was read (read, modify, update) loses nothing.
+            #[serde(flatten)]
+            pub #unknown: ::std::collections::BTreeMap<String, serde_json::Value>,
+        }
+    }
+}
+
+fn field_item(field: &Field) -> TokenStream {
+    let mut doc = docs::render(&field.doc);
+    let mut notes = Vec::new();
+    if field.read_only && !field.doc.contains("Output only") {
+        notes.push("Output only: set by the service, ignored in requests.".to_owned());
+    }
+    if let Some(note) = &field.format_note {
+        notes.push(note.clone());
+    }
+    if !notes.is_empty() {
+        if !doc.is_empty() {
+            doc.push(String::new());
+        }
+        doc.extend(notes);
+    }
+    let doc = doc_lines(doc);
+    let name = ident(&field.name);
+    let mut serde_args = Vec::new();
+    if crate::naming::serde_camel_case(&field.name) != field.wire {
+        let wire = &field.wire;
+        serde_args.push(quote!(rename = #wire));
+    }
+    let inner = rust_type(&field.ty, false);
+    let (ty, skip) = match &field.ty {
+        Type::Vec(_) => (inner, "Vec::is_empty"),
+        Type::Map(_) | Type::Object => (inner, "::std::collections::BTreeMap::is_empty"),
+        _ if field.boxed => (quote!(Option<Box<#inner>>), "Option::is_none"),
+        _ => (quote!(Option<#inner>), "Option::is_none"),
+    };
+    serde_args.push(quote!(skip_serializing_if = #skip));
+    if field.ty.has_int64() {
+        serde_args.push(quote!(with = "discovery_runtime::wire::int64"));
+    }
+    let deprecated = field.deprecated.then(|| quote!(#[deprecated]));
+    quote! {
+        #doc
+        #[serde(#(#serde_args),*)]
+        #deprecated
+        pub #name: #ty,
+    }
+}
+
+fn enum_item(e: &Enum) -> TokenStream {
+    let name = ident(&e.name);
+    let doc = doc_attrs(&e.doc);
+    let unknown = ident(&e.unknown_variant);
+    let variants = e.variants.iter().map(|v| {
+        let (doc, variant) = (doc_attrs(&v.doc), ident(&v.name));
+        let deprecated = v.deprecated.then(|| quote!(#[deprecated]));
+        quote!(#doc #deprecated #variant,)
+    });
+    let to_wire = e.variants.iter().map(|v| {
+        let (variant, wire) = (ident(&v.name), &v.wire);
+        quote!(Self::#variant => #wire,)
+    });
+    let from_wire = e.variants.iter().map(|v| {
+        let (variant, wire) = (ident(&v.name), &v.wire);
+        quote!(#wire => Self::#variant,)
+    });
+    quote! {
+        #doc
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum #name {
+            #(#variants)*
+            /// A value this version of the crate does not know; sent back unchanged.
+            #unknown(String),
+        }
+
+        impl #name {
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(#to_wire)*
+                    Self::#unknown(value) => value,
+                }
+            }
+        }
+
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                match value {
+                    #(#from_wire)*
+                    other => Self::#unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                let value = <::std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::from(value.as_ref()))
+            }
+        }
+
+        impl discovery_runtime::QueryValue for #name {
+            fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
+                ::std::borrow::Cow::Borrowed(self.as_str())
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// resources.rs
+
+fn resources_rs(api: &Api) -> TokenStream {
+    let mut items = Vec::new();
+    let mut builders = Vec::new();
+    let mut pages = BTreeSet::new();
+    collect_resource_items(&api.root, &mut items, &mut builders, &mut pages);
+    let builder_names = builders.iter().map(|b| ident(b));
+    let options = (!builders.is_empty()).then(|| {
+        quote! {
+            discovery_runtime::call_options!(#(#builder_names),*);
+        }
+    });
+    quote! {
+        //! Resource handles and request builders: one builder per method.
+        //!
+        //! A builder takes the method's required inputs when it is created, offers a setter
+        //! per optional parameter, and does nothing until `send` (or `by_page`, `by_item`,
+        //! `upload`, `download`) is awaited. Every builder also has the per-call options
+        //! `fields`, `quota_user`, `param`, `header`, `add_scope`, `retry_policy` and `timeout`.
+        #(#items)*
+        #options
+    }
+}
+
+fn collect_resource_items(
+    resource: &Resource,
+    items: &mut Vec<TokenStream>,
+    builders: &mut Vec<String>,
+    pages: &mut BTreeSet<String>,
+) {
+    if !resource.path.is_empty() {
+        let handle = ident(&resource.struct_name);
+        let doc = format!(" The `{}` resource of the API: reach it through its parent's `{}()`.", resource.path, resource.accessor);
+        items.push(quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug)]
+            pub struct #handle {
+                pub(crate) client: discovery_runtime::Client,
+            }
+        });
+        items.push(resource_impl(resource, quote!(self.client)));
+    }
+    for method in &resource.methods {
+        items.push(builder_item(method));
+        builders.push(method.builder.clone());
+        if let Some(paging) = &method.paging {
+            if pages.insert(paging.response.clone()) {
+                items.push(page_impl(paging));
+            }
+        }
+    }
+    for child in &resource.children {
+        collect_resource_items(child, items, builders, pages);
+    }
+}
+
+fn builder_item(method: &Method) -> TokenStream {
+    let builder = ident(&method.builder);
+    let doc = format!(" Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.", method.id, method.accessor);
+    let info = method_info(method);
+    let setters = method.optional_query.iter().map(setter);
+    let response = method.response.as_ref().map(|ty| rust_type(ty, true));
+    let send = match &response {
+        Some(ty) => quote! {
+            /// Sends the request and decodes the response.
+            pub async fn send(self) -> discovery_runtime::Result<#ty> {
+                self.call.send().await
+            }
+
+            /// Sends the request; the decoded response comes with its HTTP status and headers.
+            pub async fn send_with_response(self) -> discovery_runtime::Result<discovery_runtime::Response<#ty>> {
+                self.call.send_with_response().await
+            }
+        },
+        None => quote! {
+            /// Sends the request; the method returns no data.
+            pub async fn send(self) -> discovery_runtime::Result<()> {
+                self.call.send_empty().await
+            }
+        },
+    };
+    let paging = method.paging.as_ref().map(|paging| {
+        let page = ident(&paging.response);
+        let by_item = paging.items.as_ref().map(|_| {
+            quote! {
+                /// Every item of every page, fetching pages as they are needed. The last
+                /// page stays reachable through `last_page()`.
+                pub fn by_item(self) -> discovery_runtime::ItemStream<crate::types::#page> {
+                    discovery_runtime::ItemStream::new(self.call)
+                }
+            }
+        });
+        quote! {
+            /// Every page, following `nextPageToken` until the last page.
+            pub fn by_page(self) -> discovery_runtime::PageStream<crate::types::#page> {
+                discovery_runtime::PageStream::new(self.call)
+            }
+            #by_item
+        }
+    });
+    let upload = method.media_upload.as_ref().map(|_| {
+        let ty = response.clone().unwrap_or_else(|| quote!(serde_json::Value));
+        quote! {
+            /// Sends the request with media content, by the protocol given.
+            pub async fn upload(
+                self,
+                media: discovery_runtime::Media,
+                protocol: discovery_runtime::UploadProtocol,
+            ) -> discovery_runtime::Result<#ty> {
+                self.call.upload(media, protocol).await
+            }
+        }
+    });
+    let download = method.media_download.then(|| {
+        quote! {
+            /// Downloads the media content (`alt=media`) as a stream of bytes.
+            pub async fn download(self) -> discovery_runtime::Result<discovery_runtime::ByteStream> {
+                self.call.download().await
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone)]
+        #[must_use = "a request does nothing until it is sent"]
+        pub struct #builder {
+            call: discovery_runtime::Call,
+        }
+
+        impl #builder {
+            #info
+            #(#setters)*
+            #send
+            #paging
+            #upload
+            #download
+        }
+    }
+}
+
+fn method_info(method: &Method) -> TokenStream {
+    let (id, path) = (&method.id, &method.path);
+    let http_method = format_ident!(
+        "{}",
+        match method.http_method {
+            HttpMethod::Get => "Get",
+            HttpMethod::Post => "Post",
+            HttpMethod::Put => "Put",
+            HttpMethod::Patch => "Patch",
+            HttpMethod::Delete => "Delete",
+        }
+    );
+    let path_params = method.path_params.iter().map(|p| {
+        let name = &p.wire;
+        let pattern = match &p.pattern {
+            Some(pattern) => quote!(Some(#pattern)),
+            None => quote!(None),
+        };
+        quote!(discovery_runtime::PathParam { name: #name, pattern: #pattern })
+    });
+    let scopes = &method.scopes;
+    let media_upload = match &method.media_upload {
+        Some(upload) => {
+            let option = |value: &Option<String>| match value {
+                Some(v) => quote!(Some(#v)),
+                None => quote!(None),
+            };
+            let (simple, resumable) = (option(&upload.simple_path), option(&upload.resumable_path));
+            let accept = &upload.accept;
+            let max_size = match upload.max_size {
+                Some(size) => quote!(Some(#size)),
+                None => quote!(None),
+            };
+            quote!(Some(&discovery_runtime::MediaUploadInfo {
+                simple_path: #simple,
+                resumable_path: #resumable,
+                accept: &[#(#accept),*],
+                max_size: #max_size,
+            }))
+        }
+        None => quote!(None),
+    };
+    let download = method.media_download;
+    quote! {
+        /// What the runtime needs to know to send this method.
+        pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
+            id: #id,
+            http_method: discovery_runtime::HttpMethod::#http_method,
+            path: #path,
+            path_params: &[#(#path_params),*],
+            scopes: &[#(#scopes),*],
+            media_upload: #media_upload,
+            supports_media_download: #download,
+        };
+    }
+}
+
+fn setter(param: &Param) -> TokenStream {
+    let (input, value) = param_input(param);
+    let (name, wire) = (ident(&param.ident), &param.wire);
+    let doc = doc_attrs(&param.doc);
+    let deprecated = param.deprecated.then(|| quote!(#[deprecated]));
+    let (arg, store) = if param.repeated {
+        let value = value(quote!(values));
+        (quote!(values), quote!(self.call.query_repeated(#wire, #value);))
+    } else {
+        let value = value(quote!(value));
+        (quote!(value), quote!(self.call.query(#wire, #value);))
+    };
+    quote! {
+        #doc
+        #deprecated
+        pub fn #name(mut self, #arg: #input) -> Self {
+            #store
+            self
+        }
+    }
+}
+
+fn page_impl(paging: &crate::ir::Paging) -> TokenStream {
+    let page = ident(&paging.response);
+    let token = ident(&paging.next_page_token);
+    let (item, take) = match &paging.items {
+        Some((field, item)) => {
+            let (field, item) = (ident(field), rust_type(item, true));
+            (item, quote!(::std::mem::take(&mut self.#field)))
+        }
+        None => (quote!(()), quote!(Vec::new())),
+    };
+    quote! {
+        impl discovery_runtime::Page for crate::types::#page {
+            type Item = #item;
+
+            fn next_page_token(&self) -> Option<&str> {
+                self.#token.as_deref()
+            }
+
+            fn take_items(&mut self) -> Vec<Self::Item> {
+                #take
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cargo.toml and README.md of a standalone crate
+
+fn toml_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn cargo_toml(api: &Api, crate_name: &str, options: &CrateOptions) -> String {
+    let runtime = match &options.runtime {
+        RuntimeDependency::Path(path) => format!("{{ path = {} }}", toml_string(path)),
+        RuntimeDependency::Version(version) => toml_string(version),
+    };
+    let description = format!("{} ({} {}), generated from its Discovery document", title(api), api.name, api.version);
+    format!(
+        "# @generated by discovery-codegen. Do not edit.\n\
+         [package]\n\
+         name = {name}\n\
+         version = {version}\n\
+         edition = \"2021\"\n\
+         description = {description}\n\
+         publish = false\n\
+         \n\
+         [dependencies]\n\
+         discovery-runtime = {runtime}\n\
+         serde = {{ version = \"1\", features = [\"derive\"] }}\n\
+         serde_json = \"1\"\n",
+        name = toml_string(crate_name),
+        version = toml_string(&options.crate_version),
+        description = toml_string(&description),
+    )
+}
+
+fn readme(api: &Api, crate_name: &str) -> String {
+    let mut out = format!("# {crate_name}\n\n");
+    out.push_str(&format!(
+        "A Rust client for {} ({} {}, Discovery revision {}), generated by discovery-codegen.\n\n",
+        title(api),
+        api.name,
+        api.version,
+        api.revision
+    ));
+    let description = docs::render(&api.description).join("\n");
+    if !description.is_empty() {
+        out.push_str(&description);
+        out.push_str("\n\n");
+    }
+    if !api.documentation_link.is_empty() {
+        out.push_str(&format!("Documentation of the API: <{}>\n\n", api.documentation_link));
+    }
+    out.push_str(&format!(
+        "Start with `{}::builder()`; types are in `types`, request builders in `resources`.\n",
+        api.client_name
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_strings_are_escaped() {
+        assert_eq!(toml_string("a \"b\" \\ c\nd"), "\"a \\\"b\\\" \\\\ c d\"");
+    }
+}

@@ -1,0 +1,1117 @@
+//! Stage 2: resolve a Discovery document into the API that will be emitted.
+//!
+//! Every decision lives here, once: Rust names (keywords, prelude clashes, collisions
+//! after case conversion), the Rust type of every type/format pair, which inline objects
+//! and enums become named types, where recursion needs a `Box`, which parameters are
+//! arguments and which are setters, which methods page, and how media is uploaded. The
+//! emitter only reads the result.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use crate::discovery::{JsonSchema, RestDescription, RestMethod, RestResource};
+use crate::naming::{self, Namespace};
+
+/// The API to emit.
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub name: String,
+    pub version: String,
+    pub revision: String,
+    pub title: String,
+    pub description: String,
+    pub documentation_link: String,
+    pub root_url: String,
+    pub service_path: String,
+    /// Package name, e.g. `google-people-v1`.
+    pub crate_name: String,
+    /// The client type, e.g. `PeopleClient`.
+    pub client_name: String,
+    pub scopes: Vec<Scope>,
+    /// Every named type, sorted by Rust name.
+    pub types: Vec<TypeDef>,
+    /// Top-level methods and resources; its `struct_name` is the client's.
+    pub root: Resource,
+    /// Number of schemas in the document.
+    pub schema_count: usize,
+}
+
+impl Api {
+    /// Every method, depth first in emission order.
+    pub fn methods(&self) -> Vec<&Method> {
+        fn walk<'a>(resource: &'a Resource, out: &mut Vec<&'a Method>) {
+            out.extend(&resource.methods);
+            for child in &resource.children {
+                walk(child, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub url: String,
+    pub description: String,
+    pub const_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeDef {
+    Struct(Struct),
+    Enum(Enum),
+    Alias(Alias),
+}
+
+impl TypeDef {
+    pub fn name(&self) -> &str {
+        match self {
+            TypeDef::Struct(s) => &s.name,
+            TypeDef::Enum(e) => &e.name,
+            TypeDef::Alias(a) => &a.name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Struct {
+    pub name: String,
+    /// Where the type comes from, e.g. `schemas.Person` or `schemas.Person.properties.x`.
+    pub origin: String,
+    pub doc: String,
+    pub deprecated: bool,
+    pub fields: Vec<Field>,
+    /// Name of the field that keeps JSON members this version does not know.
+    pub unknown_fields: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// Rust identifier, possibly raw (`r#type`).
+    pub name: String,
+    /// The JSON member name, kept exactly.
+    pub wire: String,
+    pub ty: Type,
+    pub doc: String,
+    pub deprecated: bool,
+    pub read_only: bool,
+    /// The value is a `Box` because the field closes a cycle of direct containment.
+    pub boxed: bool,
+    /// The format the Discovery document gives, when the Rust type does not show it
+    /// (`date-time`, `google-duration`, ...): documented on the field.
+    pub format_note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Enum {
+    pub name: String,
+    pub doc: String,
+    pub variants: Vec<Variant>,
+    /// The variant that carries values this version does not know.
+    pub unknown_variant: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    pub name: String,
+    pub wire: String,
+    pub doc: String,
+    pub deprecated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alias {
+    pub name: String,
+    pub doc: String,
+    pub ty: Type,
+}
+
+/// A Rust type, as the emitter spells it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    String,
+    Bool,
+    I32,
+    U32,
+    /// `int64` on the wire: a JSON string.
+    I64,
+    /// `uint64` on the wire: a JSON string.
+    U64,
+    F32,
+    F64,
+    /// `format: byte`: base64 on the wire.
+    Bytes,
+    FieldMask,
+    /// `type: any`.
+    Any,
+    /// An object with no declared members: any JSON object.
+    Object,
+    /// A generated type, by its Rust name.
+    Named(String),
+    Vec(Box<Type>),
+    /// `additionalProperties`: a map from string keys.
+    Map(Box<Type>),
+}
+
+impl Type {
+    /// Whether some 64-bit integer inside needs the string wire form.
+    pub fn has_int64(&self) -> bool {
+        match self {
+            Type::I64 | Type::U64 => true,
+            Type::Vec(inner) | Type::Map(inner) => inner.has_int64(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    /// The Discovery name (`connections`); empty for the root.
+    pub wire_name: String,
+    /// Dotted path from the root (`people.connections`); empty for the root.
+    pub path: String,
+    /// The resource handle type, e.g. `PeopleConnectionsResource`.
+    pub struct_name: String,
+    /// The accessor on the parent, e.g. `connections`.
+    pub accessor: String,
+    pub deprecated: bool,
+    pub methods: Vec<Method>,
+    pub children: Vec<Resource>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Method {
+    /// The Discovery id, e.g. `people.people.updateContact`.
+    pub id: String,
+    /// The Discovery name within its resource, e.g. `updateContact`.
+    pub wire_name: String,
+    /// The constructor on the resource handle, e.g. `update_contact`.
+    pub accessor: String,
+    /// The request builder type, e.g. `PeopleUpdateContactCall`.
+    pub builder: String,
+    pub http_method: HttpMethod,
+    /// The path template relative to the base URL, e.g. `v1/{+resourceName}:updateContact`.
+    pub path: String,
+    pub doc: String,
+    pub deprecated: bool,
+    pub scopes: Vec<String>,
+    /// Path parameters in argument order.
+    pub path_params: Vec<Param>,
+    /// Query parameters the service requires: arguments after the body.
+    pub required_query: Vec<Param>,
+    /// Optional query parameters: setters on the builder.
+    pub optional_query: Vec<Param>,
+    pub body: Option<Body>,
+    /// The decoded response; `None` when the method returns nothing.
+    pub response: Option<Type>,
+    pub paging: Option<Paging>,
+    pub media_upload: Option<MediaUpload>,
+    pub media_download: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub wire: String,
+    /// Argument or setter name.
+    pub ident: String,
+    /// A scalar, `FieldMask` or an enum type.
+    pub ty: Type,
+    pub repeated: bool,
+    pub doc: String,
+    pub pattern: Option<String>,
+    pub deprecated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Body {
+    pub ty: Type,
+    /// Argument name.
+    pub arg: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paging {
+    /// The response struct.
+    pub response: String,
+    /// Field holding `nextPageToken`.
+    pub next_page_token: String,
+    /// Field holding the page's items, with the item type, when there is one list.
+    pub items: Option<(String, Type)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaUpload {
+    pub simple_path: Option<String>,
+    pub resumable_path: Option<String>,
+    pub accept: Vec<String>,
+    pub max_size: Option<u64>,
+}
+
+/// A document that parsed but cannot become a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveError {
+    /// Where in the document, e.g. `schemas.Person.properties.names.items.$ref`.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot generate a client from the document at `{}`: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
+fn error(path: impl Into<String>, message: impl Into<String>) -> ResolveError {
+    ResolveError { path: path.into(), message: message.into() }
+}
+
+/// Names the method builders' own methods use; parameters must not take them.
+pub const BUILDER_RESERVED: &[&str] = &[
+    "fields", "quota_user", "param", "header", "add_scope", "retry_policy", "timeout", "send", "send_with_response",
+    "by_page", "by_item", "download", "upload", "call",
+];
+
+/// Resolves a parsed document.
+pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
+    let mut resolver = Resolver::new(document);
+    resolver.resolve_schemas()?;
+    let client_name = naming::type_ident(&format!("{}Client", naming::camel(&document.name, "Api", "Api")));
+    let root = resolver.resolve_resource_tree(&client_name)?;
+    let mut types: Vec<TypeDef> = std::mem::take(&mut resolver.types);
+    mark_boxes(&mut types);
+    types.sort_by(|a, b| a.name().cmp(b.name()));
+
+    let scopes = document
+        .auth
+        .oauth2
+        .scopes
+        .iter()
+        .scan(Namespace::new(), |names, (url, info)| {
+            Some(Scope {
+                url: url.clone(),
+                description: info.description.clone(),
+                const_name: names.claim(&naming::scope_const(url), "_"),
+            })
+        })
+        .collect();
+
+    Ok(Api {
+        name: document.name.clone(),
+        version: document.version.clone(),
+        revision: document.revision.clone(),
+        title: document.title.clone(),
+        description: document.description.clone(),
+        documentation_link: document.documentation_link.clone(),
+        root_url: root_url(document),
+        service_path: document.service_path.clone(),
+        crate_name: crate_name(&document.name, &document.version),
+        client_name,
+        scopes,
+        types,
+        root,
+        schema_count: document.schemas.len(),
+    })
+}
+
+/// `google-{name}-{version}`, lowercase, with every other character a `-`.
+pub fn crate_name(name: &str, version: &str) -> String {
+    let raw = format!("google-{name}-{version}").to_lowercase();
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '-' };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+fn root_url(document: &RestDescription) -> String {
+    let mut root = if !document.root_url.is_empty() {
+        document.root_url.clone()
+    } else if let Some(stripped) = document.base_url.strip_suffix(&document.service_path) {
+        stripped.to_owned()
+    } else {
+        document.base_url.clone()
+    };
+    if !root.ends_with('/') {
+        root.push('/');
+    }
+    root
+}
+
+struct Resolver<'a> {
+    document: &'a RestDescription,
+    /// Schema key to Rust type name.
+    schema_names: BTreeMap<String, String>,
+    /// Names in the `types` module.
+    type_names: Namespace,
+    types: Vec<TypeDef>,
+    /// Inline enums already emitted, by their values.
+    enums_by_values: HashMap<Vec<String>, String>,
+    /// How often each inline enum value list occurs in the document.
+    enum_occurrences: HashMap<Vec<String>, usize>,
+    /// Names in the `resources` module: resource handles and builders.
+    resource_names: Namespace,
+}
+
+/// Where an inline type is found: its parent's Rust name and the member's name.
+struct Context<'c> {
+    owner: &'c str,
+    member: &'c str,
+    path: &'c str,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(document: &'a RestDescription) -> Self {
+        let mut enum_occurrences = HashMap::new();
+        count_enums(document, &mut enum_occurrences);
+        Resolver {
+            document,
+            schema_names: BTreeMap::new(),
+            type_names: Namespace::new(),
+            types: Vec::new(),
+            enums_by_values: HashMap::new(),
+            enum_occurrences,
+            resource_names: Namespace::new(),
+        }
+    }
+
+    fn resolve_schemas(&mut self) -> Result<(), ResolveError> {
+        // Names first, so that `$ref`s resolve in any order and a schema whose key is
+        // already the converted name keeps it (`HttpHealthCheck` over `HTTPHealthCheck`).
+        let schemas = &self.document.schemas;
+        let wanted: Vec<(&String, String)> =
+            schemas.keys().map(|key| (key, naming::type_ident(&naming::camel(key, "T", "Schema")))).collect();
+        for (key, name) in &wanted {
+            if *key == name && !self.type_names.contains(name) {
+                self.schema_names.insert((*key).clone(), self.type_names.claim(name, ""));
+            }
+        }
+        for (key, name) in &wanted {
+            if self.schema_names.contains_key(*key) {
+                continue;
+            }
+            let raw_ok = key.chars().all(|c| c.is_ascii_alphanumeric())
+                && key.starts_with(|c: char| c.is_ascii_uppercase())
+                && !naming::is_keyword(key);
+            let alternatives = if raw_ok { vec![naming::type_ident(key)] } else { vec![] };
+            let claimed = self.type_names.claim_with(name, &alternatives, "");
+            self.schema_names.insert((*key).clone(), claimed);
+        }
+        check_alias_cycles(schemas)?;
+        for (key, schema) in schemas {
+            let name = self.schema_names[key].clone();
+            let path = format!("schemas.{key}");
+            self.resolve_named_schema(&name, schema, &path)?;
+        }
+        Ok(())
+    }
+
+    fn resolve_named_schema(&mut self, name: &str, schema: &JsonSchema, path: &str) -> Result<(), ResolveError> {
+        let doc = schema.description.clone().unwrap_or_default();
+        let is_object = schema.type_.as_deref() == Some("object") || (schema.type_.is_none() && schema.reference.is_none());
+        if !schema.properties.is_empty() || (is_object && schema.additional_properties.is_none() && schema.items.is_none()) {
+            return self.resolve_struct(name, schema, path);
+        }
+        if !schema.enum_values.is_empty() && schema.type_.as_deref() == Some("string") {
+            let def = build_enum(name, schema);
+            self.types.push(TypeDef::Enum(def));
+            return Ok(());
+        }
+        let ty = self.resolve_type(schema, &Context { owner: name, member: "", path })?;
+        self.types.push(TypeDef::Alias(Alias { name: name.to_owned(), doc, ty }));
+        Ok(())
+    }
+
+    fn resolve_struct(&mut self, name: &str, schema: &JsonSchema, path: &str) -> Result<(), ResolveError> {
+        // Claim names in order of how faithfully they convert, so that `type` keeps
+        // `r#type` and `@type` gets the suffix, and `foo_bar` keeps `foo_bar` over `fooBar`.
+        let mut field_names = Namespace::new();
+        let wanted: Vec<(&String, String)> = schema
+            .properties
+            .keys()
+            .map(|wire| (wire, naming::value_ident(&naming::snake(wire, "field"))))
+            .collect();
+        let fidelity = |wire: &str, ident: &str| {
+            if wire == ident.strip_prefix("r#").unwrap_or(ident) {
+                0
+            } else if wire.chars().all(|c| c.is_ascii_alphanumeric()) {
+                1
+            } else {
+                2
+            }
+        };
+        let mut claim_order: Vec<usize> = (0..wanted.len()).collect();
+        claim_order.sort_by_key(|&i| (fidelity(wanted[i].0, &wanted[i].1), i));
+        let mut idents = vec![String::new(); wanted.len()];
+        for i in claim_order {
+            idents[i] = field_names.claim(&wanted[i].1, "_");
+        }
+        let mut fields = Vec::with_capacity(schema.properties.len());
+        for ((wire, property), ident) in schema.properties.iter().zip(idents) {
+            let field_path = format!("{path}.properties.{wire}");
+            let ty = self.resolve_type(property, &Context { owner: name, member: wire, path: &field_path })?;
+            fields.push(Field {
+                name: ident,
+                wire: wire.clone(),
+                doc: property.description.clone().unwrap_or_default(),
+                deprecated: property.deprecated,
+                read_only: property.read_only,
+                boxed: false,
+                format_note: format_note(property),
+                ty,
+            });
+        }
+        let unknown_fields = field_names.claim_with("extra", &["unknown_fields".into()], "_");
+        self.types.push(TypeDef::Struct(Struct {
+            name: name.to_owned(),
+            origin: path.to_owned(),
+            doc: schema.description.clone().unwrap_or_default(),
+            deprecated: schema.deprecated,
+            fields,
+            unknown_fields,
+        }));
+        Ok(())
+    }
+
+    /// The Rust type of a property, parameter, array item or map value.
+    fn resolve_type(&mut self, schema: &JsonSchema, context: &Context<'_>) -> Result<Type, ResolveError> {
+        if let Some(reference) = &schema.reference {
+            return match self.schema_names.get(reference) {
+                Some(name) => Ok(Type::Named(name.clone())),
+                None => Err(error(
+                    format!("{}.$ref", context.path),
+                    format!("`$ref` names `{reference}`, which is not a schema of this document"),
+                )),
+            };
+        }
+        let format = schema.format.as_deref().unwrap_or("");
+        let ty = match schema.type_.as_deref() {
+            Some("string") if !schema.enum_values.is_empty() => Type::Named(self.inline_enum(schema, context)),
+            Some("string") => match format {
+                "byte" => Type::Bytes,
+                "int64" => Type::I64,
+                "uint64" => Type::U64,
+                "google-fieldmask" => Type::FieldMask,
+                _ => Type::String,
+            },
+            Some("integer") => match format {
+                "uint32" => Type::U32,
+                "int64" => Type::I64,
+                "uint64" => Type::U64,
+                _ => Type::I32,
+            },
+            Some("number") => match format {
+                "float" => Type::F32,
+                _ => Type::F64,
+            },
+            Some("boolean") => Type::Bool,
+            Some("any") | Some("null") => Type::Any,
+            Some("array") => self.array_type(schema, context)?,
+            Some("object") | None => {
+                if !schema.properties.is_empty() {
+                    Type::Named(self.inline_struct(schema, context)?)
+                } else if let Some(values) = &schema.additional_properties {
+                    let value_member = format!("{}Value", context.member);
+                    let path = format!("{}.additionalProperties", context.path);
+                    let value = self.resolve_type(values, &Context { owner: context.owner, member: &value_member, path: &path })?;
+                    Type::Map(Box::new(value))
+                } else if schema.type_.is_none() && schema.items.is_some() {
+                    self.array_type(schema, context)?
+                } else if schema.type_.is_some() {
+                    Type::Object
+                } else {
+                    Type::Any
+                }
+            }
+            Some(other) => {
+                return Err(error(
+                    format!("{}.type", context.path),
+                    format!("unknown type `{other}` (expected string, integer, number, boolean, array, object or any)"),
+                ))
+            }
+        };
+        Ok(ty)
+    }
+
+    fn array_type(&mut self, schema: &JsonSchema, context: &Context<'_>) -> Result<Type, ResolveError> {
+        let Some(items) = &schema.items else {
+            return Ok(Type::Vec(Box::new(Type::Any)));
+        };
+        let item_member = format!("{}Item", context.member);
+        let path = format!("{}.items", context.path);
+        let item = self.resolve_type(items, &Context { owner: context.owner, member: &item_member, path: &path })?;
+        Ok(Type::Vec(Box::new(item)))
+    }
+
+    fn inline_struct(&mut self, schema: &JsonSchema, context: &Context<'_>) -> Result<String, ResolveError> {
+        let wanted = naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Inline"));
+        let name = self.type_names.claim(&wanted, "");
+        self.resolve_struct(&name, schema, context.path)?;
+        Ok(name)
+    }
+
+    /// An inline enum gets a type of its own; identical value lists share one type. A
+    /// shared list whose values have a common prefix of two or more words is named after
+    /// it (`READ_SOURCE_TYPE_*` -> `ReadSourceType`), other enums after where they occur.
+    fn inline_enum(&mut self, schema: &JsonSchema, context: &Context<'_>) -> String {
+        if let Some(name) = self.enums_by_values.get(&schema.enum_values) {
+            return name.clone();
+        }
+        let contextual = naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Enum"));
+        let shared = self.enum_occurrences.get(&schema.enum_values).copied().unwrap_or(0) > 1;
+        let name = match common_prefix(&schema.enum_values).filter(|_| shared) {
+            Some(prefix) => {
+                let preferred = naming::type_ident(&naming::camel(&prefix, "T", "Enum"));
+                self.type_names.claim_with(&preferred, &[contextual], "")
+            }
+            None => self.type_names.claim(&contextual, ""),
+        };
+        self.types.push(TypeDef::Enum(build_enum(&name, schema)));
+        self.enums_by_values.insert(schema.enum_values.clone(), name.clone());
+        name
+    }
+
+    fn resolve_resource_tree(&mut self, client_name: &str) -> Result<Resource, ResolveError> {
+        self.resource_names.reserve([client_name]);
+        let mut root = Resource {
+            wire_name: String::new(),
+            path: String::new(),
+            struct_name: client_name.to_owned(),
+            accessor: String::new(),
+            deprecated: false,
+            methods: Vec::new(),
+            children: Vec::new(),
+        };
+        // The client type also carries the crate's own items; keep accessors off them.
+        let mut accessors = Namespace::new();
+        accessors.reserve(["builder", "from_client", "client"]);
+        self.fill_resource(&mut root, &self.document.methods, &self.document.resources, accessors, "")?;
+        Ok(root)
+    }
+
+    fn fill_resource(
+        &mut self,
+        resource: &mut Resource,
+        methods: &BTreeMap<String, RestMethod>,
+        children: &BTreeMap<String, RestResource>,
+        mut accessors: Namespace,
+        json_path: &str,
+    ) -> Result<(), ResolveError> {
+        for (wire_name, method) in methods {
+            let path = format!("{json_path}methods.{wire_name}");
+            let accessor = accessors.claim(&naming::value_ident(&naming::snake(wire_name, "call")), "_");
+            resource.methods.push(self.resolve_method(resource, wire_name, accessor, method, &path)?);
+        }
+        for (wire_name, child) in children {
+            let path = if resource.path.is_empty() { wire_name.clone() } else { format!("{}.{wire_name}", resource.path) };
+            let snake = naming::snake(wire_name, "resource");
+            let accessor = accessors.claim_with(&naming::value_ident(&snake), &[format!("{snake}_resource")], "_");
+            let struct_name = self
+                .resource_names
+                .claim(&naming::type_ident(&naming::camel(&format!("{path} resource"), "R", "Resource")), "");
+            let mut handle = Resource {
+                wire_name: wire_name.clone(),
+                path,
+                struct_name,
+                accessor,
+                deprecated: child.deprecated,
+                methods: Vec::new(),
+                children: Vec::new(),
+            };
+            let child_path = format!("{json_path}resources.{wire_name}.");
+            self.fill_resource(&mut handle, &child.methods, &child.resources, Namespace::new(), &child_path)?;
+            resource.children.push(handle);
+        }
+        Ok(())
+    }
+
+    fn resolve_method(
+        &mut self,
+        resource: &Resource,
+        wire_name: &str,
+        accessor: String,
+        method: &RestMethod,
+        path: &str,
+    ) -> Result<Method, ResolveError> {
+        let base = naming::camel(&format!("{} {wire_name}", resource.path), "M", "Method");
+        let builder = self.resource_names.claim(&naming::type_ident(&format!("{base}Call")), "");
+        let http_method = match method.http_method.to_ascii_uppercase().as_str() {
+            "GET" => HttpMethod::Get,
+            "POST" => HttpMethod::Post,
+            "PUT" => HttpMethod::Put,
+            "PATCH" => HttpMethod::Patch,
+            "DELETE" => HttpMethod::Delete,
+            other => return Err(error(format!("{path}.httpMethod"), format!("unsupported HTTP method `{other}`"))),
+        };
+
+        let template_vars = template_variables(&method.path).map_err(|message| error(format!("{path}.path"), message))?;
+        for var in &template_vars {
+            let declared = method.parameters.get(var).is_some_and(|p| p.location.as_deref() == Some("path"));
+            if !declared {
+                return Err(error(
+                    format!("{path}.path"),
+                    format!("the path template names `{var}`, which is not a path parameter of the method"),
+                ));
+            }
+        }
+
+        // Argument order: path parameters as `parameterOrder` gives them, then the body,
+        // then the query parameters the service requires.
+        let mut ordered: Vec<&String> = method.parameter_order.iter().filter(|n| method.parameters.contains_key(*n)).collect();
+        ordered.extend(method.parameters.keys().filter(|name| !method.parameter_order.contains(name)));
+
+        let mut arg_names = Namespace::new();
+        let mut setter_names = Namespace::new();
+        setter_names.reserve(BUILDER_RESERVED.iter().copied());
+        let (mut path_params, mut required_query, mut optional_query) = (Vec::new(), Vec::new(), Vec::new());
+        let context_owner = base.clone();
+        for wire in ordered {
+            let parameter = &method.parameters[wire];
+            let param_path = format!("{path}.parameters.{wire}");
+            let ty = match parameter.type_.as_deref() {
+                Some("array") | Some("object") => Type::String,
+                _ => self.resolve_type(parameter, &Context { owner: &context_owner, member: wire, path: &param_path })?,
+            };
+            let ty = match ty {
+                Type::Bytes | Type::Any | Type::Object | Type::Vec(_) | Type::Map(_) => Type::String,
+                other => other,
+            };
+            let snake = naming::snake(wire, "param");
+            let is_path = parameter.location.as_deref() == Some("path");
+            // "Required." in a description is how newer documents flag what the service
+            // requires. A dotted name (`requestMask.includeField`) is a member of an
+            // optional sub-message: required only when that message is sent.
+            let required = is_path
+                || parameter.required
+                || (!wire.contains('.')
+                    && parameter.description.as_deref().is_some_and(|d| d.trim_start().starts_with("Required.")));
+            let ident = if required {
+                arg_names.claim(&naming::value_ident(&snake), "_")
+            } else {
+                setter_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
+            };
+            let param = Param {
+                wire: wire.clone(),
+                ident,
+                ty,
+                repeated: parameter.repeated,
+                doc: parameter.description.clone().unwrap_or_default(),
+                pattern: parameter.pattern.clone(),
+                deprecated: parameter.deprecated,
+            };
+            if is_path {
+                path_params.push(param);
+            } else if required {
+                required_query.push(param);
+            } else {
+                optional_query.push(param);
+            }
+        }
+        // Keep the required query arguments after the body in a stable order.
+        let body = match &method.request {
+            Some(request) => {
+                let ty = self.resolve_type(request, &Context { owner: &base, member: "Request", path: &format!("{path}.request") })?;
+                let wanted = match &ty {
+                    Type::Named(name) => naming::snake(name, "body"),
+                    _ => "body".to_owned(),
+                };
+                Some(Body { arg: arg_names.claim(&naming::value_ident(&wanted), "_"), ty })
+            }
+            None => None,
+        };
+        let response = match &method.response {
+            Some(response) => Some(self.resolve_type(
+                response,
+                &Context { owner: &base, member: "Response", path: &format!("{path}.response") },
+            )?),
+            None => None,
+        };
+        let paging = self.paging(&optional_query, response.as_ref());
+        let media_upload = if method.supports_media_upload {
+            method.media_upload.as_ref().map(|upload| MediaUpload {
+                simple_path: upload.protocols.simple.as_ref().map(|p| p.path.clone()),
+                resumable_path: upload.protocols.resumable.as_ref().map(|p| p.path.clone()),
+                accept: upload.accept.clone(),
+                max_size: upload.max_size.as_deref().and_then(parse_size),
+            })
+        } else {
+            None
+        };
+        Ok(Method {
+            id: method.id.clone(),
+            wire_name: wire_name.to_owned(),
+            accessor,
+            builder,
+            http_method,
+            path: method.path.clone(),
+            doc: method.description.clone().unwrap_or_default(),
+            deprecated: method.deprecated,
+            scopes: method.scopes.clone(),
+            path_params,
+            required_query,
+            optional_query,
+            body,
+            response,
+            paging,
+            media_upload,
+            media_download: method.supports_media_download,
+        })
+    }
+
+    /// A method pages when it takes `pageToken` and its response carries `nextPageToken`.
+    fn paging(&self, optional_query: &[Param], response: Option<&Type>) -> Option<Paging> {
+        if !optional_query.iter().any(|p| p.wire == "pageToken") {
+            return None;
+        }
+        let Some(Type::Named(response)) = response else { return None };
+        let TypeDef::Struct(shape) = self.types.iter().find(|t| t.name() == response)? else { return None };
+        let token = shape.fields.iter().find(|f| f.wire == "nextPageToken" && f.ty == Type::String)?;
+        let lists: Vec<&Field> = shape.fields.iter().filter(|f| matches!(f.ty, Type::Vec(_))).collect();
+        let items = match lists.as_slice() {
+            [only] => Some(*only),
+            _ => lists.iter().copied().find(|f| f.wire == "items"),
+        };
+        Some(Paging {
+            response: response.clone(),
+            next_page_token: token.name.clone(),
+            items: items.and_then(|f| match &f.ty {
+                Type::Vec(item) => Some((f.name.clone(), (**item).clone())),
+                _ => None,
+            }),
+        })
+    }
+}
+
+fn build_enum(name: &str, schema: &JsonSchema) -> Enum {
+    let mut names = Namespace::new();
+    let variants: Vec<Variant> = schema
+        .enum_values
+        .iter()
+        .enumerate()
+        .map(|(i, wire)| {
+            let fallback = if wire.is_empty() { "Empty".to_owned() } else { format!("Value{i}") };
+            let wanted = naming::variant_ident(&naming::camel(wire, "V", &fallback));
+            Variant {
+                name: names.claim(&wanted, ""),
+                wire: wire.clone(),
+                doc: schema.enum_descriptions.get(i).cloned().unwrap_or_default(),
+                deprecated: schema.enum_deprecated.get(i).copied().unwrap_or(false),
+            }
+        })
+        .collect();
+    let unknown_variant = names.claim_with("UnknownValue", &["UnrecognizedValue".into()], "");
+    Enum { name: name.to_owned(), doc: schema.description.clone().unwrap_or_default(), variants, unknown_variant }
+}
+
+/// Leading `_`-separated words shared by every value, when there are two or more and
+/// every value has more words than that: `READ_SOURCE_TYPE_CONTACT` ... -> `READ_SOURCE_TYPE`.
+fn common_prefix(values: &[String]) -> Option<String> {
+    let split: Vec<Vec<&str>> = values.iter().map(|v| v.split('_').collect()).collect();
+    let first = split.first()?;
+    let mut len = 0;
+    while len < first.len() && split.iter().all(|words| words.len() > len + 1 && words[len] == first[len]) {
+        len += 1;
+    }
+    (len >= 2).then(|| first[..len].join("_"))
+}
+
+fn count_enums(document: &RestDescription, counts: &mut HashMap<Vec<String>, usize>) {
+    fn schema(s: &JsonSchema, counts: &mut HashMap<Vec<String>, usize>, top: bool) {
+        if !s.enum_values.is_empty() && !top {
+            *counts.entry(s.enum_values.clone()).or_default() += 1;
+        }
+        s.properties.values().for_each(|p| schema(p, counts, false));
+        if let Some(items) = &s.items {
+            schema(items, counts, false);
+        }
+        if let Some(values) = &s.additional_properties {
+            schema(values, counts, false);
+        }
+    }
+    fn methods(ms: &BTreeMap<String, RestMethod>, counts: &mut HashMap<Vec<String>, usize>) {
+        for m in ms.values() {
+            m.parameters.values().for_each(|p| schema(p, counts, false));
+            m.request.iter().chain(&m.response).for_each(|s| schema(s, counts, true));
+        }
+    }
+    fn resources(rs: &BTreeMap<String, RestResource>, counts: &mut HashMap<Vec<String>, usize>) {
+        for r in rs.values() {
+            methods(&r.methods, counts);
+            resources(&r.resources, counts);
+        }
+    }
+    document.schemas.values().for_each(|s| schema(s, counts, true));
+    methods(&document.methods, counts);
+    resources(&document.resources, counts);
+}
+
+/// Schemas that are only a `$ref` become type aliases; a cycle of them has no Rust type.
+fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), ResolveError> {
+    for start in schemas.keys() {
+        let mut seen = BTreeSet::new();
+        let mut current = start;
+        while let Some(target) = schemas.get(current).and_then(|s| s.reference.as_ref()) {
+            if !seen.insert(current.clone()) {
+                return Err(error(
+                    format!("schemas.{start}.$ref"),
+                    format!("`$ref` cycle through {} with no object in it", seen.into_iter().collect::<Vec<_>>().join(" -> ")),
+                ));
+            }
+            current = target;
+        }
+    }
+    Ok(())
+}
+
+/// The variables of an RFC 6570 path template (`{+name}`, `{name}`).
+fn template_variables(template: &str) -> Result<Vec<String>, String> {
+    let mut vars = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').ok_or_else(|| format!("unclosed `{{` in path template `{template}`"))?;
+        let var = rest[open + 1..open + close].trim_start_matches(['+', '#', '/', '.', ';', '?', '&']);
+        if var.is_empty() {
+            return Err(format!("empty variable in path template `{template}`"));
+        }
+        vars.push(var.trim_end_matches('*').to_owned());
+        rest = &rest[open + close + 1..];
+    }
+    Ok(vars)
+}
+
+fn format_note(schema: &JsonSchema) -> Option<String> {
+    let format = schema.format.as_deref()?;
+    let note = match format {
+        "date" => "A date, `YYYY-MM-DD`.",
+        "date-time" => "An RFC 3339 timestamp.",
+        "google-datetime" => "An RFC 3339 timestamp in UTC.",
+        "google-duration" => "A duration in seconds with up to nine fractional digits, ending with `s` (e.g. `3.5s`).",
+        _ => return None,
+    };
+    Some(note.to_owned())
+}
+
+/// `"10MB"` -> 10 * 2^20 bytes.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let number: u64 = text[..digits_end].parse().ok()?;
+    let shift = match text[digits_end..].trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "KB" => 10,
+        "MB" => 20,
+        "GB" => 30,
+        "TB" => 40,
+        _ => return None,
+    };
+    number.checked_mul(1u64 << shift)
+}
+
+/// Boxes the fields that close a cycle of direct containment (`Option<T>` inside `T`,
+/// directly or through other structs): `Vec` and maps already allocate.
+fn mark_boxes(types: &mut [TypeDef]) {
+    let index: HashMap<&str, usize> = types.iter().enumerate().map(|(i, t)| (t.name(), i)).collect();
+    let direct_target = |ty: &Type| -> Option<usize> {
+        match ty {
+            Type::Named(name) => index.get(name.as_str()).copied(),
+            _ => None,
+        }
+    };
+    let edges: Vec<Vec<usize>> = types
+        .iter()
+        .map(|t| match t {
+            TypeDef::Struct(s) => s.fields.iter().filter_map(|f| direct_target(&f.ty)).collect(),
+            TypeDef::Alias(a) => direct_target(&a.ty).into_iter().collect(),
+            TypeDef::Enum(_) => Vec::new(),
+        })
+        .collect();
+    let component = strongly_connected_components(&edges);
+    let boxed: Vec<Vec<bool>> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match t {
+            TypeDef::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| direct_target(&f.ty).is_some_and(|j| component[j] == component[i]))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    for (t, flags) in types.iter_mut().zip(boxed) {
+        if let TypeDef::Struct(s) = t {
+            for (field, flag) in s.fields.iter_mut().zip(flags) {
+                field.boxed = flag;
+            }
+        }
+    }
+}
+
+/// Tarjan's algorithm, iterative so that deep schema graphs cannot overflow the stack.
+fn strongly_connected_components(edges: &[Vec<usize>]) -> Vec<usize> {
+    let n = edges.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut component = vec![usize::MAX; n];
+    let mut stack = Vec::new();
+    let mut next_index = 0;
+    let mut next_component = 0;
+    for start in 0..n {
+        if index[start] != usize::MAX {
+            continue;
+        }
+        let mut work = vec![(start, 0usize)];
+        while let Some(&mut (node, ref mut edge)) = work.last_mut() {
+            if *edge == 0 && index[node] == usize::MAX {
+                index[node] = next_index;
+                low[node] = next_index;
+                next_index += 1;
+                stack.push(node);
+                on_stack[node] = true;
+            }
+            if let Some(&target) = edges[node].get(*edge) {
+                *edge += 1;
+                if index[target] == usize::MAX {
+                    work.push((target, 0));
+                } else if on_stack[target] {
+                    low[node] = low[node].min(index[target]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == index[node] {
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component[member] = next_component;
+                    if member == node {
+                        break;
+                    }
+                }
+                next_component += 1;
+            }
+        }
+    }
+    component
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::parse;
+
+    fn api(json: &str) -> Api {
+        resolve(&parse(json).unwrap()).unwrap()
+    }
+
+    fn find<'a>(api: &'a Api, name: &str) -> &'a TypeDef {
+        api.types.iter().find(|t| t.name() == name).unwrap_or_else(|| panic!("no type {name}"))
+    }
+
+    #[test]
+    fn recursion_is_boxed_only_where_needed() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "A":{"type":"object","properties":{"b":{"$ref":"B"},"list":{"type":"array","items":{"$ref":"A"}}}},
+            "B":{"type":"object","properties":{"a":{"$ref":"A"},"c":{"$ref":"C"}}},
+            "C":{"type":"object","properties":{"me":{"$ref":"C"}, "x":{"type":"string"}}}}}"#);
+        let boxed = |ty: &str, field: &str| match find(&api, ty) {
+            TypeDef::Struct(s) => s.fields.iter().find(|f| f.wire == field).unwrap().boxed,
+            _ => unreachable!(),
+        };
+        assert!(boxed("A", "b"));
+        assert!(!boxed("A", "list"));
+        assert!(boxed("B", "a"));
+        assert!(!boxed("B", "c"));
+        assert!(boxed("C", "me"));
+    }
+
+    #[test]
+    fn shared_enums_are_named_by_their_prefix() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "P":{"type":"object","properties":{"sources":{"type":"array","items":{"type":"string","enum":["READ_SOURCE_TYPE_A","READ_SOURCE_TYPE_B"]}},
+                                               "state":{"type":"string","enum":["STATE_A","STATE_B"]}}}},
+            "resources":{"r":{"methods":{"get":{"id":"t.r.get","path":"r","httpMethod":"GET","parameters":{
+                "sources":{"type":"string","location":"query","repeated":true,"enum":["READ_SOURCE_TYPE_A","READ_SOURCE_TYPE_B"]}}}}}}}"#);
+        assert!(matches!(find(&api, "ReadSourceType"), TypeDef::Enum(_)));
+        assert!(matches!(find(&api, "PState"), TypeDef::Enum(_)));
+        let method = &api.root.children[0].methods[0];
+        assert_eq!(method.optional_query[0].ty, Type::Named("ReadSourceType".into()));
+        assert!(method.optional_query[0].repeated);
+    }
+
+    #[test]
+    fn dangling_refs_unknown_types_and_bad_templates_name_the_path() {
+        let err = resolve(&parse(r#"{"name":"t","version":"v1","schemas":{"A":{"type":"object","properties":{"b":{"type":"array","items":{"$ref":"Nope"}}}}}}"#).unwrap()).unwrap_err();
+        assert_eq!(err.path, "schemas.A.properties.b.items.$ref");
+        let err = resolve(&parse(r#"{"name":"t","version":"v1","schemas":{"A":{"type":"object","properties":{"b":{"type":"strange"}}}}}"#).unwrap()).unwrap_err();
+        assert_eq!(err.path, "schemas.A.properties.b.type");
+        let err = resolve(&parse(r#"{"name":"t","version":"v1","resources":{"r":{"methods":{"get":{"path":"v1/{+name}","httpMethod":"GET"}}}}}"#).unwrap()).unwrap_err();
+        assert_eq!(err.path, "resources.r.methods.get.path");
+        let err = resolve(&parse(r#"{"name":"t","version":"v1","schemas":{"A":{"$ref":"B"},"B":{"$ref":"A"}}}"#).unwrap()).unwrap_err();
+        assert!(err.message.contains("cycle"), "{err}");
+    }
+
+    #[test]
+    fn colliding_schema_names_keep_distinct_types() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "HTTPHealthCheck":{"type":"object","properties":{"a":{"type":"string"}}},
+            "HttpHealthCheck":{"type":"object","properties":{"b":{"type":"string"}}},
+            "Option":{"type":"object"}}}"#);
+        let names: Vec<&str> = api.types.iter().map(TypeDef::name).collect();
+        assert_eq!(names, ["HTTPHealthCheck", "HttpHealthCheck", "OptionSchema"]);
+    }
+
+    #[test]
+    fn people_methods_take_required_inputs_as_arguments() {
+        let api = resolve(&parse(include_str!("../../discovery/people.v1.json")).unwrap()).unwrap();
+        assert_eq!(api.methods().len(), 24);
+        assert_eq!(api.schema_count, 72);
+        let update = api.methods().into_iter().find(|m| m.id == "people.people.updateContact").unwrap();
+        assert_eq!(update.path_params[0].ident, "resource_name");
+        assert_eq!(update.body.as_ref().unwrap().ty, Type::Named("Person".into()));
+        let required: Vec<&str> = update.required_query.iter().map(|p| p.wire.as_str()).collect();
+        assert_eq!(required, ["updatePersonFields"]);
+        let list = api.methods().into_iter().find(|m| m.id == "people.people.connections.list").unwrap();
+        let paging = list.paging.as_ref().unwrap();
+        assert_eq!(paging.items.as_ref().unwrap().0, "connections");
+    }
+
+    #[test]
+    fn sizes_and_crate_names() {
+        assert_eq!(parse_size("10MB"), Some(10 << 20));
+        assert_eq!(parse_size("5TB"), Some(5 << 40));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(crate_name("admin", "directory_v1"), "google-admin-directory-v1");
+        assert_eq!(crate_name("adexchangebuyer", "v1.3"), "google-adexchangebuyer-v1-3");
+    }
+}

@@ -1,0 +1,105 @@
+//! Generates Rust client crates from Google API Discovery documents.
+//!
+//! The pipeline runs in one direction, one stage per module:
+//!
+//! 1. [`discovery`] parses the JSON document into a typed model;
+//! 2. [`ir`] resolves it into the API that will be emitted: every naming and typing
+//!    decision is made there, once;
+//! 3. [`emit`] turns the IR into token streams and makes no decisions of its own;
+//! 4. [`output`] formats the tokens with `prettyplease` and writes files atomically.
+//!
+//! [`generate`] runs stages 1 to 4 in memory; [`write_crate`] puts the result on disk.
+
+pub mod discovery;
+pub mod docs;
+pub mod emit;
+pub mod ir;
+pub mod naming;
+pub mod output;
+
+use std::path::PathBuf;
+
+pub use output::{write_crate, WriteReport, WriteScope};
+
+/// How the generated crate depends on the runtime crate `discovery-runtime`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuntimeDependency {
+    /// `discovery-runtime = { path = "..." }`, relative to the generated crate.
+    Path(String),
+    /// `discovery-runtime = "..."` from a registry.
+    Version(String),
+}
+
+/// Options for one generated crate.
+#[derive(Clone, Debug)]
+pub struct CrateOptions {
+    /// Package name; `google-{name}-{version}` from the document when `None`.
+    pub crate_name: Option<String>,
+    /// Package version written to the generated `Cargo.toml`.
+    pub crate_version: String,
+    /// Where the runtime crate comes from.
+    pub runtime: RuntimeDependency,
+}
+
+impl Default for CrateOptions {
+    fn default() -> Self {
+        CrateOptions {
+            crate_name: None,
+            crate_version: "0.1.0".to_owned(),
+            runtime: RuntimeDependency::Path("../generator/runtime".to_owned()),
+        }
+    }
+}
+
+/// One file of a generated crate, with its path relative to the crate root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// Counts that describe a generated crate, for summaries and reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Schemas in the document (top-level `schemas` entries).
+    pub schemas: usize,
+    /// Rust types emitted (schemas, inline objects and enums).
+    pub types: usize,
+    /// Methods, all resources included.
+    pub methods: usize,
+    /// Lines of Rust in the generated `src/`.
+    pub lines: usize,
+}
+
+/// A generated crate held in memory.
+#[derive(Clone, Debug)]
+pub struct GeneratedCrate {
+    /// Package name, e.g. `google-people-v1`.
+    pub crate_name: String,
+    /// The document's `revision`, e.g. `20251117`.
+    pub revision: String,
+    /// Every file of the crate, in a fixed order.
+    pub files: Vec<GeneratedFile>,
+    pub stats: Stats,
+}
+
+/// Everything that can stop generation. Never a panic.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The document is not valid JSON or does not fit the Discovery format.
+    #[error(transparent)]
+    Parse(#[from] discovery::ParseError),
+    /// The document parsed but cannot be turned into a client (dangling `$ref`, ...).
+    #[error(transparent)]
+    Resolve(#[from] ir::ResolveError),
+    /// The emitted code did not parse as Rust: a generator bug, reported with context.
+    #[error("generated {file} is not valid Rust ({message}); this is a generator bug")]
+    Format { file: String, message: String },
+}
+
+/// Generates a crate from the text of a Discovery document.
+pub fn generate(document_json: &str, options: &CrateOptions) -> Result<GeneratedCrate, Error> {
+    let document = discovery::parse(document_json)?;
+    let api = ir::resolve(&document)?;
+    emit::emit_crate(&api, options)
+}

@@ -1,0 +1,83 @@
+//! Snapshots of the emitted code: one hand-written Discovery fixture per feature, and the
+//! People API per schema and per method. Review every change (`cargo insta review`).
+
+use std::path::Path;
+
+use discovery_codegen::{generate, CrateOptions, GeneratedCrate};
+
+fn generate_fixture(name: &str) -> GeneratedCrate {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    generate(&text, &CrateOptions::default()).unwrap_or_else(|err| panic!("{name}: {err}"))
+}
+
+fn file<'a>(krate: &'a GeneratedCrate, path: &str) -> &'a str {
+    &krate.files.iter().find(|f| f.path == Path::new(path)).unwrap_or_else(|| panic!("no {path}")).contents
+}
+
+macro_rules! fixture_snapshots {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            let krate = generate_fixture(stringify!($name));
+            insta::assert_snapshot!(concat!(stringify!($name), "_types"), file(&krate, "src/types.rs"));
+            let resources = file(&krate, "src/resources.rs");
+            if resources.contains("pub struct") {
+                insta::assert_snapshot!(concat!(stringify!($name), "_resources"), resources);
+                insta::assert_snapshot!(concat!(stringify!($name), "_lib"), file(&krate, "src/lib.rs"));
+            }
+        }
+    )*};
+}
+
+fixture_snapshots!(scalars, collections, inline, enums, naming, recursion, non_object, docs, deprecated, methods);
+
+/// People, one snapshot per schema and one per method, so that a regen diff shows up
+/// next to the schema or method that changed.
+#[test]
+fn people_items() {
+    let text = include_str!("../../discovery/people.v1.json");
+    let krate = generate(text, &CrateOptions::default()).expect("People generates");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots/people");
+    settings.bind(|| {
+        for (name, item) in split_items(file(&krate, "src/types.rs")) {
+            insta::assert_snapshot!(format!("type_{name}"), item);
+        }
+        for (name, item) in split_items(file(&krate, "src/resources.rs")) {
+            insta::assert_snapshot!(format!("resource_{name}"), item);
+        }
+    });
+}
+
+/// Splits a generated file into top-level items (with their docs and attributes), keyed
+/// by the name of the struct, enum or type they define; impls go with their type.
+fn split_items(source: &str) -> Vec<(String, String)> {
+    let mut items: Vec<(String, String)> = Vec::new();
+    let mut current = String::new();
+    for line in source.lines() {
+        current.push_str(line);
+        current.push('\n');
+        let ends_item = line == "}" || (line.ends_with(';') && !line.starts_with(' ') && !line.starts_with("//"));
+        if !ends_item {
+            continue;
+        }
+        let text = std::mem::take(&mut current);
+        match defined_name(&text) {
+            Some(name) => items.push((name, text.trim_start_matches('\n').to_owned())),
+            None => match items.last_mut() {
+                Some((_, previous)) => previous.push_str(&text),
+                None => {}
+            },
+        }
+    }
+    items
+}
+
+fn defined_name(item: &str) -> Option<String> {
+    item.lines().find_map(|line| {
+        let rest = line.strip_prefix("pub struct ").or_else(|| line.strip_prefix("pub enum ")).or_else(|| line.strip_prefix("pub type "))?;
+        Some(rest.split(|c: char| !c.is_alphanumeric() && c != '_').next()?.to_owned())
+    })
+}
