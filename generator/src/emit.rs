@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{Api, Enum, Field, HttpMethod, Method, Param, Resource, Struct, Type, TypeDef};
+use crate::ir::{Api, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
 use crate::output::format_rust;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
@@ -266,12 +266,48 @@ fn method_doc(method: &Method) -> TokenStream {
         lines.push(String::new());
     }
     lines.push(format!("`{} {}` (`{}`)", method.http_method.as_str(), method.path, method.id));
+    if !method.path_params.is_empty() || !method.required_query.is_empty() || method.body.is_some() {
+        lines.push(String::new());
+        lines.push("Arguments:".to_owned());
+        for param in &method.path_params {
+            lines.push(argument_line(param));
+        }
+        if let Some(body) = &method.body {
+            let ty = match &body.ty {
+                Type::Named(name) => format!("[`crate::types::{name}`]"),
+                _ => "the JSON body".to_owned(),
+            };
+            lines.push(format!("- `{}`: the request body, {ty}.", body.arg.trim_start_matches("r#")));
+        }
+        for param in &method.required_query {
+            lines.push(argument_line(param));
+        }
+    }
     if !method.scopes.is_empty() {
         lines.push(String::new());
         lines.push("Scopes, any of:".to_owned());
         lines.extend(method.scopes.iter().map(|scope| format!("- `{scope}`")));
     }
     doc_lines(lines)
+}
+
+/// One list item for a constructor argument: its name and its description on one line
+/// (a description with a code block is left out rather than broken).
+fn argument_line(param: &Param) -> String {
+    let rendered = docs::render(&param.doc);
+    let mut text = if rendered.iter().any(|line| line.starts_with("```")) {
+        String::new()
+    } else {
+        rendered.iter().filter(|line| !line.is_empty()).cloned().collect::<Vec<_>>().join(" ")
+    };
+    if let Some(mask) = &param.mask_fields {
+        text.push_str(&format!(" Typed field names: [`crate::types::{mask}`]."));
+    }
+    let name = param.ident.trim_start_matches("r#");
+    match text.trim() {
+        "" => format!("- `{name}`"),
+        text => format!("- `{name}`: {text}"),
+    }
 }
 
 /// How a parameter is taken and how its value is handed to the runtime.
@@ -301,6 +337,7 @@ fn types_rs(api: &Api) -> TokenStream {
     let items = api.types.iter().map(|def| match def {
         TypeDef::Struct(s) => struct_item(s),
         TypeDef::Enum(e) => enum_item(e),
+        TypeDef::MaskFields(m) => mask_fields_item(m),
         TypeDef::Alias(a) => {
             let (doc, name, ty) = (doc_attrs(&a.doc), ident(&a.name), rust_type(&a.ty, false));
             quote!(#doc pub type #name = #ty;)
@@ -443,6 +480,62 @@ fn enum_item(e: &Enum) -> TokenStream {
         impl discovery_runtime::QueryValue for #name {
             fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
                 ::std::borrow::Cow::Borrowed(self.as_str())
+            }
+        }
+    }
+}
+
+fn mask_fields_item(mask: &MaskFields) -> TokenStream {
+    let name = ident(&mask.name);
+    let example = match mask.fields.as_slice() {
+        [(first, _), (second, _), ..] => format!(" `[{0}::{first}, {0}::{second}]`.", mask.name),
+        _ => String::new(),
+    };
+    let doc = doc_lines([
+        "Field names that a field-mask parameter accepts, as the Discovery document lists them.".to_owned(),
+        String::new(),
+        format!("Anything that takes a field mask also takes an array of these:{example}"),
+    ]);
+    let variants = mask.fields.iter().map(|(variant, wire)| {
+        let variant = ident(variant);
+        let doc = format!(" `{wire}`");
+        quote!(#[doc = #doc] #variant,)
+    });
+    let arms = mask.fields.iter().map(|(variant, wire)| {
+        let variant = ident(variant);
+        quote!(Self::#variant => #wire,)
+    });
+    quote! {
+        #doc
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        impl #name {
+            /// The field name as the API spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+
+        impl From<#name> for String {
+            fn from(field: #name) -> String {
+                field.as_str().to_owned()
+            }
+        }
+
+        impl From<#name> for discovery_runtime::FieldMask {
+            fn from(field: #name) -> Self {
+                Self::from(field.as_str())
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
     }
@@ -647,10 +740,21 @@ fn method_info(method: &Method) -> TokenStream {
     }
 }
 
+fn param_doc(param: &Param) -> TokenStream {
+    let mut lines = docs::render(&param.doc);
+    if let Some(mask) = &param.mask_fields {
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.push(format!("Typed field names: [`crate::types::{mask}`]."));
+    }
+    doc_lines(lines)
+}
+
 fn setter(param: &Param) -> TokenStream {
     let (input, value) = param_input(param);
     let (name, wire) = (ident(&param.ident), &param.wire);
-    let doc = doc_attrs(&param.doc);
+    let doc = param_doc(param);
     let deprecated = param.deprecated.then(|| quote!(#[deprecated]));
     let (arg, store) = if param.repeated {
         let value = value(quote!(values));

@@ -63,6 +63,9 @@ pub enum TypeDef {
     Struct(Struct),
     Enum(Enum),
     Alias(Alias),
+    /// The field names a field-mask parameter accepts, from its description's list of
+    /// valid values: a typo in a mask becomes a compile error.
+    MaskFields(MaskFields),
 }
 
 impl TypeDef {
@@ -71,6 +74,7 @@ impl TypeDef {
             TypeDef::Struct(s) => &s.name,
             TypeDef::Enum(e) => &e.name,
             TypeDef::Alias(a) => &a.name,
+            TypeDef::MaskFields(m) => &m.name,
         }
     }
 }
@@ -119,6 +123,13 @@ pub struct Variant {
     pub wire: String,
     pub doc: String,
     pub deprecated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaskFields {
+    pub name: String,
+    /// Rust variant name and field name, in the order the description lists them.
+    pub fields: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -243,6 +254,8 @@ pub struct Param {
     pub doc: String,
     pub pattern: Option<String>,
     pub deprecated: bool,
+    /// For field masks that list their valid values: the generated type naming them.
+    pub mask_fields: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -378,6 +391,8 @@ struct Resolver<'a> {
     enum_occurrences: HashMap<Vec<String>, usize>,
     /// Names in the `resources` module: resource handles and builders.
     resource_names: Namespace,
+    /// Field-mask value lists already given a type, by their values.
+    masks_by_values: HashMap<Vec<String>, String>,
 }
 
 /// Where an inline type is found: its parent's Rust name and the member's name.
@@ -399,6 +414,7 @@ impl<'a> Resolver<'a> {
             enums_by_values: HashMap::new(),
             enum_occurrences,
             resource_names: Namespace::new(),
+            masks_by_values: HashMap::new(),
         }
     }
 
@@ -717,7 +733,12 @@ impl<'a> Resolver<'a> {
             } else {
                 setter_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
             };
+            let mask_fields = match (&ty, parameter.description.as_deref()) {
+                (Type::FieldMask, Some(description)) => self.mask_fields(wire, &context_owner, description),
+                _ => None,
+            };
             let param = Param {
+                mask_fields,
                 wire: wire.clone(),
                 ident,
                 ty,
@@ -785,6 +806,27 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// The type naming the fields a mask parameter accepts, when its description lists
+    /// them ("Valid values are: * names * emailAddresses"). Identical lists share a type,
+    /// named after the parameter (`PersonFields`), or after the method when that is taken.
+    fn mask_fields(&mut self, wire: &str, method_base: &str, description: &str) -> Option<String> {
+        let values = listed_values(description)?;
+        if let Some(name) = self.masks_by_values.get(&values) {
+            return Some(name.clone());
+        }
+        let preferred = naming::type_ident(&naming::camel(wire, "T", "Fields"));
+        let contextual = naming::type_ident(&naming::camel(&format!("{method_base} {wire}"), "T", "Fields"));
+        let name = self.type_names.claim_with(&preferred, &[contextual], "");
+        let mut variants = Namespace::new();
+        let fields = values
+            .iter()
+            .map(|value| (variants.claim(&naming::variant_ident(&naming::camel(value, "V", "Field")), ""), value.clone()))
+            .collect();
+        self.types.push(TypeDef::MaskFields(MaskFields { name: name.clone(), fields }));
+        self.masks_by_values.insert(values, name.clone());
+        Some(name)
+    }
+
     /// A method pages when it takes `pageToken` and its response carries `nextPageToken`.
     fn paging(&self, optional_query: &[Param], response: Option<&Type>) -> Option<Paging> {
         if !optional_query.iter().any(|p| p.wire == "pageToken") {
@@ -807,6 +849,28 @@ impl<'a> Resolver<'a> {
             }),
         })
     }
+}
+
+/// The field names after "Valid values are:" in a field-mask description, as in
+/// "Valid values are: * addresses * ageRanges * biographies". `None` unless there are at
+/// least two, each a plain lowerCamel name.
+fn listed_values(description: &str) -> Option<Vec<String>> {
+    let (_, list) = description.split_once("Valid values are:")?;
+    let mut values = Vec::new();
+    let mut rest = list.trim_start();
+    while let Some(after_star) = rest.strip_prefix('*') {
+        let after_star = after_star.trim_start();
+        let end = after_star.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(after_star.len());
+        let value = &after_star[..end];
+        if value.is_empty() || !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+            break;
+        }
+        if !values.iter().any(|v| v == value) {
+            values.push(value.to_owned());
+        }
+        rest = after_star[end..].trim_start();
+    }
+    (values.len() >= 2).then_some(values)
 }
 
 fn build_enum(name: &str, schema: &JsonSchema) -> Enum {
@@ -949,7 +1013,7 @@ fn mark_boxes(types: &mut [TypeDef]) {
         .map(|t| match t {
             TypeDef::Struct(s) => s.fields.iter().filter_map(|f| direct_target(&f.ty)).collect(),
             TypeDef::Alias(a) => direct_target(&a.ty).into_iter().collect(),
-            TypeDef::Enum(_) => Vec::new(),
+            TypeDef::Enum(_) | TypeDef::MaskFields(_) => Vec::new(),
         })
         .collect();
     let component = strongly_connected_components(&edges);
@@ -1104,6 +1168,20 @@ mod tests {
         let list = api.methods().into_iter().find(|m| m.id == "people.people.connections.list").unwrap();
         let paging = list.paging.as_ref().unwrap();
         assert_eq!(paging.items.as_ref().unwrap().0, "connections");
+    }
+
+    #[test]
+    fn field_mask_values_are_read_from_descriptions() {
+        let listed = listed_values("Required. A mask. Valid values are: * addresses * ageRanges * names Defaults to all.");
+        assert_eq!(listed.unwrap(), ["addresses", "ageRanges", "names"]);
+        assert_eq!(listed_values("Valid values are: * only"), None);
+        assert_eq!(listed_values("No list here * a * b"), None);
+        let api = resolve(&parse(include_str!("../../discovery/people.v1.json")).unwrap()).unwrap();
+        let update = api.methods().into_iter().find(|m| m.id == "people.people.updateContact").unwrap();
+        let mask = update.required_query[0].mask_fields.as_deref().unwrap();
+        let Some(TypeDef::MaskFields(fields)) = api.types.iter().find(|t| t.name() == mask) else { panic!("{mask}") };
+        assert!(fields.fields.iter().any(|(variant, wire)| variant == "EmailAddresses" && wire == "emailAddresses"));
+        assert!(!fields.fields.iter().any(|(_, wire)| wire == "photos"), "photos cannot be updated");
     }
 
     #[test]
