@@ -218,11 +218,8 @@ pub fn parse(json: &str) -> Result<RestDescription, ParseError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     // Descriptions nest deeply in some documents; serde_json's recursion limit (128) still
     // guards against stack exhaustion on hostile input.
-    let document: RestDescription =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| ParseError {
-            path: err.path().to_string(),
-            message: err.inner().to_string(),
-        })?;
+    let document: RestDescription = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|err| ParseError { path: err.path().to_string(), message: err.inner().to_string() })?;
     deserializer.end().map_err(|err| ParseError { path: ".".into(), message: err.to_string() })?;
     if !document.kind.is_empty() && document.kind != "discovery#restDescription" {
         return Err(ParseError {

@@ -16,11 +16,8 @@ use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDep
 /// Emits every file of the crate.
 pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, Error> {
     let crate_name = options.crate_name.clone().unwrap_or_else(|| api.crate_name.clone());
-    let sources = [
-        ("src/lib.rs", lib_rs(api)),
-        ("src/types.rs", types_rs(api)),
-        ("src/resources.rs", resources_rs(api)),
-    ];
+    let sources =
+        [("src/lib.rs", lib_rs(api)), ("src/types.rs", types_rs(api)), ("src/resources.rs", resources_rs(api))];
     let mut files = vec![
         GeneratedFile { path: "Cargo.toml".into(), contents: cargo_toml(api, &crate_name, options) },
         GeneratedFile { path: "README.md".into(), contents: readme(api, &crate_name) },
@@ -120,7 +117,10 @@ fn lib_rs(api: &Api) -> TokenStream {
     let client_doc = doc_lines([
         format!("The entry point: a client for {} {}.", title(api), api.version),
         String::new(),
-        format!("Build one with [`{}::builder`], then reach the API's resources through its accessors.", api.client_name),
+        format!(
+            "Build one with [`{}::builder`], then reach the API's resources through its accessors.",
+            api.client_name
+        ),
         "Cloning is cheap and shares the connection pool, credentials and retry policy.".to_owned(),
     ]);
     let scopes = api.scopes.iter().map(|scope| {
@@ -245,15 +245,18 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
         let (arg, wire) = (ident(&param.ident), &param.wire);
         args.push(quote!(#arg: #input));
         let value = value(quote!(#arg));
-        steps.push(if param.repeated { quote!(call.query_repeated(#wire, #value);) } else { quote!(call.query(#wire, #value);) });
+        steps.push(if param.repeated {
+            quote!(call.query_repeated(#wire, #value);)
+        } else {
+            quote!(call.query(#wire, #value);)
+        });
     }
-    let borrow_import = method.body.is_some().then(|| quote!(use ::std::borrow::Borrow as _;));
+    let mutable = (!steps.is_empty()).then(|| quote!(mut));
     quote! {
         #doc
         #deprecated
         pub fn #accessor(&self, #(#args),*) -> #prefix #builder {
-            #borrow_import
-            let mut call = discovery_runtime::Call::new(&#client, &#prefix #builder::METHOD);
+            let #mutable call = discovery_runtime::Call::new(&#client, &#prefix #builder::METHOD);
             #(#steps)*
             #prefix #builder { call }
         }
@@ -575,7 +578,10 @@ fn collect_resource_items(
 ) {
     if !resource.path.is_empty() {
         let handle = ident(&resource.struct_name);
-        let doc = format!(" The `{}` resource of the API: reach it through its parent's `{}()`.", resource.path, resource.accessor);
+        let doc = format!(
+            " The `{}` resource of the API: reach it through its parent's `{}()`.",
+            resource.path, resource.accessor
+        );
         items.push(quote! {
             #[doc = #doc]
             #[derive(Clone, Debug)]
@@ -601,7 +607,10 @@ fn collect_resource_items(
 
 fn builder_item(method: &Method) -> TokenStream {
     let builder = ident(&method.builder);
-    let doc = format!(" Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.", method.id, method.accessor);
+    let doc = format!(
+        " Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.",
+        method.id, method.accessor
+    );
     let info = method_info(method);
     let setters = method.optional_query.iter().map(setter);
     let response = method.response.as_ref().map(|ty| rust_type(ty, true));
@@ -669,7 +678,7 @@ fn builder_item(method: &Method) -> TokenStream {
         #[derive(Clone)]
         #[must_use = "a request does nothing until it is sent"]
         pub struct #builder {
-            call: discovery_runtime::Call,
+            pub(crate) call: discovery_runtime::Call,
         }
 
         impl #builder {

@@ -305,8 +305,20 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ResolveError {
 
 /// Names the method builders' own methods use; parameters must not take them.
 pub const BUILDER_RESERVED: &[&str] = &[
-    "fields", "quota_user", "param", "header", "add_scope", "retry_policy", "timeout", "send", "send_with_response",
-    "by_page", "by_item", "download", "upload", "call",
+    "fields",
+    "quota_user",
+    "param",
+    "header",
+    "add_scope",
+    "retry_policy",
+    "timeout",
+    "send",
+    "send_with_response",
+    "by_page",
+    "by_item",
+    "download",
+    "upload",
+    "call",
 ];
 
 /// Resolves a parsed document.
@@ -451,8 +463,11 @@ impl<'a> Resolver<'a> {
 
     fn resolve_named_schema(&mut self, name: &str, schema: &JsonSchema, path: &str) -> Result<(), ResolveError> {
         let doc = schema.description.clone().unwrap_or_default();
-        let is_object = schema.type_.as_deref() == Some("object") || (schema.type_.is_none() && schema.reference.is_none());
-        if !schema.properties.is_empty() || (is_object && schema.additional_properties.is_none() && schema.items.is_none()) {
+        let is_object =
+            schema.type_.as_deref() == Some("object") || (schema.type_.is_none() && schema.reference.is_none());
+        if !schema.properties.is_empty()
+            || (is_object && schema.additional_properties.is_none() && schema.items.is_none())
+        {
             return self.resolve_struct(name, schema, path);
         }
         if !schema.enum_values.is_empty() && schema.type_.as_deref() == Some("string") {
@@ -469,11 +484,8 @@ impl<'a> Resolver<'a> {
         // Claim names in order of how faithfully they convert, so that `type` keeps
         // `r#type` and `@type` gets the suffix, and `foo_bar` keeps `foo_bar` over `fooBar`.
         let mut field_names = Namespace::new();
-        let wanted: Vec<(&String, String)> = schema
-            .properties
-            .keys()
-            .map(|wire| (wire, naming::value_ident(&naming::snake(wire, "field"))))
-            .collect();
+        let wanted: Vec<(&String, String)> =
+            schema.properties.keys().map(|wire| (wire, naming::value_ident(&naming::snake(wire, "field")))).collect();
         let fidelity = |wire: &str, ident: &str| {
             if wire == ident.strip_prefix("r#").unwrap_or(ident) {
                 0
@@ -556,7 +568,8 @@ impl<'a> Resolver<'a> {
                 } else if let Some(values) = &schema.additional_properties {
                     let value_member = format!("{}Value", context.member);
                     let path = format!("{}.additionalProperties", context.path);
-                    let value = self.resolve_type(values, &Context { owner: context.owner, member: &value_member, path: &path })?;
+                    let value = self
+                        .resolve_type(values, &Context { owner: context.owner, member: &value_member, path: &path })?;
                     Type::Map(Box::new(value))
                 } else if schema.type_.is_none() && schema.items.is_some() {
                     self.array_type(schema, context)?
@@ -587,7 +600,8 @@ impl<'a> Resolver<'a> {
     }
 
     fn inline_struct(&mut self, schema: &JsonSchema, context: &Context<'_>) -> Result<String, ResolveError> {
-        let wanted = naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Inline"));
+        let wanted =
+            naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Inline"));
         let name = self.type_names.claim(&wanted, "");
         self.resolve_struct(&name, schema, context.path)?;
         Ok(name)
@@ -600,7 +614,8 @@ impl<'a> Resolver<'a> {
         if let Some(name) = self.enums_by_values.get(&schema.enum_values) {
             return name.clone();
         }
-        let contextual = naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Enum"));
+        let contextual =
+            naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Enum"));
         let shared = self.enum_occurrences.get(&schema.enum_values).copied().unwrap_or(0) > 1;
         let name = match common_prefix(&schema.enum_values).filter(|_| shared) {
             Some(prefix) => {
@@ -646,7 +661,8 @@ impl<'a> Resolver<'a> {
             resource.methods.push(self.resolve_method(resource, wire_name, accessor, method, &path)?);
         }
         for (wire_name, child) in children {
-            let path = if resource.path.is_empty() { wire_name.clone() } else { format!("{}.{wire_name}", resource.path) };
+            let path =
+                if resource.path.is_empty() { wire_name.clone() } else { format!("{}.{wire_name}", resource.path) };
             let snake = naming::snake(wire_name, "resource");
             let accessor = accessors.claim_with(&naming::value_ident(&snake), &[format!("{snake}_resource")], "_");
             let struct_name = self
@@ -687,7 +703,8 @@ impl<'a> Resolver<'a> {
             other => return Err(error(format!("{path}.httpMethod"), format!("unsupported HTTP method `{other}`"))),
         };
 
-        let template_vars = template_variables(&method.path).map_err(|message| error(format!("{path}.path"), message))?;
+        let template_vars =
+            template_variables(&method.path).map_err(|message| error(format!("{path}.path"), message))?;
         for var in &template_vars {
             let declared = method.parameters.get(var).is_some_and(|p| p.location.as_deref() == Some("path"));
             if !declared {
@@ -700,7 +717,8 @@ impl<'a> Resolver<'a> {
 
         // Argument order: path parameters as `parameterOrder` gives them, then the body,
         // then the query parameters the service requires.
-        let mut ordered: Vec<&String> = method.parameter_order.iter().filter(|n| method.parameters.contains_key(*n)).collect();
+        let mut ordered: Vec<&String> =
+            method.parameter_order.iter().filter(|n| method.parameters.contains_key(*n)).collect();
         ordered.extend(method.parameters.keys().filter(|name| !method.parameter_order.contains(name)));
 
         let mut arg_names = Namespace::new();
@@ -713,7 +731,9 @@ impl<'a> Resolver<'a> {
             let param_path = format!("{path}.parameters.{wire}");
             let ty = match parameter.type_.as_deref() {
                 Some("array") | Some("object") => Type::String,
-                _ => self.resolve_type(parameter, &Context { owner: &context_owner, member: wire, path: &param_path })?,
+                _ => {
+                    self.resolve_type(parameter, &Context { owner: &context_owner, member: wire, path: &param_path })?
+                }
             };
             let ty = match ty {
                 Type::Bytes | Type::Any | Type::Object | Type::Vec(_) | Type::Map(_) => Type::String,
@@ -758,7 +778,10 @@ impl<'a> Resolver<'a> {
         // Keep the required query arguments after the body in a stable order.
         let body = match &method.request {
             Some(request) => {
-                let ty = self.resolve_type(request, &Context { owner: &base, member: "Request", path: &format!("{path}.request") })?;
+                let ty = self.resolve_type(
+                    request,
+                    &Context { owner: &base, member: "Request", path: &format!("{path}.request") },
+                )?;
                 let wanted = match &ty {
                     Type::Named(name) => naming::snake(name, "body"),
                     _ => "body".to_owned(),
@@ -820,7 +843,9 @@ impl<'a> Resolver<'a> {
         let mut variants = Namespace::new();
         let fields = values
             .iter()
-            .map(|value| (variants.claim(&naming::variant_ident(&naming::camel(value, "V", "Field")), ""), value.clone()))
+            .map(|value| {
+                (variants.claim(&naming::variant_ident(&naming::camel(value, "V", "Field")), ""), value.clone())
+            })
             .collect();
         self.types.push(TypeDef::MaskFields(MaskFields { name: name.clone(), fields }));
         self.masks_by_values.insert(values, name.clone());
@@ -945,7 +970,10 @@ fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), Reso
             if !seen.insert(current.clone()) {
                 return Err(error(
                     format!("schemas.{start}.$ref"),
-                    format!("`$ref` cycle through {} with no object in it", seen.into_iter().collect::<Vec<_>>().join(" -> ")),
+                    format!(
+                        "`$ref` cycle through {} with no object in it",
+                        seen.into_iter().collect::<Vec<_>>().join(" -> ")
+                    ),
                 ));
             }
             current = target;
@@ -1021,11 +1049,9 @@ fn mark_boxes(types: &mut [TypeDef]) {
         .iter()
         .enumerate()
         .map(|(i, t)| match t {
-            TypeDef::Struct(s) => s
-                .fields
-                .iter()
-                .map(|f| direct_target(&f.ty).is_some_and(|j| component[j] == component[i]))
-                .collect(),
+            TypeDef::Struct(s) => {
+                s.fields.iter().map(|f| direct_target(&f.ty).is_some_and(|j| component[j] == component[i])).collect()
+            }
             _ => Vec::new(),
         })
         .collect();
@@ -1141,7 +1167,9 @@ mod tests {
         assert_eq!(err.path, "schemas.A.properties.b.type");
         let err = resolve(&parse(r#"{"name":"t","version":"v1","resources":{"r":{"methods":{"get":{"path":"v1/{+name}","httpMethod":"GET"}}}}}"#).unwrap()).unwrap_err();
         assert_eq!(err.path, "resources.r.methods.get.path");
-        let err = resolve(&parse(r#"{"name":"t","version":"v1","schemas":{"A":{"$ref":"B"},"B":{"$ref":"A"}}}"#).unwrap()).unwrap_err();
+        let err =
+            resolve(&parse(r#"{"name":"t","version":"v1","schemas":{"A":{"$ref":"B"},"B":{"$ref":"A"}}}"#).unwrap())
+                .unwrap_err();
         assert!(err.message.contains("cycle"), "{err}");
     }
 
@@ -1172,7 +1200,8 @@ mod tests {
 
     #[test]
     fn field_mask_values_are_read_from_descriptions() {
-        let listed = listed_values("Required. A mask. Valid values are: * addresses * ageRanges * names Defaults to all.");
+        let listed =
+            listed_values("Required. A mask. Valid values are: * addresses * ageRanges * names Defaults to all.");
         assert_eq!(listed.unwrap(), ["addresses", "ageRanges", "names"]);
         assert_eq!(listed_values("Valid values are: * only"), None);
         assert_eq!(listed_values("No list here * a * b"), None);

@@ -10,20 +10,18 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 
 /// Strict and reserved keywords of editions 2015 to 2024.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
-    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro",
-    "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static",
-    "struct", "super", "trait", "true", "try", "type", "typeof", "union", "unsafe", "unsized", "use",
-    "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
+    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
+    "true", "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Keywords that cannot be raw identifiers.
 const NOT_RAW: &[&str] = &["self", "Self", "crate", "super", "_"];
 
 /// Type names the generated code uses unqualified, or that users would lose to a glob import.
-const RESERVED_TYPE_NAMES: &[&str] = &[
-    "Option", "Result", "Box", "String", "Vec", "Some", "None", "Ok", "Err", "BTreeMap", "Value", "Self",
-];
+const RESERVED_TYPE_NAMES: &[&str] =
+    &["Option", "Result", "Box", "String", "Vec", "Some", "None", "Ok", "Err", "BTreeMap", "Value", "Self"];
 
 /// Whether `name` is a Rust keyword in any edition.
 pub fn is_keyword(name: &str) -> bool {
@@ -124,7 +122,11 @@ pub fn scope_const(url: &str) -> String {
         .map(|(_, tail)| tail.to_owned())
         .unwrap_or_else(|| url.trim_start_matches("https://").trim_start_matches("http://").to_owned());
     let name = snake(&tail, "scope").to_uppercase();
-    if name.starts_with('_') { format!("SCOPE{name}") } else { name }
+    if name.starts_with('_') {
+        format!("SCOPE{name}")
+    } else {
+        name
+    }
 }
 
 /// Hands out names that are unique within one scope (a module, a struct, an impl block).

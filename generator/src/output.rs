@@ -35,10 +35,8 @@ pub struct WriteReport {
 
 /// Formats one file's tokens as Rust source with the generated-file header.
 pub fn format_rust(file_name: &str, tokens: proc_macro2::TokenStream) -> Result<String, crate::Error> {
-    let syntax: syn::File = syn::parse2(tokens).map_err(|err| crate::Error::Format {
-        file: file_name.to_owned(),
-        message: err.to_string(),
-    })?;
+    let syntax: syn::File = syn::parse2(tokens)
+        .map_err(|err| crate::Error::Format { file: file_name.to_owned(), message: err.to_string() })?;
     let body = space_items(&prettyplease::unparse(&syntax));
     Ok(format!("{HEADER}{body}"))
 }
@@ -46,8 +44,10 @@ pub fn format_rust(file_name: &str, tokens: proc_macro2::TokenStream) -> Result<
 /// Puts a blank line between consecutive items, which `prettyplease` leaves out, so that
 /// reviewers of a regen diff see where one item ends and the next begins.
 fn space_items(source: &str) -> String {
-    const ITEM_STARTS: &[&str] =
-        &["///", "#[", "#![", "pub ", "pub(", "impl", "fn ", "mod ", "static ", "const ", "type ", "struct ", "enum ", "use "];
+    const ITEM_STARTS: &[&str] = &[
+        "///", "#[", "#![", "pub ", "pub(", "impl", "fn ", "mod ", "static ", "const ", "type ", "struct ", "enum ",
+        "use ",
+    ];
     let mut out = String::with_capacity(source.len() + source.len() / 16);
     let mut previous: Option<&str> = None;
     for line in source.lines() {
@@ -131,10 +131,7 @@ pub fn stale_generated_files(root: &Path, krate: &GeneratedCrate) -> io::Result<
 pub fn write_atomically(target: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir)?;
-    let name = target
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     fs::write(&temporary, contents)?;
     fs::rename(&temporary, target).inspect_err(|_| {
@@ -199,13 +196,16 @@ mod tests {
 
     #[test]
     fn items_are_separated_by_blank_lines() {
-        let text = format_rust("x.rs", quote::quote! {
-            /// A.
-            pub struct A { x: i32 }
-            impl A { fn a(&self) -> i32 { let y = 1; y } fn b() {} }
-            pub type B = A;
-            pub mod m {}
-        })
+        let text = format_rust(
+            "x.rs",
+            quote::quote! {
+                /// A.
+                pub struct A { x: i32 }
+                impl A { fn a(&self) -> i32 { let y = 1; y } fn b() {} }
+                pub type B = A;
+                pub mod m {}
+            },
+        )
         .unwrap();
         let body = text.strip_prefix(HEADER).unwrap();
         assert!(body.contains("}\n\nimpl A {"), "{body}");

@@ -77,7 +77,10 @@ fn split_items(source: &str) -> Vec<(String, String)> {
 
 fn defined_name(item: &str) -> Option<String> {
     item.lines().find_map(|line| {
-        let rest = line.strip_prefix("pub struct ").or_else(|| line.strip_prefix("pub enum ")).or_else(|| line.strip_prefix("pub type "))?;
+        let rest = line
+            .strip_prefix("pub struct ")
+            .or_else(|| line.strip_prefix("pub enum "))
+            .or_else(|| line.strip_prefix("pub type "))?;
         Some(rest.split(|c: char| !c.is_alphanumeric() && c != '_').next()?.to_owned())
     })
 }

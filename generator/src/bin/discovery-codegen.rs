@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use discovery_codegen::{generate, write_crate, CrateOptions, RuntimeDependency, WriteScope};
 
-const USAGE: &str = "usage: discovery-codegen DOCUMENT.json OUT_DIR [--name CRATE] [--runtime-path PATH | --runtime-version VERSION]";
+const USAGE: &str =
+    "usage: discovery-codegen DOCUMENT.json OUT_DIR [--name CRATE] [--runtime-path PATH | --runtime-version VERSION]";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {

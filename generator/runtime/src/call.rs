@@ -1,0 +1,560 @@
+//! One method invocation: building the request, sending it with retries, decoding the answer.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::client::Client;
+use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
+use crate::info::MethodInfo;
+use crate::query::{encode_pairs, QueryValue};
+use crate::retry::RetryPolicy;
+
+/// A decoded response together with its HTTP status and headers.
+#[derive(Clone, Debug)]
+pub struct Response<T> {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The decoded body.
+    pub body: T,
+}
+
+/// One invocation of an API method, as built by a generated method builder.
+///
+/// Setters record values; nothing is checked or sent until one of the sending methods
+/// ([`send`](Call::send), [`send_empty`](Call::send_empty),
+/// [`send_with_response`](Call::send_with_response), [`download`](Call::download),
+/// [`upload`](Call::upload)) runs. Problems found while building (a body that does not
+/// serialise, an invalid header, a path parameter that fails its pattern) are returned by
+/// that method, before anything leaves the machine.
+#[derive(Clone)]
+pub struct Call {
+    pub(crate) client: Client,
+    pub(crate) method: &'static MethodInfo,
+    path_values: Vec<(&'static str, String)>,
+    query: Vec<(Cow<'static, str>, String)>,
+    headers: Vec<(String, String)>,
+    body: Body,
+    scopes: Vec<String>,
+    retry: Option<RetryPolicy>,
+    timeout: Option<Duration>,
+}
+
+#[derive(Clone)]
+enum Body {
+    None,
+    Json(bytes::Bytes),
+    /// Serialisation failed when the body was set; reported by the sending method.
+    Invalid(Arc<str>),
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let body = match &self.body {
+            Body::None => None,
+            Body::Json(b) => Some(b.len()),
+            Body::Invalid(_) => Some(0),
+        };
+        // Credentials passed through the `param` escape hatch stay hidden too.
+        let query: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .map(|(n, v)| {
+                let secret = matches!(n.as_ref(), "key" | "access_token" | "oauth_token");
+                (n.as_ref(), if secret { "<redacted>" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("Call")
+            .field("method", &self.method.id)
+            .field("path_params", &self.path_values)
+            .field("query", &query)
+            .field("headers", &header_names)
+            .field("body_len", &body)
+            .field("scopes", &self.scopes)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request ready to be sent, possibly several times.
+pub(crate) struct Request {
+    pub(crate) method: reqwest::Method,
+    pub(crate) url: reqwest::Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<bytes::Bytes>,
+    /// Whether repeating the request after an ambiguous failure is safe.
+    pub(crate) idempotent: bool,
+    /// Whether to attach the bearer token.
+    pub(crate) authenticate: bool,
+}
+
+/// A response whose body was read in full.
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: bytes::Bytes,
+}
+
+/// The outcome of one attempt.
+pub(crate) enum Attempt {
+    Done(RawResponse),
+    /// A successful response whose body is left to the caller (downloads).
+    Streaming(reqwest::Response),
+}
+
+impl Call {
+    /// Starts a call of `method` through `client`.
+    pub fn new(client: &Client, method: &'static MethodInfo) -> Self {
+        Call {
+            client: client.clone(),
+            method,
+            path_values: Vec::new(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::None,
+            scopes: Vec::new(),
+            retry: None,
+            timeout: None,
+        }
+    }
+
+    /// The method being called.
+    pub fn method_info(&self) -> &'static MethodInfo {
+        self.method
+    }
+
+    /// The client the call goes through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sets a path parameter, replacing an earlier value.
+    pub fn path_param(&mut self, name: &'static str, value: impl Into<String>) {
+        let value = value.into();
+        match self.path_values.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.path_values.push((name, value)),
+        }
+    }
+
+    /// Sets a query parameter, replacing earlier values of `name`.
+    pub fn query(&mut self, name: &'static str, value: impl QueryValue) {
+        let value = value.to_query_value().into_owned();
+        self.set_query(Cow::Borrowed(name), value);
+    }
+
+    /// Sets a repeated query parameter, sent as `name=a&name=b`, replacing earlier values of
+    /// `name`.
+    pub fn query_repeated<V: QueryValue>(&mut self, name: &'static str, values: impl IntoIterator<Item = V>) {
+        let values: Vec<String> = values.into_iter().map(|v| v.to_query_value().into_owned()).collect();
+        self.set_query_repeated(name, values);
+    }
+
+    fn set_query(&mut self, name: Cow<'static, str>, value: String) {
+        self.query.retain(|(n, _)| *n != name);
+        self.query.push((name, value));
+    }
+
+    fn set_query_repeated(&mut self, name: &'static str, values: Vec<String>) {
+        self.query.retain(|(n, _)| n != name);
+        self.query.extend(values.into_iter().map(|v| (Cow::Borrowed(name), v)));
+    }
+
+    /// Serialises `body` as the JSON request body. A serialisation failure is reported by
+    /// the sending method.
+    pub fn json_body<B: serde::Serialize + ?Sized>(&mut self, body: &B) {
+        self.body = match serde_json::to_vec(body) {
+            Ok(bytes) => Body::Json(bytes.into()),
+            Err(e) => Body::Invalid(format!("the request body could not be serialised: {e}").into()),
+        };
+    }
+
+    /// Adds a query parameter the method builder does not know about. Unlike
+    /// [`query`](Call::query) it does not replace earlier values, so it can be repeated.
+    pub fn param(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.query.push((Cow::Owned(name.into()), value.into()));
+    }
+
+    /// Adds a request header. An invalid name or value is reported by the sending method.
+    pub fn header(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.headers.push((name.into(), value.into()));
+    }
+
+    /// Asks the token provider for `scope`. The first call replaces the method's default
+    /// scopes (all the scopes the Discovery document lists for it); later calls add to it.
+    pub fn add_scope(&mut self, scope: impl Into<String>) {
+        self.scopes.push(scope.into());
+    }
+
+    /// Overrides the client's retry policy for this call.
+    pub fn set_retry_policy(&mut self, p: RetryPolicy) {
+        self.retry = Some(p);
+    }
+
+    /// Overrides the client's per-attempt timeout for this call.
+    pub fn set_timeout(&mut self, d: Duration) {
+        self.timeout = Some(d);
+    }
+
+    /// Whether a JSON body was set.
+    pub fn has_body(&self) -> bool {
+        !matches!(self.body, Body::None)
+    }
+
+    /// Sends the call and decodes the JSON response. An empty body decodes as `null`, or as
+    /// `{}` for types that do not accept `null`.
+    pub async fn send<R: DeserializeOwned>(self) -> Result<R> {
+        let raw = self.execute().await?;
+        decode(&raw)
+    }
+
+    /// Sends the call and ignores the response body.
+    pub async fn send_empty(self) -> Result<()> {
+        self.execute().await.map(drop)
+    }
+
+    /// Sends the call and returns the decoded body with the status and headers.
+    pub async fn send_with_response<R: DeserializeOwned>(self) -> Result<Response<R>> {
+        let raw = self.execute().await?;
+        let body = decode(&raw)?;
+        Ok(Response { status: raw.status, headers: raw.headers, body })
+    }
+
+    /// Sends the call and returns the raw successful response, with retries, the mutation
+    /// lock and a tracing span.
+    async fn execute(self) -> Result<RawResponse> {
+        let span = self.span();
+        let attempts_span = span.clone();
+        async move {
+            let request = self.json_request()?;
+            let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
+            match self.send_with_retry(&request, false, &attempts_span).await? {
+                Attempt::Done(raw) => Ok(raw),
+                Attempt::Streaming(resp) => read_body(resp).await,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The method's request with the call's JSON body, if any.
+    pub(crate) fn json_request(&self) -> Result<Request> {
+        let body = self.body_bytes()?;
+        let mut headers = self.request_headers()?;
+        if body.is_some() && !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+
+        Ok(Request {
+            method: self.method.http_method.to_reqwest(),
+            url: self.url(self.method.path)?,
+            headers,
+            body,
+            idempotent: self.method.http_method.is_idempotent(),
+            authenticate: true,
+        })
+    }
+
+    pub(crate) fn span(&self) -> tracing::Span {
+        tracing::debug_span!(
+            "api_call",
+            method = self.method.id,
+            attempt = tracing::field::Empty,
+            http.status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        self.retry.as_ref().unwrap_or(&self.client.inner.retry)
+    }
+
+    pub(crate) fn attempt_timeout(&self) -> Option<Duration> {
+        self.timeout.or(self.client.inner.timeout)
+    }
+
+    /// The scopes asked of the token provider.
+    pub(crate) fn effective_scopes(&self) -> Vec<String> {
+        if self.scopes.is_empty() {
+            self.method.scopes.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            self.scopes.clone()
+        }
+    }
+
+    /// Expands `template` and appends the query (and the API key).
+    pub(crate) fn url(&self, template: &str) -> Result<reqwest::Url> {
+        let path = crate::path::expand(template, self.method.path_params, &self.path_values)?;
+        let mut url = self.client.resolve(&path);
+        let mut query = String::new();
+        encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
+        if let Some(key) = &self.client.inner.api_key {
+            encode_pairs(&mut query, [("key", key.as_str())]);
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        reqwest::Url::parse(&url).map_err(|e| {
+            let mut msg = format!("the request URL is invalid: {e}");
+            if let Some(key) = &self.client.inner.api_key {
+                redact_in(&mut msg, key);
+            }
+            Error::InvalidRequest(msg)
+        })
+    }
+
+    /// The extra headers set on the call, validated.
+    pub(crate) fn request_headers(&self) -> Result<HeaderMap> {
+        let mut map = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::InvalidRequest(format!("invalid header name {name:?}")))?;
+            let mut value = HeaderValue::from_str(value)
+                .map_err(|_| Error::InvalidRequest(format!("invalid value for header `{name}`")))?;
+            // Callers may pass credentials here; keep them out of any `Debug` output.
+            value.set_sensitive(true);
+            map.append(header, value);
+        }
+        Ok(map)
+    }
+
+    /// The JSON body, or the error recorded when it was set.
+    pub(crate) fn body_bytes(&self) -> Result<Option<bytes::Bytes>> {
+        match &self.body {
+            Body::None => Ok(None),
+            Body::Json(b) => Ok(Some(b.clone())),
+            Body::Invalid(msg) => Err(Error::InvalidRequest(msg.to_string())),
+        }
+    }
+
+    /// Sends `request`, retrying per the call's policy. Non-success answers become
+    /// [`Error::Service`].
+    pub(crate) async fn send_with_retry(
+        &self,
+        request: &Request,
+        stream: bool,
+        span: &tracing::Span,
+    ) -> Result<Attempt> {
+        let policy = self.retry_policy();
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = match self.attempt(request, attempt, stream, span).await {
+                Ok(Attempt::Done(raw)) if !is_success(raw.status) => Err(self.service_error(&raw).into()),
+                other => other,
+            };
+            let err = match result {
+                Ok(done) => return Ok(done),
+                Err(err) => err,
+            };
+            if attempt >= policy.get_max_attempts() || !should_retry(&err, request.idempotent) {
+                return Err(err);
+            }
+            let wait = err.retry_after().unwrap_or_else(|| policy.backoff(attempt));
+            if start.elapsed() + wait > policy.get_total_timeout() {
+                tracing::debug!(?wait, "not retrying: the wait would exceed the time budget");
+                return Err(err);
+            }
+            tracing::debug!(attempt, ?wait, error = %err, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: token, request, response. Any status is returned as is. The attempt
+    /// number, status and latency are recorded on `span`.
+    pub(crate) async fn attempt(
+        &self,
+        request: &Request,
+        number: u32,
+        stream: bool,
+        span: &tracing::Span,
+    ) -> Result<Attempt> {
+        let inner = &self.client.inner;
+        span.record("attempt", number);
+
+        let mut builder = inner
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .headers(request.headers.clone())
+            .header(USER_AGENT, inner.user_agent.clone());
+        let mut token_used = None;
+        if request.authenticate {
+            if let Some(provider) = &inner.token_provider {
+                let scopes = self.effective_scopes();
+                let token = provider.token(&scopes).await.map_err(Error::Auth)?;
+                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                    Error::Auth(crate::auth::AuthError::new(
+                        "the token contains characters that cannot be sent in a header",
+                    ))
+                })?;
+                value.set_sensitive(true);
+                builder = builder.header(AUTHORIZATION, value);
+                token_used = Some(token);
+            }
+        }
+        match &request.body {
+            Some(body) if !body.is_empty() => builder = builder.body(body.clone()),
+            _ => {
+                // Google front ends answer 411 Length Required to a body-less POST, PUT or
+                // PATCH that does not state its length, which the HTTP stack omits.
+                let m = &request.method;
+                if *m == reqwest::Method::POST || *m == reqwest::Method::PUT || *m == reqwest::Method::PATCH {
+                    builder = builder.header(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+            }
+        }
+
+        let started = Instant::now();
+        let exchange = async move {
+            let resp = builder.send().await.map_err(Error::transport)?;
+            if stream && resp.status().is_success() {
+                return Ok(Attempt::Streaming(resp));
+            }
+            read_body(resp).await.map(Attempt::Done)
+        };
+        let mut result = match self.attempt_timeout() {
+            Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or_else(|_| Err(Error::Timeout)),
+            None => exchange.await,
+        };
+        // Error pages sometimes echo the request; keep credentials out of error excerpts.
+        if let Ok(Attempt::Done(raw)) = &mut result {
+            if !is_success(raw.status) {
+                let key = inner.api_key.as_deref();
+                let encoded_key = key.map(|k| {
+                    let mut q = String::new();
+                    encode_pairs(&mut q, [("", k)]);
+                    q[1..].to_owned()
+                });
+                let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
+                raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
+            }
+        }
+
+        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("latency_ms", latency);
+        match &result {
+            Ok(Attempt::Done(raw)) => {
+                span.record("http.status", raw.status);
+                tracing::debug!(attempt = number, status = raw.status, latency_ms = latency, "response");
+            }
+            Ok(Attempt::Streaming(resp)) => {
+                let status = resp.status().as_u16();
+                span.record("http.status", status);
+                tracing::debug!(attempt = number, status, latency_ms = latency, "response");
+            }
+            Err(e) => {
+                tracing::debug!(attempt = number, latency_ms = latency, error = %e, "attempt failed")
+            }
+        }
+        result
+    }
+
+    /// Builds the service error for a non-success answer (already scrubbed by `attempt`).
+    pub(crate) fn service_error(&self, raw: &RawResponse) -> ServiceError {
+        ServiceError::from_response(raw.status, &raw.headers, &raw.body)
+    }
+}
+
+/// Replaces every occurrence of the secrets (those long enough to be real credentials)
+/// with `<redacted>`.
+fn scrub(body: bytes::Bytes, secrets: &[Option<&str>]) -> bytes::Bytes {
+    let mut current: Option<Vec<u8>> = None;
+    for secret in secrets.iter().flatten().filter(|s| s.len() >= 8) {
+        let needle = secret.as_bytes();
+        let hay: &[u8] = current.as_deref().unwrap_or(&body);
+        if !hay.windows(needle.len()).any(|w| w == needle) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(hay.len());
+        let mut i = 0;
+        while i < hay.len() {
+            if hay[i..].starts_with(needle) {
+                out.extend_from_slice(b"<redacted>");
+                i += needle.len();
+            } else {
+                out.push(hay[i]);
+                i += 1;
+            }
+        }
+        current = Some(out);
+    }
+    current.map(bytes::Bytes::from).unwrap_or(body)
+}
+
+pub(crate) fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// Whether a failed attempt may be repeated: any transient failure when the method is
+/// idempotent, otherwise only a failure to connect, since then nothing reached the server.
+pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
+    if idempotent {
+        err.is_retryable()
+    } else {
+        matches!(err, Error::Transport(e) if e.is_connect())
+    }
+}
+
+pub(crate) async fn read_body(resp: reqwest::Response) -> Result<RawResponse> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.map_err(Error::transport)?;
+    Ok(RawResponse { status, headers, body })
+}
+
+/// Decodes a JSON body. Kept small because it is instantiated once per response type.
+pub(crate) fn decode<R: DeserializeOwned>(raw: &RawResponse) -> Result<R> {
+    let blank = raw.body.iter().all(u8::is_ascii_whitespace);
+    let result = if blank {
+        serde_json::from_slice(b"null").or_else(|_| serde_json::from_slice(b"{}"))
+    } else {
+        serde_json::from_slice(&raw.body)
+    };
+    result.map_err(|e| decode_error(raw, &e))
+}
+
+fn decode_error(raw: &RawResponse, e: &serde_json::Error) -> Error {
+    Error::Decode { status: raw.status, message: e.to_string(), body_excerpt: excerpt(&raw.body) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_connect_failures_are_retried_for_non_idempotent_methods() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let e = reqwest::Client::new().post(format!("http://{addr}/")).send().await.unwrap_err();
+        let connect = Error::transport(e);
+        assert!(should_retry(&connect, false));
+        assert!(should_retry(&connect, true));
+
+        let unavailable = Error::from(ServiceError::from_response(503, &HeaderMap::new(), b""));
+        assert!(!should_retry(&unavailable, false));
+        assert!(should_retry(&unavailable, true));
+        assert!(!should_retry(&Error::Timeout, false));
+        assert!(should_retry(&Error::Timeout, true));
+        let bad = Error::from(ServiceError::from_response(400, &HeaderMap::new(), b""));
+        assert!(!should_retry(&bad, true));
+    }
+
+    #[test]
+    fn scrub_replaces_every_occurrence() {
+        let body = bytes::Bytes::from_static(b"key=SECRETKEY1 and SECRETKEY1; tok=TOKEN123456");
+        let out = scrub(body, &[Some("SECRETKEY1"), None, Some("TOKEN123456"), Some("x")]);
+        assert_eq!(&out[..], b"key=<redacted> and <redacted>; tok=<redacted>");
+    }
+}

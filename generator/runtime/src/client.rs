@@ -1,0 +1,362 @@
+//! The client shared by every call of one API, and its builder.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+
+use crate::auth::TokenProvider;
+use crate::error::{Error, Result};
+use crate::info::ApiInfo;
+use crate::retry::RetryPolicy;
+
+/// A handle to one API: base URL, credentials, HTTP connection pool and defaults.
+///
+/// Cloning is cheap and clones share everything, including the connection pool and the
+/// mutation lock (see [`ClientBuilder::serialize_mutations`]).
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) api: &'static ApiInfo,
+    /// Base URL for method paths; always ends with `/`.
+    pub(crate) base_url: String,
+    /// Root URL for paths that start with `/` (media uploads); always ends with `/`.
+    pub(crate) root_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
+    pub(crate) api_key: Option<String>,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) mutation_lock: Option<tokio::sync::Mutex<()>>,
+}
+
+impl Client {
+    /// Starts configuring a client for `api`.
+    pub fn builder(api: &'static ApiInfo) -> ClientBuilder<Client> {
+        ClientBuilder::new(api)
+    }
+
+    /// The API this client calls.
+    pub fn api(&self) -> &'static ApiInfo {
+        self.inner.api
+    }
+
+    /// The URL that method paths are relative to, ending with `/`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The URL that media upload paths (those starting with `/`) are relative to, ending with
+    /// `/`.
+    pub fn root_url(&self) -> &str {
+        &self.inner.root_url
+    }
+
+    /// The default retry policy of calls made with this client.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Joins a path (expanded template) to the base URL, or to the root URL when it starts
+    /// with `/` as Discovery media upload paths do.
+    pub(crate) fn resolve(&self, path: &str) -> String {
+        match path.strip_prefix('/') {
+            Some(rooted) => format!("{}{rooted}", self.inner.root_url),
+            None => format!("{}{path}", self.inner.base_url),
+        }
+    }
+
+    /// Holds the mutation lock, when mutations are serialised, for as long as the guard lives.
+    pub(crate) async fn mutation_guard(&self, mutation: bool) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match (&self.inner.mutation_lock, mutation) {
+            (Some(lock), true) => Some(lock.lock().await),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Client")
+            .field("api", &format_args!("{}:{}", i.api.name, i.api.version))
+            .field("base_url", &i.base_url)
+            .field("token_provider", &i.token_provider.as_ref().map(|_| "<set>"))
+            .field("api_key", &i.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &i.timeout)
+            .field("retry", &i.retry)
+            .field("serialize_mutations", &i.mutation_lock.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`]. Generated crates use `C` to build their own client type, which
+/// wraps a [`Client`].
+pub struct ClientBuilder<C = Client> {
+    api: &'static ApiInfo,
+    base_url: Option<String>,
+    root_url: Option<String>,
+    token_provider: Option<Arc<dyn TokenProvider>>,
+    api_key: Option<String>,
+    user_agent: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    serialize_mutations: bool,
+    http_client: Option<reqwest::Client>,
+    _client: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api", &format_args!("{}:{}", self.api.name, self.api.version))
+            .field("base_url", &self.base_url)
+            .field("token_provider", &self.token_provider.as_ref().map(|_| "<set>"))
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: From<Client>> ClientBuilder<C> {
+    /// A builder with the defaults: the document's URLs and user agent, no credentials, no
+    /// timeout, [`RetryPolicy::default`], mutations serialised.
+    pub fn new(api: &'static ApiInfo) -> Self {
+        ClientBuilder {
+            api,
+            base_url: None,
+            root_url: None,
+            token_provider: None,
+            api_key: None,
+            user_agent: None,
+            timeout: None,
+            connect_timeout: None,
+            retry: RetryPolicy::default(),
+            serialize_mutations: true,
+            http_client: None,
+            _client: PhantomData,
+        }
+    }
+
+    /// Overrides the base URL (root URL plus service path), for example to reach a test
+    /// server. A missing trailing `/` is added.
+    ///
+    /// Media upload paths, which Discovery documents give relative to the root URL, are then
+    /// resolved against this URL with the service path removed from its end when present,
+    /// unless [`root_url`](Self::root_url) is also set.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Overrides the root URL; the base URL becomes this URL plus the API's service path
+    /// (unless [`base_url`](Self::base_url) is also set).
+    pub fn root_url(mut self, url: impl Into<String>) -> Self {
+        self.root_url = Some(url.into());
+        self
+    }
+
+    /// Authenticates every call with bearer tokens from `provider`.
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.token_provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// Sends an API key as the `key` query parameter of every call. The key never appears in
+    /// `Debug` output, errors or traces.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Replaces the `User-Agent` header.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+
+    /// Limits each attempt (sending the request and reading the whole response; for
+    /// downloads, until the response headers arrive). Unlimited by default.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Limits connection establishment. Ignored when an HTTP client is supplied with
+    /// [`http_client`](Self::http_client), which keeps its own settings.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = Some(d);
+        self
+    }
+
+    /// Sets the default retry policy of calls.
+    pub fn retry_policy(mut self, p: RetryPolicy) -> Self {
+        self.retry = p;
+        self
+    }
+
+    /// When on (the default), mutations (every method but `GET` and `HEAD`) made through
+    /// this client and its clones are sent one at a time: each holds an async lock from its
+    /// first attempt to its last, retries and upload chunks included. Google recommends this
+    /// for APIs such as People, where parallel writes for one user raise latency and
+    /// failure rates.
+    pub fn serialize_mutations(mut self, on: bool) -> Self {
+        self.serialize_mutations = on;
+        self
+    }
+
+    /// Uses this `reqwest` client (proxies, custom TLS roots...). Its redirect policy applies;
+    /// `reqwest` drops the `Authorization` header on redirects to another host.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// Fails with [`Error::InvalidRequest`] when a URL is not an absolute `http`/`https` URL
+    /// or the user agent is not a valid header value, and with [`Error::Transport`] when the
+    /// HTTP client cannot be created.
+    pub fn build(self) -> Result<C> {
+        let api = self.api;
+        let service_path = api.service_path.trim_start_matches('/');
+        let root_url = self.root_url.map(with_slash);
+        let base_url = match (self.base_url.map(with_slash), &root_url) {
+            (Some(base), _) => base,
+            (None, Some(root)) => format!("{root}{service_path}"),
+            (None, None) => format!("{}{service_path}", with_slash(api.root_url.to_owned())),
+        };
+        let base_url = with_slash(base_url);
+        let root_url = match root_url {
+            Some(root) => root,
+            None if !service_path.is_empty() && base_url.ends_with(service_path) => {
+                base_url[..base_url.len() - service_path.len()].to_owned()
+            }
+            None => base_url.clone(),
+        };
+        let root_url = with_slash(root_url);
+        for url in [&base_url, &root_url] {
+            check_url(url)?;
+        }
+
+        let ua = self.user_agent.as_deref().unwrap_or(api.user_agent);
+        let user_agent = HeaderValue::from_str(ua)
+            .map_err(|_| Error::InvalidRequest("the user agent is not a valid header value".into()))?;
+
+        let http = match self.http_client {
+            Some(http) => http,
+            None => {
+                let mut b = reqwest::Client::builder().redirect(redirect_policy());
+                if let Some(d) = self.connect_timeout {
+                    b = b.connect_timeout(d);
+                }
+                b.build().map_err(Error::transport)?
+            }
+        };
+
+        let client = Client {
+            inner: Arc::new(ClientInner {
+                api,
+                base_url,
+                root_url,
+                http,
+                token_provider: self.token_provider,
+                api_key: self.api_key,
+                user_agent,
+                timeout: self.timeout,
+                retry: self.retry,
+                mutation_lock: self.serialize_mutations.then(|| tokio::sync::Mutex::new(())),
+            }),
+        };
+        Ok(C::from(client))
+    }
+}
+
+fn with_slash(mut url: String) -> String {
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    url
+}
+
+fn check_url(url: &str) -> Result<()> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        _ => Err(Error::InvalidRequest(format!("{url:?} is not an absolute http or https URL"))),
+    }
+}
+
+/// Follows at most ten redirects and never from `https` to `http`, where the request
+/// (and any API key in its query) would travel in clear text. `reqwest` itself drops the
+/// `Authorization` header whenever a redirect leaves the original host.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade =
+            attempt.url().scheme() == "http" && attempt.previous().last().is_some_and(|prev| prev.scheme() == "https");
+        if downgrade {
+            attempt.error("refusing a redirect from https to http")
+        } else if attempt.previous().len() > 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static API: ApiInfo = ApiInfo {
+        name: "compute",
+        version: "v1",
+        root_url: "https://compute.googleapis.com/",
+        service_path: "compute/v1/",
+        user_agent: "google-compute-v1/0.1.0",
+    };
+
+    #[test]
+    fn urls() {
+        let c = Client::builder(&API).build().unwrap();
+        assert_eq!(c.base_url(), "https://compute.googleapis.com/compute/v1/");
+        assert_eq!(c.root_url(), "https://compute.googleapis.com/");
+        assert_eq!(c.resolve("projects/p"), "https://compute.googleapis.com/compute/v1/projects/p");
+        assert_eq!(c.resolve("/upload/compute/v1/x"), "https://compute.googleapis.com/upload/compute/v1/x");
+
+        let c = Client::builder(&API).base_url("http://127.0.0.1:9/compute/v1").build().unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:9/compute/v1/");
+        assert_eq!(c.root_url(), "http://127.0.0.1:9/");
+
+        let c = Client::builder(&API).base_url("http://127.0.0.1:9").build().unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:9/");
+        assert_eq!(c.root_url(), "http://127.0.0.1:9/");
+
+        let c = Client::builder(&API).root_url("http://127.0.0.1:9").build().unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:9/compute/v1/");
+        assert_eq!(c.root_url(), "http://127.0.0.1:9/");
+
+        assert!(Client::builder(&API).base_url("not a url").build().is_err());
+        assert!(Client::builder(&API).base_url("ftp://x/").build().is_err());
+        assert!(Client::builder(&API).user_agent("a\nb").build().is_err());
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let c = Client::builder(&API)
+            .api_key("SECRET-KEY")
+            .token_provider(crate::auth::StaticToken::new("SECRET-TOKEN"))
+            .build()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}

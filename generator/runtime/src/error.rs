@@ -1,0 +1,537 @@
+//! The one error type of generated clients, and the Google error envelope.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::auth::AuthError;
+
+/// The result type of every fallible operation in generated clients.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Longest body excerpt kept in errors.
+pub(crate) const EXCERPT_LEN: usize = 512;
+
+/// Everything that can go wrong when calling an API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be sent or the response could not be read (DNS, connection,
+    /// TLS, reset, too many redirects...). The URL is never part of the message, since it may
+    /// carry an API key.
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// An attempt took longer than the configured timeout.
+    #[error("the request timed out")]
+    Timeout,
+    /// The server answered with success but the body could not be decoded.
+    #[error("could not decode the response (HTTP {status}): {message}")]
+    Decode {
+        /// HTTP status of the response.
+        status: u16,
+        /// What the decoder reported.
+        message: String,
+        /// The start of the body (at most 512 bytes, lossily converted to UTF-8).
+        body_excerpt: String,
+    },
+    /// The service answered with an error.
+    #[error("{0}")]
+    Service(Box<ServiceError>),
+    /// No token could be obtained.
+    #[error("authentication failed: {0}")]
+    Auth(#[source] AuthError),
+    /// A path parameter does not match the pattern given by the Discovery document. Nothing
+    /// was sent.
+    #[error("path parameter `{name}` value {value:?} does not match the pattern `{pattern}`")]
+    InvalidPathParameter {
+        /// The parameter's name in the path template.
+        name: &'static str,
+        /// The rejected value.
+        value: String,
+        /// The pattern it had to match.
+        pattern: &'static str,
+    },
+    /// The request could not be built (missing or unsafe path parameter, body that could
+    /// not be serialised, invalid header, media that the method does not accept...). Nothing
+    /// was sent.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A media upload could not be completed (for example the server gave no resumable
+    /// session, or kept failing while a resumable upload was resumed).
+    #[error("media upload failed: {0}")]
+    Upload(String),
+    /// The server broke the API's protocol (for example a page token that repeats forever,
+    /// or an unreadable `Range` header).
+    #[error("unexpected response from the server: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    pub(crate) fn transport(e: reqwest::Error) -> Self {
+        // A connect timeout stays a transport error: it proves nothing was sent, which
+        // matters when deciding whether a non-idempotent request may be retried.
+        if e.is_timeout() && !e.is_connect() {
+            Error::Timeout
+        } else {
+            Error::Transport(e.without_url())
+        }
+    }
+
+    /// The HTTP status of the response that caused the error, if there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Service(e) => Some(e.http_status),
+            Error::Decode { status, .. } => Some(*status),
+            Error::Transport(e) => e.status().map(|s| s.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// The service error, when the service answered with one.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Error::Service(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The machine-readable reason: the `ErrorInfo` detail's reason, else the first legacy
+    /// `errors[].reason`.
+    pub fn reason(&self) -> Option<&str> {
+        self.service_error().and_then(ServiceError::reason)
+    }
+
+    /// HTTP 404 or status `NOT_FOUND`.
+    pub fn is_not_found(&self) -> bool {
+        self.service_error().is_some_and(|e| e.http_status == 404 || e.status.as_deref() == Some("NOT_FOUND"))
+    }
+
+    /// HTTP 409: the request conflicts with the current state (duplicate name, concurrent
+    /// change).
+    pub fn is_conflict(&self) -> bool {
+        self.service_error().is_some_and(|e| e.http_status == 409)
+    }
+
+    /// Status `ALREADY_EXISTS` or legacy reason `alreadyExists` / `duplicate`.
+    pub fn is_already_exists(&self) -> bool {
+        self.service_error().is_some_and(|e| {
+            e.status.as_deref() == Some("ALREADY_EXISTS") || e.has_legacy_reason(&["alreadyExists", "duplicate"])
+        })
+    }
+
+    /// Status `FAILED_PRECONDITION`, reason `failedPrecondition` or `conditionNotMet`, or
+    /// HTTP 412: typically an etag that no longer matches, so re-read, merge and retry.
+    pub fn is_failed_precondition(&self) -> bool {
+        self.service_error().is_some_and(|e| {
+            e.http_status == 412
+                || e.status.as_deref() == Some("FAILED_PRECONDITION")
+                || e.has_legacy_reason(&["failedPrecondition", "conditionNotMet"])
+                || e.reason() == Some("FAILED_PRECONDITION")
+        })
+    }
+
+    /// HTTP 429, status `RESOURCE_EXHAUSTED`, or a rate-limit reason (including the legacy
+    /// 403 `rateLimitExceeded` / `userRateLimitExceeded`).
+    pub fn is_rate_limited(&self) -> bool {
+        self.service_error().is_some_and(ServiceError::is_rate_limited)
+    }
+
+    /// Whether trying again later may succeed: timeouts, connection failures, HTTP 408,
+    /// 429, 500, 502, 503, 504 and rate-limit reasons. Says nothing about whether repeating
+    /// the request is safe; see [`HttpMethod::is_idempotent`](crate::HttpMethod::is_idempotent).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout => true,
+            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
+            Error::Service(e) => matches!(e.http_status, 408 | 429 | 500 | 502 | 503 | 504) || e.is_rate_limited(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout => true,
+            Error::Transport(e) => e.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// How long the server asked to wait before trying again (`Retry-After` or `RetryInfo`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.service_error().and_then(|e| e.retry_after)
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        Error::Auth(e)
+    }
+}
+
+impl From<ServiceError> for Error {
+    fn from(e: ServiceError) -> Self {
+        Error::Service(Box::new(e))
+    }
+}
+
+/// An error answer from the service, following Google's JSON error envelope
+/// (`{"error": {"code", "message", "status", "errors", "details"}}`).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ServiceError {
+    /// The HTTP status code of the response.
+    pub http_status: u16,
+    /// `error.code`, usually equal to the HTTP status.
+    pub code: Option<i64>,
+    /// `error.status`, the canonical code such as `FAILED_PRECONDITION` or `NOT_FOUND`.
+    pub status: Option<String>,
+    /// `error.message`, or a description of the HTTP status when the body had none.
+    pub message: String,
+    /// The legacy `error.errors` list.
+    pub errors: Vec<LegacyError>,
+    /// The typed `error.details` list.
+    pub details: Vec<ErrorDetail>,
+    /// How long to wait before retrying, from `Retry-After` or a `RetryInfo` detail.
+    pub retry_after: Option<Duration>,
+    /// The start of the body (at most 512 bytes) when it was not a JSON error envelope, for
+    /// example an HTML page from a proxy; empty otherwise.
+    pub body_excerpt: String,
+}
+
+/// One entry of the legacy `error.errors` list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct LegacyError {
+    /// Human-readable message.
+    pub message: String,
+    /// Error domain, such as `global` or `usageLimits`.
+    pub domain: Option<String>,
+    /// Machine-readable reason, such as `failedPrecondition` or `rateLimitExceeded`.
+    pub reason: Option<String>,
+    /// Where the error is, such as a parameter name.
+    pub location: Option<String>,
+    /// What `location` names, such as `parameter` or `header`.
+    pub location_type: Option<String>,
+}
+
+/// One typed entry of `error.details`, chosen by its `@type`.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorDetail {
+    /// `google.rpc.ErrorInfo`: the machine-readable cause.
+    ErrorInfo {
+        /// The reason, such as `EXPIRED_SYNC_TOKEN` or `RATE_LIMIT_EXCEEDED`.
+        reason: String,
+        /// The domain, such as `people.googleapis.com`.
+        domain: String,
+        /// Further facts about the error.
+        metadata: BTreeMap<String, String>,
+    },
+    /// `google.rpc.RetryInfo`: when to try again.
+    RetryInfo {
+        /// How long to wait.
+        retry_delay: Duration,
+    },
+    /// `google.rpc.BadRequest`: which request fields are invalid.
+    BadRequest {
+        /// One entry per invalid field.
+        field_violations: Vec<FieldViolation>,
+    },
+    /// `google.rpc.QuotaFailure`: which quota was exceeded.
+    QuotaFailure {
+        /// One entry per exceeded quota.
+        violations: Vec<QuotaViolation>,
+    },
+    /// `google.rpc.LocalizedMessage`: a message for end users.
+    LocalizedMessage {
+        /// The locale, such as `en-US`.
+        locale: String,
+        /// The message.
+        message: String,
+    },
+    /// Any other detail, kept as JSON.
+    Other(Value),
+}
+
+/// One invalid field of a `BadRequest` detail.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldViolation {
+    /// Path to the field, such as `person.names[0].givenName`.
+    pub field: String,
+    /// Why it is invalid.
+    pub description: String,
+}
+
+/// One exceeded quota of a `QuotaFailure` detail.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuotaViolation {
+    /// What the quota applies to, such as `project:123`.
+    pub subject: String,
+    /// Which quota was exceeded.
+    pub description: String,
+}
+
+impl ServiceError {
+    /// Builds a service error from a raw HTTP response. Never fails: bodies that are not a
+    /// Google error envelope keep an excerpt in [`ServiceError::body_excerpt`].
+    pub fn from_response(http_status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
+        let mut err = ServiceError { http_status, ..ServiceError::default() };
+        let parsed = serde_json::from_slice::<Value>(body).ok();
+        let envelope = parsed.as_ref().and_then(|v| v.get("error"));
+        match envelope {
+            Some(Value::Object(obj)) => {
+                err.code = obj.get("code").and_then(json_i64);
+                err.status = obj.get("status").and_then(json_string);
+                err.message = obj.get("message").and_then(json_string).unwrap_or_default();
+                if let Some(Value::Array(list)) = obj.get("errors") {
+                    err.errors = list.iter().filter_map(|e| serde_json::from_value(e.clone()).ok()).collect();
+                }
+                if let Some(Value::Array(list)) = obj.get("details") {
+                    err.details = list.iter().map(ErrorDetail::parse).collect();
+                }
+            }
+            // OAuth endpoints answer `{"error": "invalid_grant", "error_description": ...}`.
+            Some(Value::String(code)) => {
+                err.status = Some(code.clone());
+                err.message = parsed
+                    .as_ref()
+                    .and_then(|v| v.get("error_description"))
+                    .and_then(json_string)
+                    .unwrap_or_else(|| code.clone());
+            }
+            _ => err.body_excerpt = excerpt(body),
+        }
+        if err.message.is_empty() {
+            err.message = status_text(http_status);
+        }
+        err.retry_after = retry_after_header(headers).or_else(|| {
+            err.details.iter().find_map(|d| match d {
+                ErrorDetail::RetryInfo { retry_delay } => Some(*retry_delay),
+                _ => None,
+            })
+        });
+        err
+    }
+
+    /// The `ErrorInfo` detail's reason, else the first legacy `errors[].reason`.
+    pub fn reason(&self) -> Option<&str> {
+        self.error_info_reason().or_else(|| self.errors.iter().find_map(|e| e.reason.as_deref()))
+    }
+
+    /// The reason of the `ErrorInfo` detail, if any.
+    pub fn error_info_reason(&self) -> Option<&str> {
+        self.details.iter().find_map(|d| match d {
+            ErrorDetail::ErrorInfo { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The `ErrorInfo` detail's metadata, if any.
+    pub fn error_info_metadata(&self) -> Option<&BTreeMap<String, String>> {
+        self.details.iter().find_map(|d| match d {
+            ErrorDetail::ErrorInfo { metadata, .. } => Some(metadata),
+            _ => None,
+        })
+    }
+
+    /// The field violations of the `BadRequest` detail, if any.
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        self.details
+            .iter()
+            .find_map(|d| match d {
+                ErrorDetail::BadRequest { field_violations } => Some(field_violations.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    fn has_legacy_reason(&self, reasons: &[&str]) -> bool {
+        self.errors.iter().any(|e| e.reason.as_deref().is_some_and(|r| reasons.contains(&r)))
+    }
+
+    fn is_rate_limited(&self) -> bool {
+        self.http_status == 429
+            || self.status.as_deref() == Some("RESOURCE_EXHAUSTED")
+            || self.error_info_reason() == Some("RATE_LIMIT_EXCEEDED")
+            || self.has_legacy_reason(&["rateLimitExceeded", "userRateLimitExceeded"])
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.http_status)?;
+        if let Some(status) = &self.status {
+            write!(f, " {status}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(reason) = self.reason() {
+            write!(f, " (reason: {reason})")?;
+        }
+        if !self.body_excerpt.is_empty() {
+            let short: String = self.body_excerpt.chars().take(120).collect();
+            write!(f, " (body: {short:?})")?;
+        }
+        Ok(())
+    }
+}
+
+impl ErrorDetail {
+    fn parse(value: &Value) -> ErrorDetail {
+        let kind = value.get("@type").and_then(Value::as_str).map(|t| t.rsplit('/').next().unwrap_or(t)).unwrap_or("");
+        let text = |key: &str| value.get(key).and_then(json_string).unwrap_or_default();
+        match kind {
+            "google.rpc.ErrorInfo" => ErrorDetail::ErrorInfo {
+                reason: text("reason"),
+                domain: text("domain"),
+                metadata: value
+                    .get("metadata")
+                    .and_then(Value::as_object)
+                    .map(|m| m.iter().filter_map(|(k, v)| json_string(v).map(|v| (k.clone(), v))).collect())
+                    .unwrap_or_default(),
+            },
+            "google.rpc.RetryInfo" => match value.get("retryDelay").and_then(parse_proto_duration) {
+                Some(retry_delay) => ErrorDetail::RetryInfo { retry_delay },
+                None => ErrorDetail::Other(value.clone()),
+            },
+            "google.rpc.BadRequest" => ErrorDetail::BadRequest {
+                field_violations: objects(value, "fieldViolations")
+                    .map(|v| FieldViolation {
+                        field: v.get("field").and_then(json_string).unwrap_or_default(),
+                        description: v.get("description").and_then(json_string).unwrap_or_default(),
+                    })
+                    .collect(),
+            },
+            "google.rpc.QuotaFailure" => ErrorDetail::QuotaFailure {
+                violations: objects(value, "violations")
+                    .map(|v| QuotaViolation {
+                        subject: v.get("subject").and_then(json_string).unwrap_or_default(),
+                        description: v.get("description").and_then(json_string).unwrap_or_default(),
+                    })
+                    .collect(),
+            },
+            "google.rpc.LocalizedMessage" => {
+                ErrorDetail::LocalizedMessage { locale: text("locale"), message: text("message") }
+            }
+            _ => ErrorDetail::Other(value.clone()),
+        }
+    }
+}
+
+fn objects<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    value.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+fn json_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn json_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Parses a protobuf JSON duration: `"1.5s"`, or the older `{"seconds": 1, "nanos": 0}`.
+fn parse_proto_duration(v: &Value) -> Option<Duration> {
+    match v {
+        Value::String(s) => {
+            let secs: f64 = s.strip_suffix('s')?.trim().parse().ok()?;
+            Duration::try_from_secs_f64(secs).ok()
+        }
+        Value::Object(o) => {
+            let secs = o.get("seconds").and_then(json_i64).unwrap_or(0);
+            let nanos = o.get("nanos").and_then(json_i64).unwrap_or(0);
+            let secs = u64::try_from(secs).ok()?;
+            let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000)?;
+            Some(Duration::new(secs, nanos))
+        }
+        _ => None,
+    }
+}
+
+/// The `Retry-After` header as a delay: delta-seconds or an HTTP date.
+pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = crate::retry::parse_http_date(value)?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// The first [`EXCERPT_LEN`] bytes of a body as text, cut at a character boundary.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN)]).into_owned();
+    // A multi-byte character cut at the limit decodes as U+FFFD; drop it.
+    if body.len() > EXCERPT_LEN {
+        text.trim_end_matches('\u{FFFD}').to_owned()
+    } else {
+        text
+    }
+}
+
+pub(crate) fn redact_in(text: &mut String, secret: &str) {
+    if !secret.is_empty() && text.contains(secret) {
+        *text = text.replace(secret, "<redacted>");
+    }
+}
+
+fn status_text(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
+        Some(reason) => format!("HTTP {status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proto_durations() {
+        assert_eq!(parse_proto_duration(&Value::from("1.5s")), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_proto_duration(&serde_json::json!({"seconds": 2, "nanos": 5})), Some(Duration::new(2, 5)));
+        assert_eq!(parse_proto_duration(&Value::from("-1s")), None);
+        assert_eq!(parse_proto_duration(&Value::from("abc")), None);
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_cut_on_char_boundary() {
+        let body = "é".repeat(400);
+        let e = excerpt(body.as_bytes());
+        assert!(e.len() <= EXCERPT_LEN);
+        assert!(!e.contains('\u{FFFD}'));
+        assert_eq!(excerpt(b"short"), "short");
+    }
+
+    #[test]
+    fn oauth_style_error() {
+        let e = ServiceError::from_response(
+            400,
+            &HeaderMap::new(),
+            br#"{"error":"invalid_grant","error_description":"Bad Request"}"#,
+        );
+        assert_eq!(e.status.as_deref(), Some("invalid_grant"));
+        assert_eq!(e.message, "Bad Request");
+    }
+
+    #[test]
+    fn empty_body_gets_status_text() {
+        let e = ServiceError::from_response(503, &HeaderMap::new(), b"");
+        assert_eq!(e.message, "HTTP 503 Service Unavailable");
+    }
+}

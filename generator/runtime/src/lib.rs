@@ -1,0 +1,103 @@
+//! Runtime support for Rust clients generated from Google API Discovery documents.
+//!
+//! A generated crate (for example the People API v1 client) contains only what is specific
+//! to its API: types, one small builder per method and a static description of every method
+//! ([`MethodInfo`]). Everything that is the same for every Google API lives here, written and
+//! tested once:
+//!
+//! * **Requests.** [`Call`] carries one method invocation: path parameters, query
+//!   parameters, a JSON body, extra headers and per-call options. Path templates are expanded
+//!   following RFC 6570 (`{var}` encodes `/`, `{+var}` keeps it), every value is checked
+//!   against the Discovery document's `pattern` before anything is sent, and values that could
+//!   reach another resource (`..` segments, `?`, `#`, `%`, control characters) are rejected or
+//!   neutralised by encoding. Repeated query parameters are sent as `k=a&k=b`.
+//! * **Responses and errors.** Successful bodies are decoded with serde; everything else ends
+//!   in the single [`Error`] type. Service errors keep the whole Google error envelope
+//!   ([`ServiceError`]: HTTP status, `error.code`, `error.status`, `error.message`, legacy
+//!   `errors[]` and typed `details` such as `ErrorInfo` and `RetryInfo`), and [`Error`] has
+//!   predicates such as [`Error::is_conflict`], [`Error::is_failed_precondition`] and
+//!   [`Error::reason`]. Non-JSON error bodies (an HTML page from a proxy) and undecodable
+//!   success bodies keep an excerpt of the body.
+//! * **Authentication.** A small async [`auth::TokenProvider`] trait (scopes in, bearer token
+//!   out), a [`auth::StaticToken`] and an API key are built in; an adapter for `gcp_auth`
+//!   (Application Default Credentials) sits behind the `gcp-auth` cargo feature. Tokens travel
+//!   only in the `Authorization` header, never follow a redirect to another host, and never
+//!   appear in `Debug` output, errors or traces; an API key is sent as the `key` query
+//!   parameter and redacted everywhere else.
+//! * **Reliability.** Idempotent methods are retried on 408, 429 and 5xx answers and on
+//!   connection failures, with exponential backoff and full jitter, honouring `Retry-After`
+//!   and `RetryInfo`, bounded by a number of attempts and a time budget ([`RetryPolicy`]).
+//!   Non-idempotent methods are retried only when the request never left the machine.
+//!   Mutations issued through one [`Client`] are sent one at a time by default, as Google
+//!   recommends for write-heavy APIs such as People. Each call runs in a `tracing` span.
+//! * **Paging.** [`PageStream`] and [`ItemStream`] follow `nextPageToken` across pages, as
+//!   `futures_core::Stream`s or through their inherent `try_next` methods.
+//! * **Media.** [`Call::upload`] speaks the simple, multipart and resumable upload
+//!   protocols (resuming an interrupted resumable upload from the offset the server reports),
+//!   and [`Call::download`] streams `alt=media` responses as a [`ByteStream`].
+//! * **Wire formats.** [`wire::int64`] sends 64-bit integers as JSON strings and accepts
+//!   strings or numbers, at any depth of `Option`/`Vec`/map nesting; [`Bytes`] is the base64
+//!   `format: byte` type; [`FieldMask`] is the comma-separated `google-fieldmask` type.
+//!
+//! # Example
+//!
+//! Generated crates hide [`Call`] behind typed builders, but it can be used directly:
+//!
+//! ```no_run
+//! use discovery_runtime::{auth::StaticToken, ApiInfo, Call, Client, HttpMethod, MethodInfo, PathParam};
+//!
+//! static API: ApiInfo = ApiInfo {
+//!     name: "people",
+//!     version: "v1",
+//!     root_url: "https://people.googleapis.com/",
+//!     service_path: "",
+//!     user_agent: "google-people-v1/0.1.0",
+//! };
+//! static GET: MethodInfo = MethodInfo {
+//!     id: "people.people.get",
+//!     http_method: HttpMethod::Get,
+//!     path: "v1/{+resourceName}",
+//!     path_params: &[PathParam { name: "resourceName", pattern: Some("^people/[^/]+$") }],
+//!     scopes: &["https://www.googleapis.com/auth/contacts.readonly"],
+//!     media_upload: None,
+//!     supports_media_download: false,
+//! };
+//!
+//! # async fn run() -> discovery_runtime::Result<()> {
+//! let client = Client::builder(&API).token_provider(StaticToken::new("ya29...")).build()?;
+//! let mut call = Call::new(&client, &GET);
+//! call.path_param("resourceName", "people/me");
+//! call.query("personFields", "names,emailAddresses");
+//! let person: serde_json::Value = call.send().await?;
+//! # let _ = person;
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+mod call;
+mod client;
+pub mod error;
+mod info;
+mod macros;
+mod media;
+mod paging;
+mod path;
+mod query;
+mod retry;
+mod types;
+pub mod wire;
+
+pub use bytes;
+pub use call::{Call, Response};
+pub use client::{Client, ClientBuilder};
+pub use error::{Error, Result, ServiceError};
+pub use info::{ApiInfo, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+pub use media::{ByteStream, Media, UploadProtocol};
+pub use paging::{ItemStream, Page, PageStream};
+pub use query::QueryValue;
+pub use retry::RetryPolicy;
+pub use types::{Bytes, FieldMask};

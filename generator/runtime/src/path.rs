@@ -1,0 +1,240 @@
+//! Path template expansion (the `{var}` and `{+var}` forms of RFC 6570) and pattern checks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::error::{Error, Result};
+use crate::info::PathParam;
+
+/// `{var}`: everything but the unreserved characters is encoded, so a value stays within one
+/// path segment.
+const SIMPLE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// `{+var}`: keeps the reserved characters that are legal in a path (`/`, `:`, `@` and the
+/// sub-delimiters). Unlike RFC 6570 it still encodes `?` and `#`, which would end the path,
+/// `[` and `]`, and `%`, so that a value cannot smuggle in pre-encoded characters such as
+/// `%2e%2e`.
+const RESERVED: &AsciiSet = &SIMPLE
+    .remove(b'/')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=');
+
+/// Expands `template` with `values`, after checking every value against its parameter's
+/// pattern.
+pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static str, String)]) -> Result<String> {
+    for param in params {
+        if let (Some(pattern), Some(value)) = (param.pattern, lookup(values, param.name)) {
+            if let Some(re) = compiled(pattern) {
+                if !re.is_match(value) {
+                    return Err(Error::InvalidPathParameter { name: param.name, value: value.to_owned(), pattern });
+                }
+            }
+        }
+    }
+
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close =
+            after.find('}').ok_or_else(|| Error::InvalidRequest(format!("malformed path template {template:?}")))?;
+        expand_expression(&after[..close], values, &mut out)?;
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn expand_expression(expr: &str, values: &[(&'static str, String)], out: &mut String) -> Result<()> {
+    let (reserved, vars) = match expr.as_bytes().first() {
+        Some(b'+') => (true, &expr[1..]),
+        Some(b'#' | b'/' | b'.' | b';' | b'?' | b'&' | b'=' | b',' | b'!' | b'@' | b'|') => {
+            return Err(Error::InvalidRequest(format!("unsupported path template expression {{{expr}}}")));
+        }
+        _ => (false, expr),
+    };
+    for (i, var) in vars.split(',').enumerate() {
+        // The explode and prefix modifiers change nothing for a single string value.
+        let name = var.trim_end_matches('*');
+        let name = name.split(':').next().unwrap_or(name);
+        let value =
+            lookup(values, name).ok_or_else(|| Error::InvalidRequest(format!("missing path parameter `{name}`")))?;
+        check_safe(name, value, reserved)?;
+        if i > 0 {
+            out.push(',');
+        }
+        let set = if reserved { RESERVED } else { SIMPLE };
+        out.extend(utf8_percent_encode(value, set));
+    }
+    Ok(())
+}
+
+/// Rejects values that would leave the resource the template points at even after
+/// encoding: empty values collapse a segment, and `.`/`..` segments are resolved away by URL
+/// normalisation.
+fn check_safe(name: &str, value: &str, reserved: bool) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::InvalidRequest(format!("path parameter `{name}` is empty")));
+    }
+    let dot_segment = |s: &str| s == "." || s == "..";
+    let bad = if reserved { value.split('/').any(dot_segment) } else { dot_segment(value) };
+    if bad {
+        return Err(Error::InvalidRequest(format!("path parameter `{name}` contains a `.` or `..` segment")));
+    }
+    Ok(())
+}
+
+fn lookup<'a>(values: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
+    values.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+}
+
+/// Compiles each pattern once per process. A pattern that the regex engine cannot compile
+/// is skipped (the encoding rules above still apply) rather than making the method unusable.
+fn compiled(pattern: &'static str) -> Option<Arc<regex_lite::Regex>> {
+    type Cache = Mutex<HashMap<&'static str, Option<Arc<regex_lite::Regex>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.entry(pattern)
+        .or_insert_with(|| match regex_lite::Regex::new(pattern) {
+            Ok(re) => Some(Arc::new(re)),
+            Err(e) => {
+                tracing::warn!(pattern, error = %e, "path parameter pattern does not compile; not checked");
+                None
+            }
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RESOURCE: &[PathParam] = &[PathParam { name: "resourceName", pattern: Some("^people/[^/]+$") }];
+    const FREE: &[PathParam] = &[PathParam { name: "name", pattern: None }];
+
+    fn one(name: &'static str, value: &str) -> Vec<(&'static str, String)> {
+        vec![(name, value.to_owned())]
+    }
+
+    fn simple(value: &str) -> Result<String> {
+        expand("b/{name}/o", FREE, &one("name", value))
+    }
+
+    fn reserved(value: &str) -> Result<String> {
+        expand("v1/{+name}:go", FREE, &one("name", value))
+    }
+
+    #[test]
+    fn encoding_table() {
+        // (value, `{var}`, `{+var}`)
+        let table = [
+            ("abc-._~09", "abc-._~09", "abc-._~09"),
+            ("a/b", "a%2Fb", "a/b"),
+            ("a:b", "a%3Ab", "a:b"),
+            ("a b", "a%20b", "a%20b"),
+            ("a?b", "a%3Fb", "a%3Fb"),
+            ("a#b", "a%23b", "a%23b"),
+            ("a%b", "a%25b", "a%25b"),
+            ("a@b!$&'()*+,;=", "a%40b%21%24%26%27%28%29%2A%2B%2C%3B%3D", "a@b!$&'()*+,;="),
+            ("[x]", "%5Bx%5D", "%5Bx%5D"),
+            ("a\r\nb", "a%0D%0Ab", "a%0D%0Ab"),
+            ("é", "%C3%A9", "%C3%A9"),
+            ("a\\b", "a%5Cb", "a%5Cb"),
+            ("\"<>", "%22%3C%3E", "%22%3C%3E"),
+        ];
+        for (value, s, r) in table {
+            assert_eq!(simple(value).unwrap(), format!("b/{s}/o"), "{{var}} {value:?}");
+            assert_eq!(reserved(value).unwrap(), format!("v1/{r}:go"), "{{+var}} {value:?}");
+        }
+    }
+
+    #[test]
+    fn people_paths() {
+        let path = expand("v1/{+resourceName}:updateContact", RESOURCE, &one("resourceName", "people/c123")).unwrap();
+        assert_eq!(path, "v1/people/c123:updateContact");
+    }
+
+    #[test]
+    fn pattern_mismatch_names_the_parameter() {
+        for bad in ["people/../contactGroups/x", "contactGroups/x", "people/a/b", "people/"] {
+            let err = expand("v1/{+resourceName}", RESOURCE, &one("resourceName", bad)).unwrap_err();
+            match err {
+                Error::InvalidPathParameter { name, value, pattern } => {
+                    assert_eq!(name, "resourceName");
+                    assert_eq!(value, bad);
+                    assert_eq!(pattern, "^people/[^/]+$");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn escape_attempts_are_neutralised() {
+        // These match the pattern, so encoding must keep them inside the resource.
+        let cases = [
+            ("people/c1?x=1", "v1/people/c1%3Fx=1"),
+            ("people/c1#f", "v1/people/c1%23f"),
+            ("people/%2e%2e", "v1/people/%252e%252e"),
+            ("people/c1\r\nHost: evil", "v1/people/c1%0D%0AHost:%20evil"),
+        ];
+        for (value, expected) in cases {
+            let path = expand("v1/{+resourceName}", RESOURCE, &one("resourceName", value)).unwrap();
+            assert_eq!(path, expected);
+        }
+    }
+
+    #[test]
+    fn dot_segments_and_empty_values_are_rejected_without_a_pattern() {
+        for value in ["people/../contactGroups/x", "..", ".", "a/./b", "a/.."] {
+            let err = reserved(value).unwrap_err();
+            assert!(matches!(&err, Error::InvalidRequest(m) if m.contains("`name`")), "{value}: {err}");
+        }
+        assert!(simple("..").is_err());
+        assert!(simple(".").is_err());
+        assert!(simple("").is_err());
+        // In `{var}` a `/` is encoded, so `../x` cannot form a dot segment.
+        assert_eq!(simple("../x").unwrap(), "b/..%2Fx/o");
+        assert_eq!(simple("...").unwrap(), "b/.../o");
+    }
+
+    #[test]
+    fn missing_parameter_is_an_error() {
+        let err = expand("v1/{+resourceName}", RESOURCE, &[]).unwrap_err();
+        assert!(matches!(&err, Error::InvalidRequest(m) if m.contains("resourceName")), "{err}");
+    }
+
+    #[test]
+    fn malformed_templates_are_errors() {
+        assert!(expand("v1/{name", FREE, &one("name", "x")).is_err());
+        assert!(expand("v1/{/name}", FREE, &one("name", "x")).is_err());
+    }
+
+    #[test]
+    fn later_values_replace_earlier_ones_and_modifiers_are_ignored() {
+        let values = vec![("name", "a".to_owned()), ("name", "b".to_owned())];
+        assert_eq!(expand("x/{name}", FREE, &values).unwrap(), "x/b");
+        assert_eq!(expand("x/{+name*}", FREE, &values).unwrap(), "x/b");
+    }
+
+    #[test]
+    fn broken_pattern_is_skipped() {
+        let params = [PathParam { name: "name", pattern: Some("(unclosed") }];
+        assert_eq!(expand("x/{name}", &params, &one("name", "v")).unwrap(), "x/v");
+    }
+}

@@ -1,0 +1,388 @@
+//! Serde helpers for JSON encodings that differ from serde's defaults.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+/// `int64` and `uint64` fields: sent as JSON strings (JavaScript numbers lose precision past
+/// 2^53), accepted as strings or numbers.
+///
+/// Works on `i64`, `u64` and any nesting of `Option`, `Vec`, `BTreeMap<String, _>` and
+/// `HashMap<String, _>` around them:
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Counts {
+///     #[serde(with = "discovery_runtime::wire::int64")]
+///     total: i64,
+///     #[serde(with = "discovery_runtime::wire::int64", default)]
+///     per_day: Option<BTreeMap<String, Vec<u64>>>,
+/// }
+///
+/// let c: Counts = serde_json::from_str(r#"{"total": "9007199254740993", "per_day": {"mon": [1, "2"]}}"#).unwrap();
+/// assert_eq!(c.total, 9_007_199_254_740_993);
+/// assert_eq!(
+///     serde_json::to_string(&c).unwrap(),
+///     r#"{"total":"9007199254740993","per_day":{"mon":["1","2"]}}"#
+/// );
+/// ```
+pub mod int64 {
+    use super::{AsWireString, FromWireString};
+    use serde::{Deserializer, Serializer};
+
+    /// Serialises with every integer as a string.
+    pub fn serialize<T, S>(value: &T, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        T: ?Sized + AsWireString,
+        S: Serializer,
+    {
+        value.serialize_wire(serializer)
+    }
+
+    /// Deserialises integers given as strings or numbers.
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+    where
+        T: FromWireString,
+        D: Deserializer<'de>,
+    {
+        T::deserialize_wire(deserializer)
+    }
+}
+
+/// Types that [`int64`] can serialise: `i64`, `u64` and containers of them.
+pub trait AsWireString {
+    /// Serialises `self` with every integer as a string.
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+/// Types that [`int64`] can deserialise: `i64`, `u64` and containers of them.
+pub trait FromWireString: Sized {
+    /// Deserialises, accepting every integer as a string or a number.
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
+}
+
+/// Lets a nested value go through the plain `Serialize` machinery of containers.
+struct Wire<'a, T: ?Sized>(&'a T);
+
+impl<T: ?Sized + AsWireString> Serialize for Wire<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_wire(serializer)
+    }
+}
+
+/// The deserialising counterpart of [`Wire`].
+struct WireSeed<T>(PhantomData<T>);
+
+impl<'de, T: FromWireString> DeserializeSeed<'de> for WireSeed<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        T::deserialize_wire(deserializer)
+    }
+}
+
+macro_rules! leaf {
+    ($t:ty, $what:literal) => {
+        impl AsWireString for $t {
+            fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl FromWireString for $t {
+            fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!($what, " as a string or a number"))
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$t, E> {
+                        v.trim().parse().map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
+                        <$t>::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$t, E> {
+                        <$t>::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
+                        // Some services print large integers as `1e+21`-style floats; take
+                        // them only when they are exact integers in range.
+                        let in_range = v.fract() == 0.0 && v >= <$t>::MIN as f64 && v < <$t>::MAX as f64;
+                        if in_range {
+                            Ok(v as $t)
+                        } else {
+                            Err(E::invalid_value(de::Unexpected::Float(v), &self))
+                        }
+                    }
+                }
+                deserializer.deserialize_any(V)
+            }
+        }
+    };
+}
+
+leaf!(i64, "a 64-bit signed integer");
+leaf!(u64, "a 64-bit unsigned integer");
+
+impl<T: ?Sized + AsWireString> AsWireString for &T {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize_wire(serializer)
+    }
+}
+
+impl<T: ?Sized + AsWireString> AsWireString for Box<T> {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize_wire(serializer)
+    }
+}
+
+impl<T: FromWireString> FromWireString for Box<T> {
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize_wire(deserializer).map(Box::new)
+    }
+}
+
+impl<T: AsWireString> AsWireString for Option<T> {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(v) => serializer.serialize_some(&Wire(v)),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<T: FromWireString> FromWireString for Option<T> {
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: FromWireString> Visitor<'de> for V<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an optional value")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                T::deserialize_wire(d).map(Some)
+            }
+        }
+        deserializer.deserialize_option(V(PhantomData))
+    }
+}
+
+fn serialize_seq<'a, T, S>(items: impl ExactSizeIterator<Item = &'a T>, serializer: S) -> Result<S::Ok, S::Error>
+where
+    T: AsWireString + 'a,
+    S: Serializer,
+{
+    let mut seq = serializer.serialize_seq(Some(items.len()))?;
+    for item in items {
+        seq.serialize_element(&Wire(item))?;
+    }
+    seq.end()
+}
+
+impl<T: AsWireString> AsWireString for [T] {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_seq(self.iter(), serializer)
+    }
+}
+
+impl<T: AsWireString> AsWireString for Vec<T> {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_seq(self.iter(), serializer)
+    }
+}
+
+impl<T: FromWireString> FromWireString for Vec<T> {
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: FromWireString> Visitor<'de> for V<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                // Bounded so that a hostile size hint cannot reserve unbounded memory.
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element_seed(WireSeed(PhantomData))? {
+                    out.push(item);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(V(PhantomData))
+    }
+}
+
+fn serialize_map<'a, K, T, S>(
+    entries: impl ExactSizeIterator<Item = (&'a K, &'a T)>,
+    serializer: S,
+) -> Result<S::Ok, S::Error>
+where
+    K: Serialize + 'a,
+    T: AsWireString + 'a,
+    S: Serializer,
+{
+    let mut map = serializer.serialize_map(Some(entries.len()))?;
+    for (k, v) in entries {
+        map.serialize_entry(k, &Wire(v))?;
+    }
+    map.end()
+}
+
+struct MapVisitor<M, T>(PhantomData<(M, T)>);
+
+impl<'de, M, T> Visitor<'de> for MapVisitor<M, T>
+where
+    M: Default + Extend<(String, T)>,
+    T: FromWireString,
+{
+    type Value = M;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<M, A::Error> {
+        let mut out = M::default();
+        while let Some(key) = access.next_key::<String>()? {
+            let value = access.next_value_seed(WireSeed(PhantomData))?;
+            out.extend(std::iter::once((key, value)));
+        }
+        Ok(out)
+    }
+}
+
+impl<K: Serialize + Ord, T: AsWireString> AsWireString for BTreeMap<K, T> {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_map(self.iter(), serializer)
+    }
+}
+
+impl<T: FromWireString> FromWireString for BTreeMap<String, T> {
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+impl<K: Serialize + Eq + Hash, T: AsWireString, H: BuildHasher> AsWireString for HashMap<K, T, H> {
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_map(self.iter(), serializer)
+    }
+}
+
+impl<T: FromWireString, H: BuildHasher + Default> FromWireString for HashMap<String, T, H> {
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq, Default)]
+    #[serde(default)]
+    struct All {
+        #[serde(with = "int64")]
+        a: i64,
+        #[serde(with = "int64")]
+        b: u64,
+        #[serde(with = "int64", skip_serializing_if = "Option::is_none")]
+        c: Option<i64>,
+        #[serde(with = "int64")]
+        d: Vec<i64>,
+        #[serde(with = "int64")]
+        e: Option<Vec<u64>>,
+        #[serde(with = "int64")]
+        f: BTreeMap<String, i64>,
+        #[serde(with = "int64")]
+        g: Vec<Vec<i64>>,
+        #[serde(with = "int64")]
+        h: Option<BTreeMap<String, Vec<i64>>>,
+        #[serde(with = "int64")]
+        i: HashMap<String, Option<u64>>,
+    }
+
+    #[test]
+    fn accepts_strings_and_numbers_at_any_depth() {
+        let v: All = serde_json::from_value(json!({
+            "a": "-9223372036854775808",
+            "b": 18446744073709551615u64,
+            "c": null,
+            "d": [1, "2", -3],
+            "e": ["18446744073709551615"],
+            "f": {"x": "5", "y": 6},
+            "g": [["1"], [2, "3"]],
+            "h": {"k": ["7", 8]},
+            "i": {"n": null, "m": "9"}
+        }))
+        .unwrap();
+        assert_eq!(v.a, i64::MIN);
+        assert_eq!(v.b, u64::MAX);
+        assert_eq!(v.c, None);
+        assert_eq!(v.d, [1, 2, -3]);
+        assert_eq!(v.e, Some(vec![u64::MAX]));
+        assert_eq!(v.f["y"], 6);
+        assert_eq!(v.g, [vec![1], vec![2, 3]]);
+        assert_eq!(v.h.as_ref().unwrap()["k"], [7, 8]);
+        assert_eq!(v.i["n"], None);
+        assert_eq!(v.i["m"], Some(9));
+    }
+
+    #[test]
+    fn serialises_as_strings() {
+        let v = All {
+            a: 9_007_199_254_740_993,
+            b: 1,
+            c: Some(-2),
+            d: vec![3],
+            e: Some(vec![4]),
+            f: BTreeMap::from([("x".to_owned(), 5)]),
+            g: vec![vec![6]],
+            h: Some(BTreeMap::from([("k".to_owned(), vec![7])])),
+            i: HashMap::from([("m".to_owned(), Some(8))]),
+        };
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            json!({
+                "a": "9007199254740993", "b": "1", "c": "-2", "d": ["3"], "e": ["4"],
+                "f": {"x": "5"}, "g": [["6"]], "h": {"k": ["7"]}, "i": {"m": "8"}
+            })
+        );
+        let back: All = serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn rejects_garbage_and_out_of_range() {
+        #[derive(Deserialize, Debug)]
+        struct One {
+            #[serde(with = "int64")]
+            #[allow(dead_code)]
+            v: u64,
+        }
+        for bad in [json!("x"), json!(-1), json!("-1"), json!(1.5), json!(true), json!("18446744073709551616")] {
+            assert!(serde_json::from_value::<One>(json!({ "v": bad })).is_err(), "{bad}");
+        }
+        #[derive(Deserialize, Debug)]
+        struct Signed {
+            #[serde(with = "int64")]
+            v: i64,
+        }
+        let ok: Signed = serde_json::from_value(json!({"v": 1e3})).unwrap();
+        assert_eq!(ok.v, 1000);
+        assert!(serde_json::from_value::<Signed>(json!({"v": 18446744073709551615u64})).is_err());
+    }
+}

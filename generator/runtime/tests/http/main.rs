@@ -1,0 +1,9 @@
+//! End-to-end tests of the runtime over real HTTP, against loopback servers.
+
+mod errors;
+mod media;
+mod paging;
+mod requests;
+mod retries;
+mod secrets;
+mod support;

@@ -1,0 +1,105 @@
+//! `cargo xtask`: flag parsing only; the commands live in the library's modules.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::corpus::CorpusOptions;
+use xtask::{check, corpus, fetch, regen, workspace_root, PEOPLE_DOCUMENT};
+
+/// Maintainer commands for the Discovery client generator.
+#[derive(Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate generated/src from discovery/people.v1.json (offline).
+    Regen {
+        /// Fetch the current People document first.
+        #[arg(long)]
+        fetch: bool,
+    },
+    /// Fail, showing a diff, when generated/ differs from what regen would write.
+    Check,
+    /// Download a Discovery document, validate it and pin it in a stable pretty form.
+    Fetch {
+        /// Where to download from.
+        #[arg(long, default_value = fetch::PEOPLE_URL)]
+        url: String,
+        /// Where to write it [default: discovery/people.v1.json in the workspace].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Generate and compile a crate for every *.json Discovery document in DIR.
+    Corpus {
+        /// Directory of Discovery documents.
+        dir: PathBuf,
+        /// Parallel generator threads and cargo jobs [default: number of CPUs].
+        #[arg(long, short, value_parser = parse_jobs)]
+        jobs: Option<usize>,
+        /// Only documents whose file name or stem matches this glob (`*`, `?`).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Run `cargo clippy` instead of `cargo check`.
+        #[arg(long)]
+        clippy: bool,
+        /// Where the crates and their workspace go [default: target/corpus in the workspace].
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Markdown report [default: OUT_DIR/report.md].
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    let root = workspace_root();
+    match command {
+        Command::Regen { fetch } => regen::run(&root, fetch),
+        Command::Check => check::run(&root),
+        Command::Fetch { url, out } => {
+            let out = out.unwrap_or_else(|| root.join(PEOPLE_DOCUMENT));
+            let outcome = fetch::fetch(&url, &out)?;
+            println!("{}: {}", out.display(), outcome.summary());
+            Ok(())
+        }
+        Command::Corpus { dir, jobs, filter, clippy, out_dir, report } => {
+            let out_dir = out_dir.unwrap_or_else(|| root.join("target/corpus"));
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+            corpus::run(&CorpusOptions {
+                documents: dir,
+                jobs,
+                filter,
+                clippy,
+                report: report.unwrap_or_else(|| out_dir.join("report.md")),
+                out_dir,
+                target_dir: root.join("target/corpus-target"),
+                runtime_dir: root.join("generator/runtime"),
+                seed_lockfile: Some(root.join("Cargo.lock")),
+            })
+        }
+    }
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(jobs) => Ok(jobs),
+        Err(err) => Err(err.to_string()),
+    }
+}
