@@ -10,6 +10,7 @@
 //!
 //! [`generate`] runs stages 1 to 4 in memory; [`write_crate`] puts the result on disk.
 
+pub mod changes;
 pub mod discovery;
 pub mod docs;
 pub mod emit;

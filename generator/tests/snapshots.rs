@@ -66,10 +66,11 @@ fn split_items(source: &str) -> Vec<(String, String)> {
         let text = std::mem::take(&mut current);
         match defined_name(&text) {
             Some(name) => items.push((name, text.trim_start_matches('\n').to_owned())),
-            None => match items.last_mut() {
-                Some((_, previous)) => previous.push_str(&text),
-                None => {}
-            },
+            None => {
+                if let Some((_, previous)) = items.last_mut() {
+                    previous.push_str(&text);
+                }
+            }
         }
     }
     items

@@ -34,6 +34,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Report what changed between two Discovery documents, and what breaks.
+    Diff {
+        /// The older document.
+        old: PathBuf,
+        /// The newer document.
+        new: PathBuf,
+        /// Print the Markdown report (as regen writes to generated/CHANGES.md).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Generate and compile a crate for every *.json Discovery document in DIR.
     Corpus {
         /// Directory of Discovery documents.
@@ -72,6 +82,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Regen { fetch } => regen::run(&root, fetch),
         Command::Check => check::run(&root),
+        Command::Diff { old, new, markdown } => regen::diff(&old, &new, markdown),
         Command::Fetch { url, out } => {
             let out = out.unwrap_or_else(|| root.join(PEOPLE_DOCUMENT));
             let outcome = fetch::fetch(&url, &out)?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use discovery_codegen::{GeneratedCrate, WriteReport, WriteScope};
 
-use crate::{fetch, GENERATED_DIR, PEOPLE_DOCUMENT};
+use crate::{display_path, fetch, GENERATED_DIR, PEOPLE_DOCUMENT};
 
 /// What one regen did.
 #[derive(Debug)]
@@ -64,7 +64,7 @@ pub fn run(root: &Path, fetch_first: bool) -> Result<()> {
     let new_document =
         std::fs::read_to_string(&document_path).with_context(|| format!("cannot read {}", document_path.display()))?;
     if let Some(old_document) = old_document {
-        report_api_changes(&old_document, &new_document)?;
+        report_api_changes(root, &old_document, &new_document)?;
     }
     Ok(())
 }
@@ -80,11 +80,56 @@ pub fn regen(root: &Path) -> Result<RegenSummary> {
     Ok(RegenSummary { krate, report, elapsed: started.elapsed() })
 }
 
-/// Hook for the API change report: called after a successful regen with the document the
-/// previous generation came from (before `--fetch`, or as committed at `HEAD`) and the one
-/// just used. The change report module plugs in here; until then there is nothing to say.
-pub fn report_api_changes(old_document: &str, new_document: &str) -> Result<()> {
-    let _ = (old_document, new_document);
+/// The API change report between the document `generated/` was last generated from and
+/// the one just used: printed, and prepended to `generated/CHANGES.md` (newest first; the
+/// same revision pair is never added twice, so running regen again changes nothing).
+pub fn report_api_changes(root: &Path, old_document: &str, new_document: &str) -> Result<()> {
+    if old_document == new_document {
+        return Ok(());
+    }
+    let crate_version = generated_crate_version(root)?;
+    let report = discovery_codegen::changes::compare(old_document, new_document)
+        .context("cannot compare the previous and the new document")?
+        .with_crate_version(crate_version);
+    if report.is_empty() && report.old_revision == report.new_revision {
+        println!("API unchanged (the documents differ only in text the generated code does not use)");
+        return Ok(());
+    }
+    println!("\n{}", report.render_text());
+    let changelog_path = root.join(GENERATED_DIR).join("CHANGES.md");
+    let existing = match std::fs::read_to_string(&changelog_path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", changelog_path.display())),
+    };
+    let updated = discovery_codegen::changes::prepend_section(&existing, &report);
+    if updated != existing {
+        discovery_codegen::output::write_atomically(&changelog_path, updated.as_bytes())
+            .with_context(|| format!("cannot write {}", changelog_path.display()))?;
+        println!("change report added to {}", display_path(&changelog_path, root));
+    }
+    Ok(())
+}
+
+/// The `version` of `generated/Cargo.toml`, which the report's semver advice starts from.
+fn generated_crate_version(root: &Path) -> Result<String> {
+    let manifest_path = root.join(GENERATED_DIR).join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    manifest
+        .lines()
+        .find_map(|line| {
+            let value = line.strip_prefix("version")?.trim_start().strip_prefix('=')?.trim();
+            Some(value.trim_matches('"').to_owned())
+        })
+        .with_context(|| format!("no version in {}", manifest_path.display()))
+}
+
+/// `cargo xtask diff OLD NEW`: the change report between any two documents.
+pub fn diff(old_path: &Path, new_path: &Path, markdown: bool) -> Result<()> {
+    let read = |path: &Path| std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()));
+    let report = discovery_codegen::changes::compare(&read(old_path)?, &read(new_path)?)?;
+    print!("{}", if markdown { report.render_markdown() } else { report.render_text() });
     Ok(())
 }
 

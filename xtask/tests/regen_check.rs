@@ -190,3 +190,26 @@ fn regen_names_the_document_when_it_is_invalid() {
     let after: Vec<_> = fs::read_dir(generated(&scratch.0)).unwrap().map(|entry| entry.unwrap().path()).collect();
     assert_eq!(before, after);
 }
+
+#[test]
+fn regen_reports_api_changes_once_in_the_changelog() {
+    let scratch = Scratch::new("changes");
+    let root = &scratch.0;
+    fs::create_dir_all(root.join(GENERATED_DIR)).unwrap();
+    fs::write(root.join(GENERATED_DIR).join("Cargo.toml"), "[package]\nname = \"x\"\nversion = \"0.3.1\"\n").unwrap();
+    let workspace = xtask::workspace_root();
+    let old = fs::read_to_string(workspace.join("generator/tests/fixtures/people.v1.20210302.json")).unwrap();
+    let new = fs::read_to_string(workspace.join(PEOPLE_DOCUMENT)).unwrap();
+
+    xtask::regen::report_api_changes(root, &old, &new).unwrap();
+    let changelog_path = root.join(GENERATED_DIR).join("CHANGES.md");
+    let first = fs::read_to_string(&changelog_path).unwrap();
+    assert!(first.contains("revision 20210302 -> 20251117"), "{first}");
+    assert!(first.contains("0.3.2"), "the advice starts from the crate's version: {first}");
+
+    xtask::regen::report_api_changes(root, &old, &new).unwrap();
+    assert_eq!(fs::read_to_string(&changelog_path).unwrap(), first, "a second regen adds nothing");
+
+    xtask::regen::report_api_changes(root, &new, &new).unwrap();
+    assert_eq!(fs::read_to_string(&changelog_path).unwrap(), first);
+}
