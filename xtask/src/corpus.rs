@@ -187,6 +187,10 @@ pub fn list_documents(dir: &Path, filter: Option<&str>) -> Result<Vec<PathBuf>> 
         if filter.is_some_and(|glob| !glob_match(glob, &name) && !glob_match(glob, &stem)) {
             continue;
         }
+        // Google's document sets ship `index.json`, the directory of APIs, beside the APIs.
+        if name == "index.json" && fs::read_to_string(&path).is_ok_and(|text| text.contains("discovery#directoryList")) {
+            continue;
+        }
         documents.push(path);
     }
     documents.sort();

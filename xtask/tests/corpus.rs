@@ -49,7 +49,16 @@ fn documents(scratch: &Scratch, files: &[(&str, &str)]) {
 #[test]
 fn documents_are_sorted_json_files_narrowed_by_the_filter() {
     let scratch = Scratch::new("list");
-    documents(&scratch, &[("b.v1.json", "{}"), ("a.v2.json", "{}"), ("notes.txt", ""), ("c.v1.json", "{}")]);
+    documents(
+        &scratch,
+        &[
+            ("b.v1.json", "{}"),
+            ("a.v2.json", "{}"),
+            ("notes.txt", ""),
+            ("c.v1.json", "{}"),
+            ("index.json", r#"{"kind": "discovery#directoryList", "items": []}"#),
+        ],
+    );
     let dir = scratch.0.join("documents");
     let names = |filter| -> Vec<String> {
         list_documents(&dir, filter)
