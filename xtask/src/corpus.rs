@@ -47,6 +47,8 @@ pub struct CorpusOptions {
     /// Glob (`*` and `?`) matched against a document's file name or stem.
     pub filter: Option<String>,
     pub clippy: bool,
+    /// Generate and write the crates, then stop: times generation alone.
+    pub no_check: bool,
     /// Generated crates go to `out_dir/<stem>/`, the workspace manifest to `out_dir`.
     pub out_dir: PathBuf,
     pub report: PathBuf,
@@ -125,8 +127,13 @@ pub fn run(options: &CorpusOptions) -> Result<()> {
         .canonicalize()
         .with_context(|| format!("cannot find the runtime crate at {}", options.runtime_dir.display()))?;
 
+    let generation_started = Instant::now();
     let mut results = generate_all(&documents, &out_dir, &runtime_dir, options.jobs);
+    let generation_time = generation_started.elapsed();
     reject_duplicate_crate_names(&mut results);
+    if options.no_check {
+        return report_generation_only(&results, generation_time, options.jobs);
+    }
 
     let members: Vec<&str> = results
         .iter()
@@ -169,6 +176,36 @@ pub fn run(options: &CorpusOptions) -> Result<()> {
     let failed = results.iter().filter(|result| result.failed()).count();
     if failed > 0 || !other_diagnostics.is_empty() {
         bail!("{failed} of {} document(s) failed", results.len());
+    }
+    Ok(())
+}
+
+/// The summary of a `--no-check` run: how many documents generated, and how long it took.
+fn report_generation_only(results: &[DocumentResult], wall: Duration, jobs: usize) -> Result<()> {
+    let mut lines = 0;
+    let mut generator_time = Duration::ZERO;
+    let mut failures = Vec::new();
+    for result in results {
+        match &result.outcome {
+            Outcome::Generated { stats, generate_time, .. } => {
+                lines += stats.lines;
+                generator_time += *generate_time;
+            }
+            Outcome::GenerationFailed(reason) => failures.push(format!("{}: {reason}", result.file_name)),
+        }
+    }
+    println!(
+        "{} of {} document(s) generated, {lines} lines: {:.2} s wall on {jobs} thread(s) (generator time {:.2} s, writing included in wall)",
+        results.len() - failures.len(),
+        results.len(),
+        wall.as_secs_f64(),
+        generator_time.as_secs_f64(),
+    );
+    for failure in &failures {
+        println!("  generation failed: {failure}");
+    }
+    if !failures.is_empty() {
+        bail!("{} of {} document(s) failed to generate", failures.len(), results.len());
     }
     Ok(())
 }

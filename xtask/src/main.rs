@@ -55,8 +55,11 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
         /// Run `cargo clippy` instead of `cargo check`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "no_check")]
         clippy: bool,
+        /// Only generate (and time generation); compile nothing.
+        #[arg(long)]
+        no_check: bool,
         /// Where the crates and their workspace go [default: target/corpus in the workspace].
         #[arg(long)]
         out_dir: Option<PathBuf>,
@@ -89,7 +92,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}: {}", out.display(), outcome.summary());
             Ok(())
         }
-        Command::Corpus { dir, jobs, filter, clippy, out_dir, report } => {
+        Command::Corpus { dir, jobs, filter, clippy, no_check, out_dir, report } => {
             let out_dir = out_dir.unwrap_or_else(|| root.join("target/corpus"));
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
             corpus::run(&CorpusOptions {
@@ -97,6 +100,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 jobs,
                 filter,
                 clippy,
+                no_check,
                 report: report.unwrap_or_else(|| out_dir.join("report.md")),
                 out_dir,
                 target_dir: root.join("target/corpus-target"),

@@ -30,6 +30,7 @@ fn options(scratch: &Scratch, filter: Option<&str>) -> CorpusOptions {
         jobs: 2,
         filter: filter.map(str::to_owned),
         clippy: false,
+        no_check: false,
         out_dir: scratch.0.join("out"),
         report: scratch.0.join("out/report.md"),
         target_dir: scratch.0.join("target"),
@@ -101,4 +102,21 @@ fn a_filter_that_matches_nothing_is_an_error() {
     documents(&scratch, &[("a.v1.json", "{}")]);
     let err = run(&options(&scratch, Some("zzz*"))).unwrap_err();
     assert!(err.to_string().contains("matches `zzz*`"), "{err}");
+}
+
+#[test]
+fn no_check_generates_without_compiling_and_still_fails_on_bad_documents() {
+    let scratch = Scratch::new("no-check");
+    let good = r#"{"kind": "discovery#restDescription", "name": "tiny", "version": "v1",
+        "schemas": {"Thing": {"id": "Thing", "type": "object", "properties": {"name": {"type": "string"}}}}}"#;
+    documents(&scratch, &[("tiny.v1.json", good)]);
+    let mut options = options(&scratch, None);
+    options.no_check = true;
+    run(&options).unwrap();
+    assert!(scratch.0.join("out/tiny.v1/src/types.rs").exists());
+    assert!(!scratch.0.join("target").exists(), "nothing was compiled");
+
+    documents(&scratch, &[("broken.v1.json", r#"{"kind": "discovery#restDescription", "version": "v1"}"#)]);
+    let err = run(&options).unwrap_err();
+    assert!(format!("{err:#}").contains("1 of 2"), "{err:#}");
 }
