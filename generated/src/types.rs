@@ -124,11 +124,7 @@ impl<'de> serde::Deserialize<'de> for AgeRangeTypeAgeRange {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -305,11 +301,7 @@ impl<'de> serde::Deserialize<'de> for BiographyContentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -489,11 +481,7 @@ impl<'de> serde::Deserialize<'de> for ContactGroupGroupType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -715,11 +703,7 @@ impl<'de> serde::Deserialize<'de> for DirectoryMergeSourceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -792,11 +776,7 @@ impl<'de> serde::Deserialize<'de> for DirectorySourceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -1302,11 +1282,7 @@ impl<'de> serde::Deserialize<'de> for MiscKeywordType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -1498,11 +1474,7 @@ impl<'de> serde::Deserialize<'de> for NicknameType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -1645,11 +1617,7 @@ impl<'de> serde::Deserialize<'de> for PeopleConnectionsListSortOrder {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -1990,11 +1958,7 @@ impl<'de> serde::Deserialize<'de> for PersonMetadataObjectType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -2145,11 +2109,7 @@ impl<'de> serde::Deserialize<'de> for ProfileMetadataUserTypesItem {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -2266,11 +2226,7 @@ impl<'de> serde::Deserialize<'de> for ReadSourceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 
@@ -2543,11 +2499,7 @@ impl<'de> serde::Deserialize<'de> for SourceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::borrow::Cow<
-            'de,
-            str,
-        > as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_ref()))
+        discovery_runtime::wire::deserialize_enum(deserializer)
     }
 }
 

@@ -8,6 +8,30 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+/// Deserializes a string enum of a generated crate from a borrowed string where the format
+/// allows, so known values cost no allocation; unknown values go to the enum's catch-all.
+pub fn deserialize_enum<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: for<'a> From<&'a str>,
+{
+    struct EnumVisitor<T>(PhantomData<T>);
+
+    impl<T: for<'a> From<&'a str>> Visitor<'_> for EnumVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("an enum value as a string")
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<T, E> {
+            Ok(T::from(value))
+        }
+    }
+
+    deserializer.deserialize_str(EnumVisitor(PhantomData))
+}
+
 /// `int64` and `uint64` fields: sent as JSON strings (JavaScript numbers lose precision past
 /// 2^53), accepted as strings or numbers.
 ///
@@ -384,5 +408,32 @@ mod tests {
         let ok: Signed = serde_json::from_value(json!({"v": 1e3})).unwrap();
         assert_eq!(ok.v, 1000);
         assert!(serde_json::from_value::<Signed>(json!({"v": 18446744073709551615u64})).is_err());
+    }
+}
+
+#[cfg(test)]
+mod enum_tests {
+    #[derive(Debug, PartialEq)]
+    enum Color {
+        Red,
+        Other(String),
+    }
+
+    impl From<&str> for Color {
+        fn from(value: &str) -> Self {
+            match value {
+                "RED" => Color::Red,
+                other => Color::Other(other.to_owned()),
+            }
+        }
+    }
+
+    #[test]
+    fn enums_decode_known_and_unknown_values_and_reject_non_strings() {
+        let decode = |json: &str| super::deserialize_enum::<_, Color>(&mut serde_json::Deserializer::from_str(json));
+        assert_eq!(decode(r#""RED""#).unwrap(), Color::Red);
+        assert_eq!(decode(r#""R\u0045D""#).unwrap(), Color::Red, "escaped strings decode too");
+        assert_eq!(decode(r#""BLUE""#).unwrap(), Color::Other("BLUE".into()));
+        assert!(decode("3").is_err());
     }
 }
