@@ -66,6 +66,8 @@ pub struct AgeRangeType {
 }
 
 /// The age range.
+///
+/// Values of `schemas.AgeRangeType.properties.ageRange` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AgeRangeTypeAgeRange {
     /// Unspecified.
@@ -247,6 +249,8 @@ pub struct Biography {
 }
 
 /// The content type of the biography.
+///
+/// Values of `schemas.Biography.properties.contentType` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BiographyContentType {
     /// Unspecified.
@@ -427,6 +431,8 @@ pub struct ContactGroup {
 }
 
 /// Output only. The contact group type.
+///
+/// Values of `schemas.ContactGroup.properties.groupType` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContactGroupGroupType {
     /// Unspecified.
@@ -645,6 +651,8 @@ pub struct DeleteContactPhotoResponse {
 }
 
 /// Optional. Additional data to merge into the directory sources if they are connected through verified join keys such as email addresses or phone numbers.
+///
+/// Values of `resources.people.methods.listDirectoryPeople.parameters.mergeSources` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DirectoryMergeSourceType {
     /// Unspecified.
@@ -714,6 +722,8 @@ impl discovery_runtime::QueryValue for DirectoryMergeSourceType {
 }
 
 /// Required. Directory sources to return.
+///
+/// Values of `resources.people.methods.listDirectoryPeople.parameters.sources` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DirectorySourceType {
     /// Unspecified.
@@ -1192,6 +1202,8 @@ pub struct MiscKeyword {
 }
 
 /// The miscellaneous keyword type.
+///
+/// Values of `schemas.MiscKeyword.properties.type` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MiscKeywordType {
     /// Unspecified.
@@ -1399,6 +1411,8 @@ pub struct Nickname {
 }
 
 /// The type of the nickname.
+///
+/// Values of `schemas.Nickname.properties.type` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NicknameType {
     /// Generic nickname.
@@ -1559,6 +1573,8 @@ pub struct Organization {
 }
 
 /// Optional. The order in which the connections should be sorted. Defaults to `LAST_MODIFIED_ASCENDING`.
+///
+/// Values of `resources.people.resources.connections.methods.list.parameters.sortOrder` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeopleConnectionsListSortOrder {
     /// Sort people by when they were changed; older entries first.
@@ -1904,6 +1920,8 @@ pub struct PersonMetadata {
 }
 
 /// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
+///
+/// Values of `schemas.PersonMetadata.properties.objectType` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PersonMetadataObjectType {
     /// Unspecified.
@@ -2051,6 +2069,7 @@ pub struct ProfileMetadata {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// Values of `schemas.ProfileMetadata.properties.userTypes.items` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProfileMetadataUserTypesItem {
     /// The user type is not known.
@@ -2164,6 +2183,7 @@ impl ::std::fmt::Display for ReadMask {
     }
 }
 
+/// Values of `schemas.BatchCreateContactsRequest.properties.sources.items` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReadSourceType {
     /// Unspecified.
@@ -2429,6 +2449,8 @@ pub struct Source {
 }
 
 /// The source type.
+///
+/// Values of `schemas.Source.properties.type` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceType {
     /// Unspecified.

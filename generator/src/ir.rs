@@ -624,7 +624,12 @@ impl<'a> Resolver<'a> {
             }
             None => self.type_names.claim(&contextual, ""),
         };
-        self.types.push(TypeDef::Enum(build_enum(&name, schema)));
+        let mut def = build_enum(&name, schema);
+        // An inline enum's description is its field's; say where the values come from, so
+        // a type shared by several fields and parameters still explains itself.
+        let origin = format!("Values of `{}` in the Discovery document.", context.path);
+        def.doc = if def.doc.is_empty() { origin } else { format!("{}\n\n{origin}", def.doc) };
+        self.types.push(TypeDef::Enum(def));
         self.enums_by_values.insert(schema.enum_values.clone(), name.clone());
         name
     }
