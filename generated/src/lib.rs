@@ -19,8 +19,8 @@ pub mod resources;
 pub mod types;
 
 pub use discovery_runtime::{
-    auth, ByteStream, Error, FieldMask, ItemStream, Media, PageStream, Response, Result,
-    RetryPolicy, UploadProtocol,
+    auth, error, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, ItemStream,
+    Media, PageStream, Response, Result, RetryPolicy, ServiceError, UploadProtocol,
 };
 
 /// Discovery revision `20251117` of `people` v1.

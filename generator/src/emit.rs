@@ -145,8 +145,8 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub mod types;
 
         pub use discovery_runtime::{
-            auth, ByteStream, Error, FieldMask, ItemStream, Media, PageStream, Response, Result, RetryPolicy,
-            UploadProtocol,
+            auth, error, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, ItemStream, Media, PageStream,
+            Response, Result, RetryPolicy, ServiceError, UploadProtocol,
         };
 
         #[doc = #revision_line]

@@ -497,12 +497,16 @@ pub(crate) fn is_success(status: u16) -> bool {
 }
 
 /// Whether a failed attempt may be repeated: any transient failure when the method is
-/// idempotent, otherwise only a failure to connect, since then nothing reached the server.
+/// idempotent; otherwise only when the service surely did nothing: the connection failed,
+/// or the answer was 429 (a rate limit refuses a request before it is processed).
 pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
     if idempotent {
-        err.is_retryable()
-    } else {
-        matches!(err, Error::Transport(e) if e.is_connect())
+        return err.is_retryable();
+    }
+    match err {
+        Error::Transport(e) => e.is_connect(),
+        Error::Service(e) => e.http_status == 429,
+        _ => false,
     }
 }
 

@@ -490,10 +490,12 @@ pub(crate) fn redact_in(text: &mut String, secret: &str) {
     }
 }
 
+/// The message of an error whose body says nothing usable: the status's reason phrase
+/// (`Display` already starts with `HTTP {status}`).
 fn status_text(status: u16) -> String {
     match reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
-        Some(reason) => format!("HTTP {status} {reason}"),
-        None => format!("HTTP {status}"),
+        Some(reason) => reason.to_owned(),
+        None => "no error message in the response".to_owned(),
     }
 }
 
@@ -532,6 +534,7 @@ mod tests {
     #[test]
     fn empty_body_gets_status_text() {
         let e = ServiceError::from_response(503, &HeaderMap::new(), b"");
-        assert_eq!(e.message, "HTTP 503 Service Unavailable");
+        assert_eq!(e.message, "Service Unavailable");
+        assert!(e.to_string().starts_with("HTTP 503: Service Unavailable"), "{e}");
     }
 }

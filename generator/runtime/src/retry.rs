@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Idempotent methods (`GET`, `HEAD`, `PUT`, `DELETE`) are retried on HTTP 408, 429, 500,
 /// 502, 503 and 504, on rate-limit errors, on timeouts and on connection failures.
-/// Non-idempotent ones (`POST`, `PATCH`) are retried only when the connection could not be
-/// established, since then the request surely never reached the server.
+/// Non-idempotent ones (`POST`, `PATCH`) are retried only when the service surely did not act
+/// on the request: the connection could not be established, or the answer was HTTP 429 (a
+/// rate limit refuses a request before processing it).
 ///
 /// The wait before retry `n` is drawn uniformly from zero to
 /// `min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), unless the server said how

@@ -139,7 +139,8 @@ async fn html_error_page_from_a_proxy() {
         fails_with(|| text(502, "text/html", "<html><body><h1>502 Bad Gateway</h1>upstream gone</body></html>")).await;
     let se = err.service_error().expect("a service error");
     assert_eq!(se.http_status, 502);
-    assert_eq!(se.message, "HTTP 502 Bad Gateway");
+    assert_eq!(se.message, "Bad Gateway");
+    assert!(err.to_string().starts_with("HTTP 502: Bad Gateway"), "the status is said once: {err}");
     assert!(se.body_excerpt.contains("<h1>502 Bad Gateway</h1>"));
     assert!(se.status.is_none() && se.errors.is_empty() && se.details.is_empty());
     assert!(err.is_retryable());

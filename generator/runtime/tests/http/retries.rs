@@ -95,6 +95,21 @@ async fn post_and_patch_are_not_retried_once_sent() {
 }
 
 #[tokio::test]
+async fn a_post_refused_by_a_rate_limit_is_retried() {
+    let server = fail_first(1, || {
+        json(429, json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}))
+    })
+    .await;
+    let client = server.client().build().unwrap();
+    let mut call = Call::new(&client, &CREATE_CONTACT);
+    call.json_body(&json!({"names": []}));
+    call.send_empty().await.unwrap();
+    assert_eq!(server.count(), 2, "429 means the service did not act on the request");
+    let reqs = server.requests();
+    assert_eq!(reqs[0].body, reqs[1].body);
+}
+
+#[tokio::test]
 async fn attempts_are_bounded() {
     let server = fail_first(usize::MAX, unavailable).await;
     let client = server.client().retry_policy(fast_retries().max_attempts(3)).build().unwrap();
