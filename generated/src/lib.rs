@@ -23,6 +23,9 @@ pub use discovery_runtime::{
     Media, PageStream, Response, Result, RetryPolicy, ServiceError, UploadProtocol,
 };
 
+/// Read-modify-write with etag conflicts, and batch writes split under a service limit.
+pub use discovery_runtime::workflows;
+
 /// Discovery revision `20251117` of `people` v1.
 pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo {
     name: "people",

@@ -149,6 +149,9 @@ fn lib_rs(api: &Api) -> TokenStream {
             Response, Result, RetryPolicy, ServiceError, UploadProtocol,
         };
 
+        /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
+        pub use discovery_runtime::workflows;
+
         #[doc = #revision_line]
         pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo {
             name: #name,

@@ -239,7 +239,7 @@ impl Call {
             let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
             match self.send_with_retry(&request, false, &attempts_span).await? {
                 Attempt::Done(raw) => Ok(raw),
-                Attempt::Streaming(resp) => read_body(resp).await,
+                Attempt::Streaming(resp) => read_body(resp, self.client.inner.max_response_bytes).await,
             }
         }
         .instrument(span)
@@ -416,12 +416,13 @@ impl Call {
         }
 
         let started = Instant::now();
+        let max_body = inner.max_response_bytes;
         let exchange = async move {
             let resp = builder.send().await.map_err(Error::transport)?;
             if stream && resp.status().is_success() {
                 return Ok(Attempt::Streaming(resp));
             }
-            read_body(resp).await.map(Attempt::Done)
+            read_body(resp, max_body).await.map(Attempt::Done)
         };
         let mut result = match self.attempt_timeout() {
             Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or_else(|_| Err(Error::Timeout)),
@@ -510,11 +511,31 @@ pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
     }
 }
 
-pub(crate) async fn read_body(resp: reqwest::Response) -> Result<RawResponse> {
+/// Reads a whole body, at most `limit` bytes of it: a successful response beyond that is
+/// [`Error::ResponseTooLarge`] (decided from `Content-Length` before reading when it is
+/// announced), an error response is cut at the limit, since only its start is kept.
+pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(Error::transport)?;
-    Ok(RawResponse { status, headers, body })
+    let too_large = Error::ResponseTooLarge { status, limit };
+    let success = is_success(status);
+    if success && resp.content_length().is_some_and(|len| len > limit) {
+        return Err(too_large);
+    }
+    // Not sized from `Content-Length`: a server may announce far more than it sends.
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Error::transport)? {
+        let room = usize::try_from(limit.saturating_sub(body.len() as u64)).unwrap_or(usize::MAX);
+        if chunk.len() > room {
+            if success {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(RawResponse { status, headers, body: body.freeze() })
 }
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.

@@ -34,6 +34,8 @@ pub(crate) struct ClientInner {
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) mutation_lock: Option<tokio::sync::Mutex<()>>,
+    /// Largest response body read into memory.
+    pub(crate) max_response_bytes: u64,
 }
 
 impl Client {
@@ -92,6 +94,7 @@ impl fmt::Debug for Client {
             .field("timeout", &i.timeout)
             .field("retry", &i.retry)
             .field("serialize_mutations", &i.mutation_lock.is_some())
+            .field("max_response_bytes", &i.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +113,7 @@ pub struct ClientBuilder<C = Client> {
     retry: RetryPolicy,
     serialize_mutations: bool,
     http_client: Option<reqwest::Client>,
+    max_response_bytes: u64,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -122,13 +126,18 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
 
+/// The default of [`ClientBuilder::max_response_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
+
 impl<C: From<Client>> ClientBuilder<C> {
     /// A builder with the defaults: the document's URLs and user agent, no credentials, no
-    /// timeout, [`RetryPolicy::default`], mutations serialised.
+    /// timeout, [`RetryPolicy::default`], mutations serialised, response bodies up to
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES).
     pub fn new(api: &'static ApiInfo) -> Self {
         ClientBuilder {
             api,
@@ -142,6 +151,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             retry: RetryPolicy::default(),
             serialize_mutations: true,
             http_client: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             _client: PhantomData,
         }
     }
@@ -184,7 +194,8 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Limits each attempt (sending the request and reading the whole response; for
-    /// downloads, until the response headers arrive). Unlimited by default.
+    /// downloads, until the response headers arrive, and then each wait for the next chunk
+    /// of the body). Unlimited by default.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
         self
@@ -210,6 +221,17 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// failure rates.
     pub fn serialize_mutations(mut self, on: bool) -> Self {
         self.serialize_mutations = on;
+        self
+    }
+
+    /// Limits the size of a response body read into memory (everything but downloads, which
+    /// stream). A successful response with a larger body, announced or actually sent, fails
+    /// with [`Error::ResponseTooLarge`] as soon as that is known; an error response is cut
+    /// at the limit (only its start is kept anyway). The default,
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES), keeps a hostile or
+    /// broken server from exhausting memory while leaving room for any real JSON response.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 
@@ -274,6 +296,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 timeout: self.timeout,
                 retry: self.retry,
                 mutation_lock: self.serialize_mutations.then(|| tokio::sync::Mutex::new(())),
+                max_response_bytes: self.max_response_bytes,
             }),
         };
         Ok(C::from(client))

@@ -63,6 +63,16 @@ pub enum Error {
     /// session, or kept failing while a resumable upload was resumed).
     #[error("media upload failed: {0}")]
     Upload(String),
+    /// A successful response's body is larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// allows. Reading stopped at the limit, so memory stays bounded.
+    #[error("the response body is larger than the limit of {limit} bytes (HTTP {status})")]
+    ResponseTooLarge {
+        /// HTTP status of the response.
+        status: u16,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The server broke the API's protocol (for example a page token that repeats forever,
     /// or an unreadable `Range` header).
     #[error("unexpected response from the server: {0}")]
@@ -84,7 +94,7 @@ impl Error {
     pub fn http_status(&self) -> Option<u16> {
         match self {
             Error::Service(e) => Some(e.http_status),
-            Error::Decode { status, .. } => Some(*status),
+            Error::Decode { status, .. } | Error::ResponseTooLarge { status, .. } => Some(*status),
             Error::Transport(e) => e.status().map(|s| s.as_u16()),
             _ => None,
         }
@@ -145,7 +155,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Timeout => true,
-            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
+            // Without compression features, reqwest's "decode" errors are failures to read
+            // the response body (connection closed or reset mid-body), as transient as a
+            // failure to send; JSON that does not decode is `Error::Decode`.
+            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode(),
             Error::Service(e) => matches!(e.http_status, 408 | 429 | 500 | 502 | 503 | 504) || e.is_rate_limited(),
             _ => false,
         }

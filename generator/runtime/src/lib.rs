@@ -90,10 +90,11 @@ mod query;
 mod retry;
 mod types;
 pub mod wire;
+pub mod workflows;
 
 pub use bytes;
 pub use call::{Call, Response};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{Error, Result, ServiceError};
 pub use info::{ApiInfo, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
 pub use media::{ByteStream, Media, UploadProtocol};

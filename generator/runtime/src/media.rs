@@ -3,7 +3,7 @@
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
@@ -81,11 +81,25 @@ pub struct ByteStream {
 }
 
 impl ByteStream {
-    fn from_response(resp: reqwest::Response) -> Self {
+    /// The body of `resp`; with `idle`, a body that stops arriving fails with
+    /// [`Error::Timeout`] once no chunk came for that long (then the stream ends), while a
+    /// slow but steady one goes on.
+    fn from_response(resp: reqwest::Response, idle: Option<Duration>) -> Self {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let inner = resp.bytes_stream().map(|r| r.map_err(Error::transport));
-        ByteStream { status, headers, inner: Box::pin(inner) }
+        let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(Error::transport)));
+        let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
+            None => chunks,
+            Some(idle) => Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
+                let mut chunks = state?;
+                match tokio::time::timeout(idle, chunks.next()).await {
+                    Ok(Some(item)) => Some((item, Some(chunks))),
+                    Ok(None) => None,
+                    Err(_) => Some((Err(Error::Timeout), None)),
+                }
+            })),
+        };
+        ByteStream { status, headers, inner }
     }
 
     fn from_raw(raw: RawResponse) -> Self {
@@ -159,7 +173,8 @@ impl Call {
     /// Downloads the method's media (`alt=media`) and returns the body as a stream.
     ///
     /// Retries apply until the response headers arrive; the per-attempt timeout covers the
-    /// same span, so large bodies are not cut off.
+    /// same span, and then bounds the wait for each next chunk: large bodies are not cut
+    /// off, a stalled one fails with [`Error::Timeout`].
     pub async fn download(mut self) -> Result<ByteStream> {
         if !self.method.supports_media_download {
             return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id)));
@@ -171,7 +186,7 @@ impl Call {
             let request = self.json_request()?;
             let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
             Ok(match self.send_with_retry(&request, true, &attempts_span).await? {
-                Attempt::Streaming(resp) => ByteStream::from_response(resp),
+                Attempt::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
                 Attempt::Done(raw) => ByteStream::from_raw(raw),
             })
         }
@@ -246,7 +261,7 @@ impl Call {
             let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
             let raw = match self.send_with_retry(&request, false, &attempts_span).await? {
                 Attempt::Done(raw) => raw,
-                Attempt::Streaming(resp) => crate::call::read_body(resp).await?,
+                Attempt::Streaming(resp) => crate::call::read_body(resp, self.client.inner.max_response_bytes).await?,
             };
             match protocol {
                 UploadProtocol::Resumable { chunk_size } => {
@@ -309,7 +324,7 @@ impl Call {
             attempt += 1;
             let result = match self.attempt(&request, attempt, false, span).await {
                 Ok(Attempt::Done(raw)) => Ok(raw),
-                Ok(Attempt::Streaming(resp)) => crate::call::read_body(resp).await,
+                Ok(Attempt::Streaming(resp)) => crate::call::read_body(resp, self.client.inner.max_response_bytes).await,
                 Err(e) => Err(e),
             };
             let result = result.and_then(|raw| {
