@@ -16,17 +16,33 @@ use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDep
 /// Emits every file of the crate.
 pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, Error> {
     let crate_name = options.crate_name.clone().unwrap_or_else(|| api.crate_name.clone());
-    let sources =
-        [("src/lib.rs", lib_rs(api)), ("src/types.rs", types_rs(api)), ("src/resources.rs", resources_rs(api))];
+    let sources: [(&str, fn(&Api) -> TokenStream); 3] =
+        [("src/lib.rs", lib_rs), ("src/types.rs", types_rs), ("src/resources.rs", resources_rs)];
+    // Each file is emitted and formatted on a thread of its own: formatting (syn parse and
+    // prettyplease) is most of the generator's time, and the files are independent. Token
+    // streams are not `Send`, so each thread builds its own.
+    let formatted: Vec<Result<String, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            sources.iter().map(|&(path, emit)| scope.spawn(move || format_rust(path, emit(api)))).collect();
+        handles
+            .into_iter()
+            .zip(&sources)
+            .map(|(handle, (path, _))| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(Error::Format { file: (*path).to_owned(), message: "the emitter panicked".to_owned() })
+                })
+            })
+            .collect()
+    });
     let mut files = vec![
         GeneratedFile { path: "Cargo.toml".into(), contents: cargo_toml(api, &crate_name, options) },
         GeneratedFile { path: "README.md".into(), contents: readme(api, &crate_name) },
     ];
     let mut lines = 0;
-    for (path, tokens) in sources {
-        let contents = format_rust(path, tokens)?;
+    for ((path, _), contents) in sources.iter().zip(formatted) {
+        let contents = contents?;
         lines += contents.lines().count();
-        files.push(GeneratedFile { path: path.into(), contents });
+        files.push(GeneratedFile { path: (*path).into(), contents });
     }
     let stats = Stats { schemas: api.schema_count, types: api.types.len(), methods: api.methods().len(), lines };
     Ok(GeneratedCrate { crate_name, revision: api.revision.clone(), files, stats })

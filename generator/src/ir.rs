@@ -1225,5 +1225,6 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(crate_name("admin", "directory_v1"), "google-admin-directory-v1");
         assert_eq!(crate_name("adexchangebuyer", "v1.3"), "google-adexchangebuyer-v1-3");
+        assert_eq!(crate_name("admin.directoryv1", ""), "google-admin-directoryv1");
     }
 }

@@ -317,7 +317,13 @@ fn generate_one(path: &Path, out_dir: &Path, runtime: &RuntimeDependency) -> Doc
     let stem = file_stem(path);
     let outcome = (|| -> Result<Outcome> {
         let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let options = CrateOptions { runtime: runtime.clone(), ..CrateOptions::default() };
+        // Named after the file, which is unique in a directory: Google's set ships the same
+        // API twice under two file names (`admin.directory_v1` and `admin.directoryv1`).
+        let options = CrateOptions {
+            runtime: runtime.clone(),
+            crate_name: Some(discovery_codegen::ir::crate_name(&stem, "")),
+            ..CrateOptions::default()
+        };
         let started = Instant::now();
         // A panic is a generator bug, but one document must not take the whole run down.
         let generated = std::panic::catch_unwind(|| crate::generate(&text, &options))
