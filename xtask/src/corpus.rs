@@ -369,6 +369,9 @@ fn write_workspace(out_dir: &Path, members: &[&str], seed_lockfile: Option<&Path
         let _ = writeln!(text, "    {},", toml_string(member));
     }
     text.push_str("]\n");
+    // The repository's dev profile, so that with a shared `--target-dir` the dependencies
+    // built for the workspace are reused instead of built again with other settings.
+    text.push_str("\n[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n");
     discovery_codegen::output::write_atomically(&manifest, text.as_bytes())
         .with_context(|| format!("cannot write {}", manifest.display()))?;
 
