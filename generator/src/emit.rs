@@ -13,10 +13,13 @@ use crate::ir::{Api, Enum, Field, HttpMethod, MaskFields, Method, Param, Resourc
 use crate::output::format_rust;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
+/// Emits the tokens of one source file.
+type FileEmitter = fn(&Api) -> TokenStream;
+
 /// Emits every file of the crate.
 pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, Error> {
     let crate_name = options.crate_name.clone().unwrap_or_else(|| api.crate_name.clone());
-    let sources: [(&str, fn(&Api) -> TokenStream); 3] =
+    let sources: [(&str, FileEmitter); 3] =
         [("src/lib.rs", lib_rs), ("src/types.rs", types_rs), ("src/resources.rs", resources_rs)];
     // Each file is emitted and formatted on a thread of its own: formatting (syn parse and
     // prettyplease) is most of the generator's time, and the files are independent. Token

@@ -1,6 +1,7 @@
 //! Maintainer commands for the workspace, as a library so that tests drive the same code
 //! as `cargo xtask`. Each subcommand lives in its own module; `main.rs` only parses flags.
 
+pub mod bench;
 pub mod check;
 pub mod corpus;
 pub mod fetch;

@@ -1,0 +1,307 @@
+//! Loopback run-time benchmark of two People clients: the generated crate (`ours`) and
+//! google-people1 7.0.0 (`theirs`).
+//!
+//! * `runtime-bench serve`: an HTTP/1.1 server on 127.0.0.1 (port printed on stdout as
+//!   `listening PORT`) that answers with canned People JSON built from `data/person.json`.
+//! * `runtime-bench run ours|theirs SCENARIO N BASE_URL`: one client process. It builds its
+//!   client, warms up (connection, first decode), then runs SCENARIO N times and prints one
+//!   JSON line: wall time and this process's user and system CPU time (`getrusage`) for the
+//!   measured loop only. The server runs in another process, so its CPU is not counted.
+//!
+//! Scenarios: `get` (one `people.get`), `list` (a 1000-person `connections.list` page),
+//! `batch` (a `batchUpdateContacts` of 200 contacts, 200 results back) and `decode` (no
+//! HTTP: the 1000-person page decoded from memory with the client's own types).
+//!
+//! Both clients are driven the same way: a current-thread tokio runtime, HTTP/1.1 over plain
+//! `http://` with a keep-alive pool, a static bearer token, responses checked after decoding.
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+
+const PERSON: &str = include_str!("../data/person.json");
+const PAGE_SIZE: usize = 1000;
+const BATCH_SIZE: usize = 200;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["serve"] => rt.block_on(serve()),
+        ["run", client, scenario, n, base] => {
+            let n: u32 = n.parse().expect("N must be a number");
+            let base = base.trim_end_matches('/').to_owned() + "/";
+            let m = match *client {
+                "ours" => rt.block_on(ours::run(scenario, n, &base)),
+                "theirs" => rt.block_on(theirs::run(scenario, n, &base)),
+                other => panic!("unknown client {other}"),
+            };
+            println!(
+                "{{\"client\":\"{client}\",\"scenario\":\"{scenario}\",\"n\":{n},\"wall_s\":{:.6},\"user_s\":{:.6},\"sys_s\":{:.6}}}",
+                m.wall.as_secs_f64(),
+                m.user.as_secs_f64(),
+                m.sys.as_secs_f64()
+            );
+        }
+        _ => {
+            eprintln!("usage: runtime-bench serve | runtime-bench run ours|theirs get|list|batch|decode N BASE_URL");
+            std::process::exit(2);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurement
+
+struct Measured {
+    wall: Duration,
+    user: Duration,
+    sys: Duration,
+}
+
+fn rusage() -> (Duration, Duration) {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (tv(usage.ru_utime), tv(usage.ru_stime))
+}
+
+/// Runs `step` `warmup` times unmeasured, then `n` times measured.
+async fn measure<F, Fut>(warmup: u32, n: u32, mut step: F) -> Measured
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for i in 0..warmup {
+        step(i).await;
+    }
+    let (u0, s0) = rusage();
+    let t0 = Instant::now();
+    for i in 0..n {
+        step(i).await;
+    }
+    let wall = t0.elapsed();
+    let (u1, s1) = rusage();
+    Measured { wall, user: u1 - u0, sys: s1 - s0 }
+}
+
+fn warmup_for(scenario: &str) -> u32 {
+    if scenario == "get" {
+        50
+    } else {
+        3
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Canned data, shared by the server and the `decode` scenario
+
+fn person_json(i: usize) -> serde_json::Value {
+    let mut p: serde_json::Value = serde_json::from_str(PERSON).expect("person.json");
+    p["resourceName"] = format!("people/c{i}").into();
+    p["names"][0]["givenName"] = format!("Ada{i}").into();
+    p["emailAddresses"][0]["value"] = format!("ada{i}@example.com").into();
+    p
+}
+
+fn connections_page() -> Bytes {
+    let people: Vec<_> = (0..PAGE_SIZE).map(person_json).collect();
+    let page = serde_json::json!({
+        "connections": people,
+        "totalPeople": PAGE_SIZE,
+        "totalItems": PAGE_SIZE,
+        "nextSyncToken": "^CAwQ2aXx0b8yGgQBAgUHIhhTZmhvWmhPWmNUbz0="
+    });
+    serde_json::to_vec(&page).expect("page").into()
+}
+
+fn batch_response() -> Bytes {
+    let results: serde_json::Map<String, serde_json::Value> = (0..BATCH_SIZE)
+        .map(|i| {
+            let entry = serde_json::json!({
+                "person": person_json(i),
+                "httpStatusCode": 200,
+                "requestedResourceName": format!("people/c{i}"),
+                "status": { "code": 0 }
+            });
+            (format!("people/c{i}"), entry)
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "updateResult": results })).expect("batch").into()
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+
+struct Canned {
+    person: Bytes,
+    page: Bytes,
+    batch: Bytes,
+    group: Bytes,
+}
+
+async fn serve() {
+    let canned: &'static Canned = Box::leak(Box::new(Canned {
+        person: serde_json::to_vec(&person_json(1)).expect("person").into(),
+        page: connections_page(),
+        batch: batch_response(),
+        group: Bytes::from_static(br#"{"resourceName":"contactGroups/g1","etag":"e","name":"Friends","groupType":"USER_CONTACT_GROUP","memberCount":3}"#),
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    println!("listening {}", listener.local_addr().expect("addr").port());
+    use std::io::Write;
+    std::io::stdout().flush().expect("flush");
+    loop {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(canned, req));
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        });
+    }
+}
+
+async fn handle(canned: &'static Canned, req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    // Drain the request body, as a real server would read it.
+    let _ = req.into_body().collect().await;
+    let body = if path.ends_with("/connections") {
+        canned.page.clone()
+    } else if path.ends_with(":batchUpdateContacts") {
+        canned.batch.clone()
+    } else if path.starts_with("/v1/contactGroups/") {
+        canned.group.clone()
+    } else if path.starts_with("/v1/people/") {
+        canned.person.clone()
+    } else {
+        let mut not_found = Response::new(Full::new(Bytes::from_static(b"{\"error\":{\"code\":404}}")));
+        *not_found.status_mut() = hyper::StatusCode::NOT_FOUND;
+        return Ok(not_found);
+    };
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json; charset=UTF-8"));
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------------------------------
+// Clients
+
+mod ours {
+    use super::*;
+    use google_people_v1::auth::StaticToken;
+    use google_people_v1::types::{BatchUpdateContactsRequest, ListConnectionsResponse, Person};
+    use google_people_v1::PeopleClient;
+
+    pub async fn run(scenario: &str, n: u32, base: &str) -> Measured {
+        let client = PeopleClient::builder()
+            .base_url(base)
+            .token_provider(StaticToken::new("ya29.bench-token"))
+            .build()
+            .expect("client");
+        let template: Person = serde_json::from_str(PERSON).expect("person");
+        let page = connections_page();
+        let client = &client;
+        let template = &template;
+        let page = &page;
+        measure(warmup_for(scenario), n, |i| async move {
+            match scenario {
+                "get" => {
+                    let p = client.people().get(format!("people/c{}", i % 100), "names,emailAddresses").send().await;
+                    assert!(p.expect("get").resource_name.is_some());
+                }
+                "list" => {
+                    let r = client.people().connections().list("people/me", "names,emailAddresses").page_size(1000).send().await;
+                    assert_eq!(r.expect("list").connections.len(), PAGE_SIZE);
+                }
+                "batch" => {
+                    let request = BatchUpdateContactsRequest {
+                        contacts: (0..BATCH_SIZE).map(|k| (format!("people/c{k}"), template.clone())).collect(),
+                        update_mask: Some("names,emailAddresses".into()),
+                        read_mask: Some("names".into()),
+                        ..Default::default()
+                    };
+                    let r = client.people().batch_update_contacts(request).send().await;
+                    assert_eq!(r.expect("batch").update_result.len(), BATCH_SIZE);
+                }
+                "decode" => {
+                    let r: ListConnectionsResponse = serde_json::from_slice(page).expect("decode");
+                    assert_eq!(r.connections.len(), PAGE_SIZE);
+                }
+                other => panic!("unknown scenario {other}"),
+            }
+        })
+        .await
+    }
+}
+
+mod theirs {
+    use super::*;
+    use google_people1::api::{BatchUpdateContactsRequest, ListConnectionsResponse, Person};
+    use google_people1::{hyper_rustls, hyper_util, FieldMask, PeopleService};
+
+    pub async fn run(scenario: &str, n: u32, base: &str) -> Measured {
+        // As in people1-usage, but HTTP/1.1 only: both clients speak HTTP/1.1 over plain http.
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .expect("native roots")
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+        let mut hub = PeopleService::new(http, "ya29.bench-token".to_string());
+        hub.base_url(base.to_owned());
+        hub.root_url(base.to_owned());
+        let template: Person = serde_json::from_str(PERSON).expect("person");
+        let page = connections_page();
+        let hub = &hub;
+        let template = &template;
+        let page = &page;
+        measure(warmup_for(scenario), n, |i| async move {
+            match scenario {
+                "get" => {
+                    let (_, p) = hub
+                        .people()
+                        .get(&format!("people/c{}", i % 100))
+                        .person_fields(FieldMask::new(&["names", "emailAddresses"]))
+                        .doit()
+                        .await
+                        .expect("get");
+                    assert!(p.resource_name.is_some());
+                }
+                "list" => {
+                    let (_, r) = hub
+                        .people()
+                        .connections_list("people/me")
+                        .person_fields(FieldMask::new(&["names", "emailAddresses"]))
+                        .page_size(1000)
+                        .doit()
+                        .await
+                        .expect("list");
+                    assert_eq!(r.connections.map_or(0, |c| c.len()), PAGE_SIZE);
+                }
+                "batch" => {
+                    let request = BatchUpdateContactsRequest {
+                        contacts: Some((0..BATCH_SIZE).map(|k| (format!("people/c{k}"), template.clone())).collect()),
+                        update_mask: Some(FieldMask::new(&["names", "emailAddresses"])),
+                        read_mask: Some(FieldMask::new(&["names"])),
+                        sources: None,
+                    };
+                    let (_, r) = hub.people().batch_update_contacts(request).doit().await.expect("batch");
+                    assert_eq!(r.update_result.map_or(0, |m| m.len()), BATCH_SIZE);
+                }
+                "decode" => {
+                    let r: ListConnectionsResponse = serde_json::from_slice(page).expect("decode");
+                    assert_eq!(r.connections.map_or(0, |c| c.len()), PAGE_SIZE);
+                }
+                other => panic!("unknown scenario {other}"),
+            }
+        })
+        .await
+    }
+}
