@@ -2031,6 +2031,7 @@ impl discovery_runtime::Page for crate::types::ListConnectionsResponse {
         ::std::mem::take(&mut self.connections)
     }
 }
+
 discovery_runtime::call_options!(
     ContactGroupsBatchGetCall, ContactGroupsCreateCall, ContactGroupsDeleteCall,
     ContactGroupsGetCall, ContactGroupsListCall, ContactGroupsUpdateCall,

@@ -4,8 +4,8 @@
 //! The API's data types: one per schema of the Discovery document, plus the
 //! objects and enums that the schemas define inline.
 /// A person's physical address. May be a P.O. box or street address. All fields are optional.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Address {
     /// The city of the address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,9 +49,34 @@ pub struct Address {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Address {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "city" => self.city = map.next_value()?,
+            "country" => self.country = map.next_value()?,
+            "countryCode" => self.country_code = map.next_value()?,
+            "extendedAddress" => self.extended_address = map.next_value()?,
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "formattedValue" => self.formatted_value = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "poBox" => self.po_box = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            "streetAddress" => self.street_address = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's age range.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgeRangeType {
     /// The age range.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,6 +88,21 @@ pub struct AgeRangeType {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for AgeRangeType {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "ageRange" => self.age_range = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// The age range.
@@ -137,8 +177,8 @@ impl discovery_runtime::QueryValue for AgeRangeTypeAgeRange {
 }
 
 /// A request to create a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchCreateContactsRequest {
     /// Required. The contact to create. Allows up to 200 contacts in a single request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -155,9 +195,25 @@ pub struct BatchCreateContactsRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BatchCreateContactsRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contacts" => self.contacts = map.next_value()?,
+            "readMask" => self.read_mask = map.next_value()?,
+            "sources" => self.sources = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// If not successful, returns BatchCreateContactsErrorDetails which contains a list of errors for each invalid contact. The response to a request to create a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchCreateContactsResponse {
     /// The contacts that were created, unless the request `read_mask` is empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -168,9 +224,23 @@ pub struct BatchCreateContactsResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BatchCreateContactsResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "createdPeople" => self.created_people = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A request to delete a batch of existing contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchDeleteContactsRequest {
     /// Required. The resource names of the contact to delete. It's repeatable. Allows up to 500 resource names in a single request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -181,9 +251,23 @@ pub struct BatchDeleteContactsRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BatchDeleteContactsRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "resourceNames" => self.resource_names = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a batch get contact groups request.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchGetContactGroupsResponse {
     /// The list of responses for each requested contact group resource.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -194,9 +278,23 @@ pub struct BatchGetContactGroupsResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BatchGetContactGroupsResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "responses" => self.responses = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A request to update a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchUpdateContactsRequest {
     /// Required. A map of resource names to the person data to be updated. Allows up to 200 contacts in a single request.
     #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
@@ -216,9 +314,26 @@ pub struct BatchUpdateContactsRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BatchUpdateContactsRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contacts" => self.contacts = map.next_value()?,
+            "readMask" => self.read_mask = map.next_value()?,
+            "sources" => self.sources = map.next_value()?,
+            "updateMask" => self.update_mask = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// If not successful, returns BatchUpdateContactsErrorDetails, a list of errors corresponding to each contact. The response to a request to update a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchUpdateContactsResponse {
     /// A map of resource names to the contacts that were updated, unless the request `read_mask` is empty.
     #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
@@ -229,9 +344,23 @@ pub struct BatchUpdateContactsResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BatchUpdateContactsResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "updateResult" => self.update_result = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's short biography.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Biography {
     /// The content type of the biography.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -246,6 +375,22 @@ pub struct Biography {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for Biography {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contentType" => self.content_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// The content type of the biography.
@@ -316,8 +461,8 @@ impl discovery_runtime::QueryValue for BiographyContentType {
 }
 
 /// A person's birthday. At least one of the `date` and `text` fields are specified. The `date` and `text` fields typically represent the same date, but are not guaranteed to. Clients should always set the `date` field when mutating birthdays.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Birthday {
     /// The structured date of the birthday.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -335,10 +480,26 @@ pub struct Birthday {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Birthday {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "date" => self.date = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// **DEPRECATED**: No data will be returned A person's bragging rights.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BraggingRights {
     /// Metadata about the bragging rights.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -352,9 +513,24 @@ pub struct BraggingRights {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for BraggingRights {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's calendar URL.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalendarUrl {
     /// Output only. The type of the calendar URL translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -374,9 +550,26 @@ pub struct CalendarUrl {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for CalendarUrl {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// Arbitrary client data that is populated by clients. Duplicate keys and values are allowed.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientData {
     /// The client specified key of the client data.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -393,9 +586,25 @@ pub struct ClientData {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ClientData {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactGroup {
     /// The group's client data.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -428,6 +637,28 @@ pub struct ContactGroup {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for ContactGroup {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "clientData" => self.client_data = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "formattedName" => self.formatted_name = map.next_value()?,
+            "groupType" => self.group_type = map.next_value()?,
+            "memberCount" => self.member_count = map.next_value()?,
+            "memberResourceNames" => self.member_resource_names = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "resourceName" => self.resource_name = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// Output only. The contact group type.
@@ -498,8 +729,8 @@ impl discovery_runtime::QueryValue for ContactGroupGroupType {
 }
 
 /// A Google contact group membership.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactGroupMembership {
     /// Output only. The contact group ID for the contact group membership.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -514,9 +745,26 @@ pub struct ContactGroupMembership {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ContactGroupMembership {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactGroupId" => self.contact_group_id = map.next_value()?,
+            "contactGroupResourceName" => {
+                self.contact_group_resource_name = map.next_value()?;
+            }
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The metadata about a contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactGroupMetadata {
     /// Output only. True if the contact group resource has been deleted. Populated only for \[`ListContactGroups`\](/people/api/rest/v1/contactgroups/list) requests that include a sync token.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -532,9 +780,24 @@ pub struct ContactGroupMetadata {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ContactGroupMetadata {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "deleted" => self.deleted = map.next_value()?,
+            "updateTime" => self.update_time = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response for a specific contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactGroupResponse {
     /// The contact group.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -551,9 +814,25 @@ pub struct ContactGroupResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ContactGroupResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactGroup" => self.contact_group = map.next_value()?,
+            "requestedResourceName" => self.requested_resource_name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A wrapper that contains the person data to populate a newly created source.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactToCreate {
     /// Required. The person data to populate a newly created source.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -564,9 +843,23 @@ pub struct ContactToCreate {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ContactToCreate {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactPerson" => self.contact_person = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A request to copy an "Other contact" to my contacts group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopyOtherContactToMyContactsGroupRequest {
     /// Required. A field mask to restrict which fields are copied into the new contact. Valid values are: * emailAddresses * names * phoneNumbers
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -583,9 +876,25 @@ pub struct CopyOtherContactToMyContactsGroupRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for CopyOtherContactToMyContactsGroupRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "copyMask" => self.copy_mask = map.next_value()?,
+            "readMask" => self.read_mask = map.next_value()?,
+            "sources" => self.sources = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's cover photo. A large image shown on the person's profile page that represents who they are or what they care about.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CoverPhoto {
     /// True if the cover photo is the default cover photo; false if the cover photo is a user-provided cover photo.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -602,9 +911,25 @@ pub struct CoverPhoto {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for CoverPhoto {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "default" => self.default = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A request to create a new contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateContactGroupRequest {
     /// Required. The contact group to create.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -618,9 +943,24 @@ pub struct CreateContactGroupRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for CreateContactGroupRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactGroup" => self.contact_group = map.next_value()?,
+            "readGroupFields" => self.read_group_fields = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// Represents a whole or partial calendar date, such as a birthday. The time of day and time zone are either specified elsewhere or are insignificant. The date is relative to the Gregorian Calendar. This can represent one of the following: * A full date, with non-zero year, month, and day values. * A month and day, with a zero year (for example, an anniversary). * A year on its own, with a zero month and a zero day. * A year and month, with a zero day (for example, a credit card expiration date). Related types: * google.type.TimeOfDay * google.type.DateTime * google.protobuf.Timestamp
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Date {
     /// Day of a month. Must be from 1 to 31 and valid for the year and month, or 0 to specify a year by itself or a year and month where the day isn't significant.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -637,9 +977,25 @@ pub struct Date {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Date {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "day" => self.day = map.next_value()?,
+            "month" => self.month = map.next_value()?,
+            "year" => self.year = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response for deleting a contact's photo.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteContactPhotoResponse {
     /// The updated person, if person_fields is set in the DeleteContactPhotoRequest; otherwise this will be unset.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -648,6 +1004,20 @@ pub struct DeleteContactPhotoResponse {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for DeleteContactPhotoResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "person" => self.person = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// Optional. Additional data to merge into the directory sources if they are connected through verified join keys such as email addresses or phone numbers.
@@ -797,8 +1167,8 @@ impl discovery_runtime::QueryValue for DirectorySourceType {
 }
 
 /// A Google Workspace Domain membership.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainMembership {
     /// True if the person is in the viewer's Google Workspace domain.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -809,9 +1179,23 @@ pub struct DomainMembership {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for DomainMembership {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "inViewerDomain" => self.in_viewer_domain = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's email address.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailAddress {
     /// The display name of the email.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -834,9 +1218,27 @@ pub struct EmailAddress {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for EmailAddress {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs. A typical example is to use it as the request or the response type of an API method. For instance: service Foo { rpc Bar(google.protobuf.Empty) returns (google.protobuf.Empty); }
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Empty {
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
@@ -844,9 +1246,20 @@ pub struct Empty {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Empty {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?;
+        Ok(())
+    }
+}
+
 /// An event related to the person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Event {
     /// The date of the event.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -866,9 +1279,26 @@ pub struct Event {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Event {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "date" => self.date = map.next_value()?,
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// An identifier from an external entity related to the person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalId {
     /// Output only. The type of the event translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -888,9 +1318,26 @@ pub struct ExternalId {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ExternalId {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// Metadata about a field.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldMetadata {
     /// Output only. True if the field is the primary field for all sources in the person. Each person will have at most one field with `primary` set to true.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -910,9 +1357,26 @@ pub struct FieldMetadata {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for FieldMetadata {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "primary" => self.primary = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "sourcePrimary" => self.source_primary = map.next_value()?,
+            "verified" => self.verified = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The name that should be used to sort the person in a list.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileAs {
     /// Metadata about the file-as.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -926,9 +1390,24 @@ pub struct FileAs {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for FileAs {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's gender.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Gender {
     /// Free form text field for pronouns that should be used to address the person. Common values are: * `he`/`him` * `she`/`her` * `they`/`them`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -948,9 +1427,26 @@ pub struct Gender {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Gender {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "addressMeAs" => self.address_me_as = map.next_value()?,
+            "formattedValue" => self.formatted_value = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a get request for a list of people by resource name.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GetPeopleResponse {
     /// The response for each requested resource name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -961,9 +1457,23 @@ pub struct GetPeopleResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for GetPeopleResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "responses" => self.responses = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// Arbitrary client data that is populated by clients. Duplicate keys and values are allowed.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupClientData {
     /// The client specified key of the client data.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -977,9 +1487,24 @@ pub struct GroupClientData {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for GroupClientData {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's instant messaging client.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImClient {
     /// Output only. The protocol of the IM client formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1005,9 +1530,28 @@ pub struct ImClient {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ImClient {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedProtocol" => self.formatted_protocol = map.next_value()?,
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "protocol" => self.protocol = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "username" => self.username = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// One of the person's interests.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Interest {
     /// Metadata about the interest.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1021,9 +1565,24 @@ pub struct Interest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Interest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a request for the authenticated user's connections.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListConnectionsResponse {
     /// The list of people that the requestor is connected to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -1047,9 +1606,27 @@ pub struct ListConnectionsResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ListConnectionsResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "connections" => self.connections = map.next_value()?,
+            "nextPageToken" => self.next_page_token = map.next_value()?,
+            "nextSyncToken" => self.next_sync_token = map.next_value()?,
+            "totalItems" => self.total_items = map.next_value()?,
+            "totalPeople" => self.total_people = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a list contact groups request.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListContactGroupsResponse {
     /// The list of contact groups. Members of the contact groups are not populated.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -1069,9 +1646,26 @@ pub struct ListContactGroupsResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ListContactGroupsResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactGroups" => self.contact_groups = map.next_value()?,
+            "nextPageToken" => self.next_page_token = map.next_value()?,
+            "nextSyncToken" => self.next_sync_token = map.next_value()?,
+            "totalItems" => self.total_items = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a request for the authenticated user's domain directory.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListDirectoryPeopleResponse {
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1088,9 +1682,25 @@ pub struct ListDirectoryPeopleResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ListDirectoryPeopleResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "nextPageToken" => self.next_page_token = map.next_value()?,
+            "nextSyncToken" => self.next_sync_token = map.next_value()?,
+            "people" => self.people = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a request for the authenticated user's "Other contacts".
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListOtherContactsResponse {
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1110,9 +1720,26 @@ pub struct ListOtherContactsResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ListOtherContactsResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "nextPageToken" => self.next_page_token = map.next_value()?,
+            "nextSyncToken" => self.next_sync_token = map.next_value()?,
+            "otherContacts" => self.other_contacts = map.next_value()?,
+            "totalSize" => self.total_size = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's locale preference.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Locale {
     /// Metadata about the locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1126,9 +1753,24 @@ pub struct Locale {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Locale {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's location.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Location {
     /// The building identifier.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1160,9 +1802,30 @@ pub struct Location {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Location {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "buildingId" => self.building_id = map.next_value()?,
+            "current" => self.current = map.next_value()?,
+            "deskCode" => self.desk_code = map.next_value()?,
+            "floor" => self.floor = map.next_value()?,
+            "floorSection" => self.floor_section = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's membership in a group. Only contact group memberships can be modified.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Membership {
     /// The contact group membership.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1179,9 +1842,25 @@ pub struct Membership {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Membership {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactGroupMembership" => self.contact_group_membership = map.next_value()?,
+            "domainMembership" => self.domain_membership = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's miscellaneous keyword.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MiscKeyword {
     /// Output only. The type of the miscellaneous keyword translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1199,6 +1878,23 @@ pub struct MiscKeyword {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for MiscKeyword {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// The miscellaneous keyword type.
@@ -1305,8 +2001,8 @@ impl discovery_runtime::QueryValue for MiscKeywordType {
 }
 
 /// A request to modify an existing contact group's members. Contacts can be removed from any group but they can only be added to a user group or "myContacts" or "starred" system groups.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModifyContactGroupMembersRequest {
     /// Optional. The resource names of the contact people to add in the form of `people/{person_id}`. The total number of resource names in `resource_names_to_add` and `resource_names_to_remove` must be less than or equal to 1000.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -1320,9 +2016,24 @@ pub struct ModifyContactGroupMembersRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ModifyContactGroupMembersRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "resourceNamesToAdd" => self.resource_names_to_add = map.next_value()?,
+            "resourceNamesToRemove" => self.resource_names_to_remove = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a modify contact group members request.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModifyContactGroupMembersResponse {
     /// The contact people resource names that cannot be removed from their last contact group.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -1336,9 +2047,26 @@ pub struct ModifyContactGroupMembersResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for ModifyContactGroupMembersResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "canNotRemoveLastContactGroupResourceNames" => {
+                self.can_not_remove_last_contact_group_resource_names = map.next_value()?;
+            }
+            "notFoundResourceNames" => self.not_found_resource_names = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's name. If the name is a mononym, the family name is empty.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Name {
     /// Output only. The display name formatted according to the locale specified by the viewer's account or the `Accept-Language` HTTP header.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1391,9 +2119,41 @@ pub struct Name {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Name {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "displayNameLastFirst" => self.display_name_last_first = map.next_value()?,
+            "familyName" => self.family_name = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "honorificPrefix" => self.honorific_prefix = map.next_value()?,
+            "honorificSuffix" => self.honorific_suffix = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "middleName" => self.middle_name = map.next_value()?,
+            "phoneticFamilyName" => self.phonetic_family_name = map.next_value()?,
+            "phoneticFullName" => self.phonetic_full_name = map.next_value()?,
+            "phoneticGivenName" => self.phonetic_given_name = map.next_value()?,
+            "phoneticHonorificPrefix" => {
+                self.phonetic_honorific_prefix = map.next_value()?;
+            }
+            "phoneticHonorificSuffix" => {
+                self.phonetic_honorific_suffix = map.next_value()?;
+            }
+            "phoneticMiddleName" => self.phonetic_middle_name = map.next_value()?,
+            "unstructuredName" => self.unstructured_name = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's nickname.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Nickname {
     /// Metadata about the nickname.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1408,6 +2168,22 @@ pub struct Nickname {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for Nickname {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// The type of the nickname.
@@ -1499,8 +2275,8 @@ impl discovery_runtime::QueryValue for NicknameType {
 }
 
 /// A person's occupation.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Occupation {
     /// Metadata about the occupation.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1514,9 +2290,24 @@ pub struct Occupation {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Occupation {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's past or current organization. Overlapping date ranges are permitted.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Organization {
     /// The person's cost center at the organization.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1570,6 +2361,37 @@ pub struct Organization {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for Organization {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "costCenter" => self.cost_center = map.next_value()?,
+            "current" => self.current = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "domain" => self.domain = map.next_value()?,
+            "endDate" => self.end_date = map.next_value()?,
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "fullTimeEquivalentMillipercent" => {
+                self.full_time_equivalent_millipercent = map.next_value()?;
+            }
+            "jobDescription" => self.job_description = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "phoneticName" => self.phonetic_name = map.next_value()?,
+            "startDate" => self.start_date = map.next_value()?,
+            "symbol" => self.symbol = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// Optional. The order in which the connections should be sorted. Defaults to `LAST_MODIFIED_ASCENDING`.
@@ -1644,8 +2466,8 @@ impl discovery_runtime::QueryValue for PeopleConnectionsListSortOrder {
 }
 
 /// Information about a person merged from various data sources such as the authenticated user's contacts and profile data. Most fields can have multiple items. The items in a field have no guaranteed order, but each non-empty field is guaranteed to have exactly one field with `metadata.primary` set to true.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Person {
     /// The person's street addresses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -1773,6 +2595,57 @@ pub struct Person {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Person {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "addresses" => self.addresses = map.next_value()?,
+            "ageRange" => self.age_range = map.next_value()?,
+            "ageRanges" => self.age_ranges = map.next_value()?,
+            "biographies" => self.biographies = map.next_value()?,
+            "birthdays" => self.birthdays = map.next_value()?,
+            "braggingRights" => self.bragging_rights = map.next_value()?,
+            "calendarUrls" => self.calendar_urls = map.next_value()?,
+            "clientData" => self.client_data = map.next_value()?,
+            "coverPhotos" => self.cover_photos = map.next_value()?,
+            "emailAddresses" => self.email_addresses = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "events" => self.events = map.next_value()?,
+            "externalIds" => self.external_ids = map.next_value()?,
+            "fileAses" => self.file_ases = map.next_value()?,
+            "genders" => self.genders = map.next_value()?,
+            "imClients" => self.im_clients = map.next_value()?,
+            "interests" => self.interests = map.next_value()?,
+            "locales" => self.locales = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "memberships" => self.memberships = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "miscKeywords" => self.misc_keywords = map.next_value()?,
+            "names" => self.names = map.next_value()?,
+            "nicknames" => self.nicknames = map.next_value()?,
+            "occupations" => self.occupations = map.next_value()?,
+            "organizations" => self.organizations = map.next_value()?,
+            "phoneNumbers" => self.phone_numbers = map.next_value()?,
+            "photos" => self.photos = map.next_value()?,
+            "relations" => self.relations = map.next_value()?,
+            "relationshipInterests" => self.relationship_interests = map.next_value()?,
+            "relationshipStatuses" => self.relationship_statuses = map.next_value()?,
+            "residences" => self.residences = map.next_value()?,
+            "resourceName" => self.resource_name = map.next_value()?,
+            "sipAddresses" => self.sip_addresses = map.next_value()?,
+            "skills" => self.skills = map.next_value()?,
+            "taglines" => self.taglines = map.next_value()?,
+            "urls" => self.urls = map.next_value()?,
+            "userDefined" => self.user_defined = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
 ///
 /// Anything that takes a field mask also takes an array of these: `[PersonFields::Addresses, PersonFields::AgeRanges]`.
@@ -1894,8 +2767,8 @@ impl ::std::fmt::Display for PersonFields {
 }
 
 /// The metadata about a person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonMetadata {
     /// Output only. True if the person resource has been deleted. Populated only for `people.connections.list` and `otherContacts.list` sync requests.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1917,6 +2790,26 @@ pub struct PersonMetadata {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for PersonMetadata {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "deleted" => self.deleted = map.next_value()?,
+            "linkedPeopleResourceNames" => {
+                self.linked_people_resource_names = map.next_value()?;
+            }
+            "objectType" => self.object_type = map.next_value()?,
+            "previousResourceNames" => self.previous_resource_names = map.next_value()?,
+            "sources" => self.sources = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
@@ -1987,8 +2880,8 @@ impl discovery_runtime::QueryValue for PersonMetadataObjectType {
 }
 
 /// The response for a single person
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonResponse {
     /// **DEPRECATED** (Please use status instead) \[HTTP 1.1 status code\] (<http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html>).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2009,9 +2902,26 @@ pub struct PersonResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for PersonResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "httpStatusCode" => self.http_status_code = map.next_value()?,
+            "person" => self.person = map.next_value()?,
+            "requestedResourceName" => self.requested_resource_name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's phone number.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhoneNumber {
     /// Output only. The canonicalized [ITU-T E.164](https://law.resource.org/pub/us/cfr/ibr/004/itu-t.E.164.1.2008.pdf) form of the phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2034,9 +2944,27 @@ pub struct PhoneNumber {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for PhoneNumber {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "canonicalForm" => self.canonical_form = map.next_value()?,
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's photo. A picture shown next to the person's name to help others recognize the person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Photo {
     /// True if the photo is a default photo; false if the photo is a user-provided photo.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2053,9 +2981,25 @@ pub struct Photo {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Photo {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "default" => self.default = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The metadata about a profile.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileMetadata {
     /// Output only. The profile object type.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2067,6 +3011,21 @@ pub struct ProfileMetadata {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for ProfileMetadata {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "objectType" => self.object_type = map.next_value()?,
+            "userTypes" => self.user_types = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// Values of `schemas.ProfileMetadata.properties.userTypes.items` in the Discovery document.
@@ -2257,8 +3216,8 @@ impl discovery_runtime::QueryValue for ReadSourceType {
 }
 
 /// A person's relation to another person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Relation {
     /// Output only. The type of the relation translated and formatted in the viewer's account locale or the locale specified in the Accept-Language HTTP header.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2278,10 +3237,27 @@ pub struct Relation {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Relation {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "person" => self.person = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// **DEPRECATED**: No data will be returned A person's relationship interest .
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelationshipInterest {
     /// Output only. The value of the relationship interest translated and formatted in the viewer's account locale or the locale specified in the Accept-Language HTTP header.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2298,10 +3274,26 @@ pub struct RelationshipInterest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for RelationshipInterest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedValue" => self.formatted_value = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// **DEPRECATED**: No data will be returned A person's relationship status.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelationshipStatus {
     /// Output only. The value of the relationship status translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2318,10 +3310,26 @@ pub struct RelationshipStatus {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for RelationshipStatus {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedValue" => self.formatted_value = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// **DEPRECATED**: Please use `person.locations` instead. A person's past or current residence.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Residence {
     /// True if the residence is the person's current residence; false if the residence is a past residence.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2338,9 +3346,25 @@ pub struct Residence {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Residence {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "current" => self.current = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a request for people in the authenticated user's domain directory that match the specified query.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchDirectoryPeopleResponse {
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2357,9 +3381,25 @@ pub struct SearchDirectoryPeopleResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for SearchDirectoryPeopleResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "nextPageToken" => self.next_page_token = map.next_value()?,
+            "people" => self.people = map.next_value()?,
+            "totalSize" => self.total_size = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response to a search request for the authenticated user, given a query.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchResponse {
     /// The results of the request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -2370,9 +3410,23 @@ pub struct SearchResponse {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for SearchResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "results" => self.results = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A result of a search query.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     /// The matched Person.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2383,9 +3437,23 @@ pub struct SearchResult {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for SearchResult {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "person" => self.person = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A person's SIP address. Session Initial Protocol addresses are used for VoIP communications to make voice or video calls over the internet.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SipAddress {
     /// Output only. The type of the SIP address translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2405,9 +3473,26 @@ pub struct SipAddress {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for SipAddress {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A skill that the person has.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Skill {
     /// Metadata about the skill.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2421,9 +3506,24 @@ pub struct Skill {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Skill {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The source of a field.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Source {
     /// **Only populated in `person.metadata.sources`.** The [HTTP entity tag](https://en.wikipedia.org/wiki/HTTP_ETag) of the source. Used for web cache validation.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2446,6 +3546,24 @@ pub struct Source {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for Source {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "etag" => self.etag = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "profileMetadata" => self.profile_metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "updateTime" => self.update_time = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// The source type.
@@ -2532,8 +3650,8 @@ impl discovery_runtime::QueryValue for SourceType {
 }
 
 /// The `Status` type defines a logical error model that is suitable for different programming environments, including REST APIs and RPC APIs. It is used by [gRPC](https://github.com/grpc). Each `Status` message contains three pieces of data: error code, error message, and error details. You can find out more about this error model and how to work with it in the [API Design Guide](https://cloud.google.com/apis/design/errors).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Status {
     /// The status code, which should be an enum value of google.rpc.Code.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2550,10 +3668,26 @@ pub struct Status {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Status {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// **DEPRECATED**: No data will be returned A brief one-line description of the person.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Tagline {
     /// Metadata about the tagline.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2567,9 +3701,24 @@ pub struct Tagline {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Tagline {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A request to update an existing user contact group. All updated fields will be replaced.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateContactGroupRequest {
     /// Required. The contact group to update.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2586,9 +3735,25 @@ pub struct UpdateContactGroupRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for UpdateContactGroupRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "contactGroup" => self.contact_group = map.next_value()?,
+            "readGroupFields" => self.read_group_fields = map.next_value()?,
+            "updateGroupFields" => self.update_group_fields = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// A request to update an existing contact's photo. All requests must have a valid photo format: JPEG or PNG.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateContactPhotoRequest {
     /// Optional. A field mask to restrict which fields on the person are returned. Multiple fields can be specified by separating them with commas. Defaults to empty if not set, which will skip the post mutate get. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2605,9 +3770,25 @@ pub struct UpdateContactPhotoRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for UpdateContactPhotoRequest {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "personFields" => self.person_fields = map.next_value()?,
+            "photoBytes" => self.photo_bytes = map.next_value()?,
+            "sources" => self.sources = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// The response for updating a contact's photo.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateContactPhotoResponse {
     /// The updated person, if person_fields is set in the UpdateContactPhotoRequest; otherwise this will be unset.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2616,6 +3797,20 @@ pub struct UpdateContactPhotoResponse {
     /// that writing back what was read (read, modify, update) loses nothing.
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl discovery_runtime::wire::JsonObject for UpdateContactPhotoResponse {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "person" => self.person = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
 }
 
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
@@ -2724,8 +3919,8 @@ impl ::std::fmt::Display for UpdatePersonFields {
 }
 
 /// A person's associated URLs.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Url {
     /// Output only. The type of the URL translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2745,9 +3940,26 @@ pub struct Url {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl discovery_runtime::wire::JsonObject for Url {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "formattedType" => self.formatted_type = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
 /// Arbitrary user data that is populated by the end users.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserDefined {
     /// The end user specified key of the user defined data.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2763,3 +3975,38 @@ pub struct UserDefined {
     #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
+
+impl discovery_runtime::wire::JsonObject for UserDefined {
+    fn read_member<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> ::std::result::Result<(), A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
+        }
+        Ok(())
+    }
+}
+
+discovery_runtime::deserialize_objects!(
+    Address, AgeRangeType, BatchCreateContactsRequest, BatchCreateContactsResponse,
+    BatchDeleteContactsRequest, BatchGetContactGroupsResponse,
+    BatchUpdateContactsRequest, BatchUpdateContactsResponse, Biography, Birthday,
+    BraggingRights, CalendarUrl, ClientData, ContactGroup, ContactGroupMembership,
+    ContactGroupMetadata, ContactGroupResponse, ContactToCreate,
+    CopyOtherContactToMyContactsGroupRequest, CoverPhoto, CreateContactGroupRequest,
+    Date, DeleteContactPhotoResponse, DomainMembership, EmailAddress, Empty, Event,
+    ExternalId, FieldMetadata, FileAs, Gender, GetPeopleResponse, GroupClientData,
+    ImClient, Interest, ListConnectionsResponse, ListContactGroupsResponse,
+    ListDirectoryPeopleResponse, ListOtherContactsResponse, Locale, Location, Membership,
+    MiscKeyword, ModifyContactGroupMembersRequest, ModifyContactGroupMembersResponse,
+    Name, Nickname, Occupation, Organization, Person, PersonMetadata, PersonResponse,
+    PhoneNumber, Photo, ProfileMetadata, Relation, RelationshipInterest,
+    RelationshipStatus, Residence, SearchDirectoryPeopleResponse, SearchResponse,
+    SearchResult, SipAddress, Skill, Source, Status, Tagline, UpdateContactGroupRequest,
+    UpdateContactPhotoRequest, UpdateContactPhotoResponse, Url, UserDefined
+);

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// A Discovery document (`discovery#restDescription`).
@@ -35,16 +37,16 @@ pub struct RestDescription {
     #[serde(default)]
     pub batch_path: String,
     /// Parameters every method accepts (`fields`, `quotaUser`, `alt`, ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub parameters: BTreeMap<String, JsonSchema>,
     #[serde(default)]
     pub auth: Auth,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub schemas: BTreeMap<String, JsonSchema>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub resources: BTreeMap<String, RestResource>,
     /// Methods at the top level of the API (oauth2.v2 has some).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub methods: BTreeMap<String, RestMethod>,
 }
 
@@ -57,7 +59,7 @@ pub struct Auth {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct OAuth2 {
     /// Scope URL to its description.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub scopes: BTreeMap<String, ScopeInfo>,
 }
 
@@ -81,7 +83,7 @@ pub struct JsonSchema {
     pub format: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub properties: BTreeMap<String, JsonSchema>,
     #[serde(default, deserialize_with = "additional_properties")]
     pub additional_properties: Option<Box<JsonSchema>>,
@@ -128,11 +130,44 @@ fn additional_properties<'de, D: Deserializer<'de>>(deserializer: D) -> Result<O
     })
 }
 
+/// A map that rejects a key it already has. JSON allows duplicate keys and serde keeps the
+/// last, so two methods or schemas of the same name would silently become one; the
+/// document is ambiguous, so it is an error naming the map and the key.
+fn unique_keys<'de, D, T>(deserializer: D) -> Result<BTreeMap<String, T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct UniqueKeys<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for UniqueKeys<T> {
+        type Value = BTreeMap<String, T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+
+    deserializer.deserialize_map(UniqueKeys(PhantomData))
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct RestResource {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub methods: BTreeMap<String, RestMethod>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub resources: BTreeMap<String, RestResource>,
     #[serde(default)]
     pub deprecated: bool,
@@ -149,7 +184,7 @@ pub struct RestMethod {
     pub http_method: String,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub parameters: BTreeMap<String, JsonSchema>,
     #[serde(default)]
     pub parameter_order: Vec<String>,

@@ -15,7 +15,9 @@
 pub fn render(text: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut in_fence = false;
-    for raw_line in text.replace("\r\n", "\n").split('\n') {
+    // A lone CR is a line break too: left in a line, it would end up in a `///` comment,
+    // where rustc rejects a bare CR.
+    for raw_line in text.replace("\r\n", "\n").split(['\n', '\r']) {
         let trimmed = raw_line.trim();
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             lines.push(if in_fence { "```".to_owned() } else { "```text".to_owned() });

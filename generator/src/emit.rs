@@ -368,10 +368,22 @@ fn types_rs(api: &Api) -> TokenStream {
             quote!(#doc pub type #name = #ty;)
         }
     });
+    let objects = api.types.iter().filter_map(|def| match def {
+        TypeDef::Struct(s) => Some(ident(&s.name)),
+        _ => None,
+    });
+    let objects: Vec<Ident> = objects.collect();
+    let deserialize = (!objects.is_empty()).then(|| {
+        quote! {
+            // Every object type decodes through its `JsonObject::read_member`, in one pass.
+            discovery_runtime::deserialize_objects!(#(#objects),*);
+        }
+    });
     quote! {
         //! The API's data types: one per schema of the Discovery document, plus the
         //! objects and enums that the schemas define inline.
         #(#items)*
+        #deserialize
     }
 }
 
@@ -381,11 +393,33 @@ fn struct_item(s: &Struct) -> TokenStream {
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
     let fields = s.fields.iter().map(field_item);
     let unknown = ident(&s.unknown_fields);
+    let read_unknown = quote!(discovery_runtime::wire::next_unknown(map, key, &mut self.#unknown)?);
+    // Decoding is one pass over the members (`discovery_runtime::wire::JsonObject`) rather
+    // than a derived `Deserialize` with a flattened map, which buffers every unknown member
+    // and costs the compiler a large visitor per type.
+    let read_members = if s.fields.is_empty() {
+        quote!(#read_unknown;)
+    } else {
+        let arms = s.fields.iter().map(|field| {
+            let (wire, field_name) = (&field.wire, ident(&field.name));
+            if field.ty.has_int64() {
+                quote!(#wire => self.#field_name = discovery_runtime::wire::next_int64(map)?,)
+            } else {
+                quote!(#wire => self.#field_name = map.next_value()?,)
+            }
+        });
+        quote! {
+            match key {
+                #(#arms)*
+                _ => #read_unknown,
+            }
+        }
+    };
     quote! {
         #doc
         #deprecated
-        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "camelCase", default)]
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
         pub struct #name {
             #(#fields)*
             /// JSON members that this version of the crate does not know. They are kept so
@@ -393,6 +427,18 @@ fn struct_item(s: &Struct) -> TokenStream {
             #[serde(flatten)]
             pub #unknown: ::std::collections::BTreeMap<String, serde_json::Value>,
         }
+
+        impl discovery_runtime::wire::JsonObject for #name {
+            fn read_member<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> ::std::result::Result<(), A::Error> {
+                #read_members
+                Ok(())
+            }
+        }
+
     }
 }
 

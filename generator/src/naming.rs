@@ -4,7 +4,7 @@
 //! Every function here returns a valid Rust identifier (possibly raw, `r#type`) for any
 //! input, including empty strings, punctuation and names starting with a digit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
@@ -136,6 +136,10 @@ pub fn scope_const(url: &str) -> String {
 #[derive(Clone, Debug, Default)]
 pub struct Namespace {
     taken: BTreeSet<String>,
+    /// Per numeric-suffix stem (`Foo`, `foo_`), the first suffix not known to be taken:
+    /// names are never released, so a later claim can start there. Without it, n names
+    /// that collide cost O(n^2) (an enum of 10k values that convert to one name).
+    next_suffix: BTreeMap<String, u32>,
 }
 
 impl Namespace {
@@ -162,14 +166,16 @@ impl Namespace {
             }
         }
         let base = wanted.strip_prefix("r#").unwrap_or(wanted).trim_end_matches('_');
-        let mut n = 2;
+        let stem = format!("{base}{separator}");
+        let mut n = self.next_suffix.get(&stem).copied().unwrap_or(2);
         loop {
-            let candidate = format!("{base}{separator}{n}");
+            let candidate = format!("{stem}{n}");
+            n += 1;
             if !self.contains(&candidate) {
                 self.taken.insert(candidate.clone());
+                self.next_suffix.insert(stem, n);
                 return candidate;
             }
-            n += 1;
         }
     }
 

@@ -37,7 +37,9 @@ pub struct WriteReport {
 pub fn format_rust(file_name: &str, tokens: proc_macro2::TokenStream) -> Result<String, crate::Error> {
     let syntax: syn::File = syn::parse2(tokens)
         .map_err(|err| crate::Error::Format { file: file_name.to_owned(), message: err.to_string() })?;
-    let body = space_items(&prettyplease::unparse(&syntax));
+    // String literals are printed escaped, so a raw CR can only sit in a doc comment (a
+    // name from the document interpolated into one), where rustc rejects a bare CR.
+    let body = space_items(&prettyplease::unparse(&syntax).replace('\r', " "));
     Ok(format!("{HEADER}{body}"))
 }
 
@@ -47,6 +49,8 @@ fn space_items(source: &str) -> String {
     const ITEM_STARTS: &[&str] = &[
         "///", "#[", "#![", "pub ", "pub(", "impl", "fn ", "mod ", "static ", "const ", "type ", "struct ", "enum ",
         "use ",
+        // The runtime's item macros (`call_options!`, `deserialize_objects!`).
+        "discovery_runtime::",
     ];
     let mut out = String::with_capacity(source.len() + source.len() / 16);
     let mut previous: Option<&str> = None;

@@ -102,6 +102,9 @@ pub(crate) struct RawResponse {
     pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
     pub(crate) body: bytes::Bytes,
+    /// The credentials the request carried. A success body is kept as is (it may hold
+    /// such a string legitimately), but a decode error that quotes it must not.
+    pub(crate) secrets: Vec<String>,
 }
 
 /// The outcome of one attempt.
@@ -294,7 +297,14 @@ impl Call {
     /// Expands `template` and appends the query (and the API key).
     pub(crate) fn url(&self, template: &str) -> Result<reqwest::Url> {
         let path = crate::path::expand(template, self.method.path_params, &self.path_values)?;
-        let mut url = self.client.resolve(&path);
+        // Only the template decides whether a path is relative to the root URL (media
+        // upload paths start with `/`): a value starting with `/` in `{+name}` must not
+        // move the request out from under the base URL.
+        let mut url = if template.starts_with('/') {
+            self.client.resolve(&path)
+        } else {
+            format!("{}{path}", self.client.base_url())
+        };
         let mut query = String::new();
         encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
         if let Some(key) = &self.client.inner.api_key {
@@ -428,16 +438,19 @@ impl Call {
             Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or_else(|_| Err(Error::Timeout)),
             None => exchange.await,
         };
-        // Error pages sometimes echo the request; keep credentials out of error excerpts.
+        // Error pages sometimes echo the request, and so do proxies answering 200 with a
+        // page: keep credentials out of error excerpts.
         if let Ok(Attempt::Done(raw)) = &mut result {
-            if !is_success(raw.status) {
-                let key = inner.api_key.as_deref();
-                let encoded_key = key.map(|k| {
-                    let mut q = String::new();
-                    encode_pairs(&mut q, [("", k)]);
-                    q[1..].to_owned()
-                });
-                let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
+            let key = inner.api_key.as_deref();
+            let encoded_key = key.map(|k| {
+                let mut q = String::new();
+                encode_pairs(&mut q, [("", k)]);
+                q[1..].to_owned()
+            });
+            let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
+            if is_success(raw.status) {
+                raw.secrets = secrets.iter().flatten().map(|s| (*s).to_owned()).collect();
+            } else {
                 raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
             }
         }
@@ -535,7 +548,7 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(RawResponse { status, headers, body: body.freeze() })
+    Ok(RawResponse { status, headers, body: body.freeze(), secrets: Vec::new() })
 }
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.
@@ -549,8 +562,15 @@ pub(crate) fn decode<R: DeserializeOwned>(raw: &RawResponse) -> Result<R> {
     result.map_err(|e| decode_error(raw, &e))
 }
 
+/// The body is scrubbed before the excerpt is cut, so that no part of a secret is left at
+/// its end; serde's message may quote a string from the body, so it is scrubbed too.
 fn decode_error(raw: &RawResponse, e: &serde_json::Error) -> Error {
-    Error::Decode { status: raw.status, message: e.to_string(), body_excerpt: excerpt(&raw.body) }
+    let secrets: Vec<Option<&str>> = raw.secrets.iter().map(|s| Some(s.as_str())).collect();
+    let mut message = e.to_string();
+    for secret in raw.secrets.iter().filter(|s| s.len() >= 8) {
+        redact_in(&mut message, secret);
+    }
+    Error::Decode { status: raw.status, message, body_excerpt: excerpt(&scrub(raw.body.clone(), &secrets)) }
 }
 
 #[cfg(test)]

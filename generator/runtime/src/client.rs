@@ -236,7 +236,9 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Uses this `reqwest` client (proxies, custom TLS roots...). Its redirect policy applies;
-    /// `reqwest` drops the `Authorization` header on redirects to another host.
+    /// `reqwest` drops the `Authorization` header on redirects to another host, but sends
+    /// the previous URL (with an API key in it) as `Referer` unless it was built with
+    /// `referer(false)`, as the client this crate builds is.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -276,7 +278,9 @@ impl<C: From<Client>> ClientBuilder<C> {
         let http = match self.http_client {
             Some(http) => http,
             None => {
-                let mut b = reqwest::Client::builder().redirect(redirect_policy());
+                // No `Referer` on redirects: it would carry the previous URL, API key
+                // included, to wherever the redirect points.
+                let mut b = reqwest::Client::builder().redirect(redirect_policy()).referer(false);
                 if let Some(d) = self.connect_timeout {
                     b = b.connect_timeout(d);
                 }

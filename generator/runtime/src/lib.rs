@@ -93,6 +93,9 @@ pub mod wire;
 pub mod workflows;
 
 pub use bytes;
+/// For the macros generated crates invoke.
+#[doc(hidden)]
+pub use serde;
 pub use call::{Call, Response};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{Error, Result, ServiceError};

@@ -1,4 +1,5 @@
-//! The macro that gives every generated method builder the standard options.
+//! Macros that generated crates invoke: the standard options of every method builder, and
+//! the `Deserialize` impls of object types.
 
 /// Adds the options every Google API call accepts to method builder types.
 ///
@@ -77,6 +78,46 @@ macro_rules! call_options {
             pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
                 self.call.set_timeout(timeout);
                 self
+            }
+        }
+    )*};
+}
+
+/// Implements `serde::Deserialize` for object types that implement
+/// [`wire::JsonObject`](crate::wire::JsonObject), by [`wire::deserialize_object`](crate::wire::deserialize_object).
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use discovery_runtime::{deserialize_objects, wire};
+///
+/// #[derive(Default)]
+/// pub struct Note {
+///     text: Option<String>,
+///     extra: BTreeMap<String, serde_json::Value>,
+/// }
+///
+/// impl wire::JsonObject for Note {
+///     fn read_member<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+///         match key {
+///             "text" => self.text = map.next_value()?,
+///             _ => wire::next_unknown(map, key, &mut self.extra)?,
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// deserialize_objects!(Note);
+///
+/// let note: Note = serde_json::from_str(r#"{"text": "hi", "later": 1}"#).unwrap();
+/// assert_eq!(note.text.as_deref(), Some("hi"));
+/// assert_eq!(note.extra["later"], 1);
+/// ```
+#[macro_export]
+macro_rules! deserialize_objects {
+    ($($object:ty),* $(,)?) => {$(
+        impl<'de> $crate::serde::Deserialize<'de> for $object {
+            fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::wire::deserialize_object(deserializer)
             }
         }
     )*};

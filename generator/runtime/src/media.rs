@@ -324,7 +324,9 @@ impl Call {
             attempt += 1;
             let result = match self.attempt(&request, attempt, false, span).await {
                 Ok(Attempt::Done(raw)) => Ok(raw),
-                Ok(Attempt::Streaming(resp)) => crate::call::read_body(resp, self.client.inner.max_response_bytes).await,
+                Ok(Attempt::Streaming(resp)) => {
+                    crate::call::read_body(resp, self.client.inner.max_response_bytes).await
+                }
                 Err(e) => Err(e),
             };
             let result = result.and_then(|raw| {
