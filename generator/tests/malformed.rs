@@ -1,0 +1,261 @@
+//! Malformed and hostile Discovery documents.
+//!
+//! Documents that cannot become a client must fail with an error that names the JSON path
+//! of the problem; each test asserts the path and snapshots the whole message (review with
+//! `cargo insta review`). Hostile documents that are still valid (empty and punctuation
+//! names, keywords, huge descriptions, big enums, deep but legal nesting) must generate a
+//! crate whose Rust files parse.
+//!
+//! Tests run on libtest's threads (2 MiB stacks in a debug build), so a document that
+//! needs deep recursion fails here before it fails a user running the generator on a
+//! thread pool.
+
+use std::time::{Duration, Instant};
+
+use discovery_codegen::{generate, CrateOptions, Error, GeneratedCrate};
+
+/// A document with the two required members and `members` (JSON object members, without
+/// the braces) after them.
+fn doc(members: &str) -> String {
+    if members.is_empty() {
+        r#"{"name":"t","version":"v1"}"#.to_owned()
+    } else {
+        format!(r#"{{"name":"t","version":"v1",{members}}}"#)
+    }
+}
+
+/// A document with one resource `r` holding one method `get` made of `method` (members).
+fn method(method: &str) -> String {
+    doc(&format!(r#""resources":{{"r":{{"methods":{{"get":{{"id":"t.r.get","httpMethod":"GET",{method}}}}}}}}}"#))
+}
+
+/// `levels` inline objects, each the only property of the one around it.
+fn nested_objects(levels: usize) -> String {
+    let mut schema = r#"{"type":"string"}"#.to_owned();
+    for _ in 0..levels {
+        schema = format!(r#"{{"type":"object","properties":{{"p":{schema}}}}}"#);
+    }
+    doc(&format!(r#""schemas":{{"Deep":{schema}}}"#))
+}
+
+fn path_of(err: &Error) -> &str {
+    match err {
+        Error::Parse(e) => &e.path,
+        Error::Resolve(e) => &e.path,
+        Error::Format { .. } => panic!("the generator emitted invalid Rust: {err}"),
+    }
+}
+
+/// Generates `input`, checks that every Rust file of the result parses, and returns it.
+fn generated(input: &str) -> GeneratedCrate {
+    let krate = generate(input, &CrateOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for file in &krate.files {
+        if file.path.extension().is_some_and(|ext| ext == "rs") {
+            if let Err(e) = syn::parse_file(&file.contents) {
+                panic!("{} does not parse: {e}", file.path.display());
+            }
+        }
+    }
+    krate
+}
+
+fn file<'a>(krate: &'a GeneratedCrate, path: &str) -> &'a str {
+    &krate.files.iter().find(|f| f.path.to_str() == Some(path)).expect("file").contents
+}
+
+/// One test per rejected document: the error's JSON path is asserted, its message is a
+/// snapshot named after the test.
+macro_rules! rejected {
+    ($($(#[$doc:meta])* $name:ident: $input:expr => $path:expr;)*) => {$(
+        $(#[$doc])*
+        #[test]
+        fn $name() {
+            let input: String = $input.into();
+            let err = generate(&input, &CrateOptions::default()).expect_err("the document must be rejected");
+            assert_eq!(path_of(&err), $path, "{err}");
+            insta::assert_snapshot!(err.to_string());
+        }
+    )*};
+}
+
+rejected! {
+    not_json: "not json" => ".";
+    empty_input: "" => ".";
+    truncated: r#"{"name":"t","version":"v1","schemas":{"A":{"type":"obj"# => "schemas.A.type";
+    array_at_the_root: "[]" => ".";
+    trailing_garbage: doc("") + " x" => ".";
+    /// `name` is required: the crate and client names come from it.
+    missing_name: r#"{"version":"v1"}"# => ".";
+    other_kind: r#"{"kind":"discovery#directoryList","name":"t","version":"v1"}"# => "kind";
+    name_is_a_number: r#"{"name":3,"version":"v1"}"# => "name";
+    schemas_is_an_array: doc(r#""schemas":[]"#) => "schemas";
+    property_type_is_a_number: doc(r#""schemas":{"A":{"type":"object","properties":{"b":{"type":3}}}}"#)
+        => "schemas.A.properties.b.type";
+    enum_is_a_string: doc(r#""schemas":{"A":{"type":"string","enum":"RED"}}"#) => "schemas.A.enum";
+    required_is_a_string: method(r#""path":"v1/x","parameters":{"p":{"type":"string","location":"query","required":"yes"}}"#)
+        => "resources.r.methods.get.parameters.p.required";
+    http_method_missing: doc(r#""resources":{"r":{"methods":{"get":{"path":"v1/x"}}}}"#) => "resources.r.methods.get";
+    media_upload_without_a_path: method(r#""path":"v1/x","supportsMediaUpload":true,"mediaUpload":{"protocols":{"simple":{"multipart":true}}}"#)
+        => "resources.r.methods.get.mediaUpload.protocols.simple";
+    scopes_is_an_array: doc(r#""auth":{"oauth2":{"scopes":["https://x/auth/a"]}}"#) => "auth.oauth2.scopes";
+    unknown_type: doc(r#""schemas":{"A":{"type":"object","properties":{"b":{"type":"strange"}}}}"#)
+        => "schemas.A.properties.b.type";
+    unsupported_http_method: doc(r#""resources":{"r":{"methods":{"get":{"path":"v1/x","httpMethod":"TRACE"}}}}"#)
+        => "resources.r.methods.get.httpMethod";
+
+    dangling_ref_in_a_property: doc(r#""schemas":{"A":{"type":"object","properties":{"b":{"$ref":"Nope"}}}}"#)
+        => "schemas.A.properties.b.$ref";
+    dangling_ref_in_array_items: doc(r#""schemas":{"A":{"type":"array","items":{"$ref":"Nope"}}}"#)
+        => "schemas.A.items.$ref";
+    dangling_ref_in_map_values: doc(r#""schemas":{"A":{"type":"object","additionalProperties":{"$ref":"Nope"}}}"#)
+        => "schemas.A.additionalProperties.$ref";
+    dangling_ref_in_a_request: method(r#""path":"v1/x","request":{"$ref":"Nope"}"#) => "resources.r.methods.get.request.$ref";
+    dangling_ref_in_a_response: method(r#""path":"v1/x","response":{"$ref":""}"#) => "resources.r.methods.get.response.$ref";
+    /// A schema that is only a `$ref` becomes a type alias; a ring of them has no type.
+    ref_cycle_of_one: doc(r#""schemas":{"A":{"$ref":"A"}}"#) => "schemas.A.$ref";
+    ref_cycle_of_three: doc(r#""schemas":{"A":{"$ref":"B"},"B":{"$ref":"C"},"C":{"$ref":"A"}}"#) => "schemas.A.$ref";
+
+    template_names_a_missing_parameter: method(r#""path":"v1/{+name}","parameters":{"other":{"type":"string","location":"path"}}"#)
+        => "resources.r.methods.get.path";
+    template_names_a_query_parameter: method(r#""path":"v1/{name}","parameters":{"name":{"type":"string","location":"query"}}"#)
+        => "resources.r.methods.get.path";
+    template_is_unclosed: method(r#""path":"v1/{name","parameters":{"name":{"type":"string","location":"path"}}"#)
+        => "resources.r.methods.get.path";
+    template_variable_is_empty: method(r#""path":"v1/{+}""#) => "resources.r.methods.get.path";
+
+    /// JSON allows duplicate keys, and serde would keep the last `get`: the document is
+    /// ambiguous, so it is rejected.
+    duplicate_method_names: doc(r#""resources":{"r":{"methods":{
+        "get":{"path":"v1/a","httpMethod":"GET"},
+        "get":{"path":"v1/b","httpMethod":"POST"}}}}"#) => "resources.r.methods";
+    duplicate_schema_names: doc(r#""schemas":{"A":{"type":"object"},"A":{"type":"string"}}"#) => "schemas";
+    duplicate_property_names: doc(r#""schemas":{"A":{"type":"object","properties":{"b":{"type":"string"},"b":{"type":"integer"}}}}"#)
+        => "schemas.A.properties";
+    duplicate_resource_names: doc(r#""resources":{"r":{},"r":{}}"#) => "resources";
+    duplicate_parameter_names: method(r#""path":"v1/x","parameters":{"q":{"type":"string","location":"query"},"q":{"type":"string","location":"query"}}"#)
+        => "resources.r.methods.get.parameters";
+    duplicate_members_of_a_method: doc(r#""resources":{"r":{"methods":{"get":{"path":"v1/a","path":"v1/b","httpMethod":"GET"}}}}"#)
+        => "resources.r.methods.get";
+
+    /// 200 levels of inline objects are 400 levels of JSON, past serde_json's recursion
+    /// limit (128), which keeps the parser off the end of the stack.
+    nested_inline_objects_200_levels: nested_objects(200) => nested_path(62) + ".properties";
+}
+
+/// `schemas.Deep` and then `levels` times `.properties.p`.
+fn nested_path(levels: usize) -> String {
+    format!("schemas.Deep{}", ".properties.p".repeat(levels))
+}
+
+#[test]
+fn nested_inline_objects_up_to_the_limit_generate() {
+    // 62 levels of inline objects put the innermost schema 127 levels deep in the JSON
+    // (root, `schemas`, then two per level): as deep as serde_json goes.
+    let krate = generated(&nested_objects(62));
+    assert_eq!(krate.stats.types, 62);
+}
+
+#[test]
+fn ref_cycles_through_objects_generate_with_boxes() {
+    let krate = generated(&doc(r#""schemas":{
+        "A":{"type":"object","properties":{"b":{"$ref":"B"}}},
+        "B":{"$ref":"A"},
+        "C":{"type":"object","properties":{"me":{"$ref":"C"}}}}"#));
+    let types = file(&krate, "src/types.rs");
+    assert!(types.contains("pub b: Option<Box<B>>"), "{types}");
+    assert!(types.contains("pub me: Option<Box<C>>"), "{types}");
+}
+
+#[test]
+fn empty_and_punctuation_names_generate() {
+    let krate = generated(
+        r#"{"name":"!!","version":"..","title":"","schemas":{
+            "":{"type":"object","properties":{"":{"type":"string"},"$":{"type":"string"},"...":{"type":"integer"},"-":{"type":"boolean"}}},
+            "@@":{"type":"object","properties":{"x":{"$ref":""}}},
+            "-":{"type":"string","enum":["","-","!!","a b","A_B","a-b"]}},
+          "resources":{
+            "":{"methods":{"":{"path":"v1/x","httpMethod":"GET","response":{"$ref":"@@"}}}},
+            "!!":{"methods":{"...":{"path":"v1/{%$}","httpMethod":"POST","parameters":{
+                "%$":{"type":"string","location":"path","required":true},
+                "":{"type":"string","location":"query"},
+                "?":{"type":"string","location":"query","required":true}},
+              "request":{"$ref":""}}},
+              "resources":{".":{"methods":{"-":{"path":"v1/y","httpMethod":"DELETE"}}}}}}}"#,
+    );
+    // `google-!!-..` with the punctuation collapsed and trimmed.
+    assert_eq!(krate.crate_name, "google");
+    assert_eq!(krate.stats.methods, 3);
+}
+
+#[test]
+fn keyword_and_prelude_names_generate() {
+    let names = ["type", "self", "Self", "crate", "super", "fn", "async", "gen", "Option", "Result", "Box", "String"];
+    let properties: Vec<String> = names.iter().map(|n| format!(r#""{n}":{{"type":"string"}}"#)).collect();
+    let schemas: Vec<String> = names
+        .iter()
+        .map(|n| format!(r#""{n}":{{"type":"object","properties":{{{}}}}}"#, properties.join(",")))
+        .collect();
+    let methods: Vec<String> =
+        names.iter().map(|n| format!(r#""{n}":{{"path":"v1/{n}","httpMethod":"GET"}}"#)).collect();
+    let krate = generated(&doc(&format!(
+        r#""schemas":{{{}}},"resources":{{"self":{{"methods":{{{}}}}}}}"#,
+        schemas.join(","),
+        methods.join(",")
+    )));
+    assert_eq!(krate.stats.types, names.len());
+}
+
+#[test]
+fn control_characters_in_names_and_descriptions_generate() {
+    // A lone CR in a doc comment is a compile error; so is one in a name that a doc line
+    // quotes (the API name, a resource path, a method id).
+    let krate = generated(&doc(r#""title":"a\rb","revision":"1\r2","description":"x\ry\u0000z\u2028w",
+            "schemas":{"A":{"type":"string","description":"one\rtwo\r\nthree","enum":["a\rb","c"],"enumDescriptions":["p\rq","\u0007"]}},
+            "resources":{"r\rs":{"methods":{"g\ret":{"id":"t\r.get","path":"v1/x","httpMethod":"GET","description":"\r"}}}}"#));
+    for file in &krate.files {
+        assert!(!file.contents.contains('\r') || file.path.ends_with("README.md"), "{}", file.path.display());
+    }
+}
+
+#[test]
+fn huge_description_generates() {
+    // 10 MB of prose, with the characters the doc renderer escapes.
+    let line = "A description with <html> & [brackets] and https://example.com/x. ";
+    let huge = line.repeat(10_000_000 / line.len() + 1).replace(". A", ".\\nA");
+    let started = Instant::now();
+    let krate = generated(&doc(&format!(r#""schemas":{{"A":{{"type":"object","description":"{huge}"}}}}"#)));
+    assert!(file(&krate, "src/types.rs").len() > 10_000_000);
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+#[test]
+fn enum_with_10k_values_generates() {
+    // Distinct values, and values that all convert to the same Rust name (which once made
+    // naming quadratic).
+    let distinct: Vec<String> = (0..10_000).map(|i| format!("\"VALUE_{i}\"")).collect();
+    let colliding: Vec<String> =
+        (0..10_000).map(|i| format!("\"{}a\"", "_".repeat(i % 50) + &" ".repeat(i / 50))).collect();
+    let started = Instant::now();
+    let krate = generated(&doc(&format!(
+        r#""schemas":{{"Big":{{"type":"string","enum":[{}]}},"Same":{{"type":"string","enum":[{}]}}}}"#,
+        distinct.join(","),
+        colliding.join(",")
+    )));
+    let types = file(&krate, "src/types.rs");
+    assert!(types.contains("Value9999,") && types.contains("A10000,"), "variants missing");
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+#[test]
+fn colliding_names_are_claimed_in_linear_time() {
+    // 100k claims of one name: instant when each claim starts at the next free suffix,
+    // hours when each scans the suffixes from 2 (as it once did). The bound is loose so a
+    // slow debug build on a busy machine still passes.
+    let mut names = discovery_codegen::naming::Namespace::new();
+    let started = Instant::now();
+    for _ in 0..100_000 {
+        names.claim("Value", "");
+    }
+    assert_eq!(names.claim("Value", ""), "Value100001");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
