@@ -330,6 +330,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     let mut types: Vec<TypeDef> = std::mem::take(&mut resolver.types);
     mark_boxes(&mut types);
     types.sort_by(|a, b| a.name().cmp(b.name()));
+    check_recursive_aliases(&types)?;
 
     let scopes = document
         .auth
@@ -684,7 +685,10 @@ impl<'a> Resolver<'a> {
             };
             let child_path = format!("{json_path}resources.{wire_name}.");
             self.fill_resource(&mut handle, &child.methods, &child.resources, Namespace::new(), &child_path)?;
-            resource.children.push(handle);
+            // A resource with no methods anywhere below it would be a handle with nothing to do.
+            if !handle.methods.is_empty() || !handle.children.is_empty() {
+                resource.children.push(handle);
+            }
         }
         Ok(())
     }
@@ -905,10 +909,13 @@ fn listed_values(description: &str) -> Option<Vec<String>> {
 
 fn build_enum(name: &str, schema: &JsonSchema) -> Enum {
     let mut names = Namespace::new();
+    let mut seen = BTreeSet::new();
     let variants: Vec<Variant> = schema
         .enum_values
         .iter()
         .enumerate()
+        // A value listed twice is one value: a second variant could never be decoded.
+        .filter(|(_, wire)| seen.insert(wire.as_str()))
         .map(|(i, wire)| {
             let fallback = if wire.is_empty() { "Empty".to_owned() } else { format!("Value{i}") };
             let wanted = naming::variant_ident(&naming::camel(wire, "V", &fallback));
@@ -982,6 +989,44 @@ fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), Reso
                 ));
             }
             current = target;
+        }
+    }
+    Ok(())
+}
+
+/// A schema that is an array or map of itself (`"A": {"type": "array", "items": {"$ref": "A"}}`)
+/// would be a type alias of itself, which Rust cannot express; no published document has
+/// one, so it is an error rather than a newtype nobody asked for.
+fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
+    let aliases: HashMap<&str, &Type> = types
+        .iter()
+        .filter_map(|t| match t {
+            TypeDef::Alias(a) => Some((a.name.as_str(), &a.ty)),
+            _ => None,
+        })
+        .collect();
+    for def in types {
+        let TypeDef::Alias(alias) = def else { continue };
+        let mut seen = BTreeSet::new();
+        let mut pending = vec![&alias.ty];
+        while let Some(ty) = pending.pop() {
+            match ty {
+                Type::Named(name) if *name == alias.name => {
+                    return Err(error(
+                        "schemas",
+                        format!("schema `{}` contains itself only through arrays, maps or `$ref`s, with no object in between", alias.name),
+                    ));
+                }
+                Type::Named(name) => {
+                    if let Some(next) = aliases.get(name.as_str()) {
+                        if seen.insert(name.as_str()) {
+                            pending.push(next);
+                        }
+                    }
+                }
+                Type::Vec(inner) | Type::Map(inner) => pending.push(inner),
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -1216,6 +1261,28 @@ mod tests {
         let Some(TypeDef::MaskFields(fields)) = api.types.iter().find(|t| t.name() == mask) else { panic!("{mask}") };
         assert!(fields.fields.iter().any(|(variant, wire)| variant == "EmailAddresses" && wire == "emailAddresses"));
         assert!(!fields.fields.iter().any(|(_, wire)| wire == "photos"), "photos cannot be updated");
+    }
+
+    #[test]
+    fn inputs_the_fuzzer_found_generate_compilable_shapes() {
+        let err = resolve(
+            &parse(r#"{"name":"t","version":"v1","schemas":{"A":{"type":"array","items":{"$ref":"A"}}}}"#).unwrap(),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("contains itself"), "{err}");
+        let err = resolve(
+            &parse(r#"{"name":"t","version":"v1","schemas":{"A":{"type":"object","additionalProperties":{"$ref":"B"}},"B":{"type":"array","items":{"$ref":"A"}}}}"#)
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("contains itself"), "{err}");
+
+        let api = api(r#"{"name":"t","version":"v1","schemas":{"E":{"type":"string","enum":["X","Y","X"]}},
+            "resources":{"empty":{},"outer":{"resources":{"inner":{}}},"full":{"methods":{"get":{"path":"x","httpMethod":"GET"}}}}}"#);
+        let TypeDef::Enum(e) = find(&api, "E") else { panic!() };
+        assert_eq!(e.variants.iter().map(|v| v.wire.as_str()).collect::<Vec<_>>(), ["X", "Y"]);
+        let children: Vec<&str> = api.root.children.iter().map(|c| c.wire_name.as_str()).collect();
+        assert_eq!(children, ["full"]);
     }
 
     #[test]

@@ -47,7 +47,19 @@ pub fn format_rust(file_name: &str, tokens: proc_macro2::TokenStream) -> Result<
 /// reviewers of a regen diff see where one item ends and the next begins.
 fn space_items(source: &str) -> String {
     const ITEM_STARTS: &[&str] = &[
-        "///", "#[", "#![", "pub ", "pub(", "impl", "fn ", "mod ", "static ", "const ", "type ", "struct ", "enum ",
+        "///",
+        "#[",
+        "#![",
+        "pub ",
+        "pub(",
+        "impl",
+        "fn ",
+        "mod ",
+        "static ",
+        "const ",
+        "type ",
+        "struct ",
+        "enum ",
         "use ",
         // The runtime's item macros (`call_options!`, `deserialize_objects!`).
         "discovery_runtime::",

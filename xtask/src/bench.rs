@@ -219,7 +219,11 @@ fn cargo_in(dir: &Path) -> Command {
     cmd.current_dir(dir);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
-        if key == "CARGO_TARGET_DIR" || key.starts_with("CARGO_PKG_") || key == "CARGO_MANIFEST_DIR" || key == "CARGO_PRIMARY_PACKAGE" {
+        if key == "CARGO_TARGET_DIR"
+            || key.starts_with("CARGO_PKG_")
+            || key == "CARGO_MANIFEST_DIR"
+            || key == "CARGO_PRIMARY_PACKAGE"
+        {
             cmd.env_remove(key);
         }
     }
@@ -294,14 +298,7 @@ impl Machine {
     }
 
     fn summary(&self) -> String {
-        format!(
-            "{} CPUs ({}), {:.1} GiB, {}, load {}",
-            self.nproc,
-            self.cpu,
-            self.memory_gib,
-            self.rustc,
-            loadavg()
-        )
+        format!("{} CPUs ({}), {:.1} GiB, {}, load {}", self.nproc, self.cpu, self.memory_gib, self.rustc, loadavg())
     }
 }
 
@@ -451,8 +448,20 @@ fn compile(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Comp
     stage(&root.join("bench/ours-usage"), &ours_dir, root, Some(&root.join("Cargo.lock")))?;
     stage(&options.people1_usage, &theirs_dir, root, None)?;
     let apps = [
-        App { label: "ours", dir: ours_dir, app: "ours-usage", client: "google-people-v1", support: "discovery-runtime" },
-        App { label: "google-people1", dir: theirs_dir, app: "people1-usage", client: "google-people1", support: "google-apis-common" },
+        App {
+            label: "ours",
+            dir: ours_dir,
+            app: "ours-usage",
+            client: "google-people-v1",
+            support: "discovery-runtime",
+        },
+        App {
+            label: "google-people1",
+            dir: theirs_dir,
+            app: "people1-usage",
+            client: "google-people1",
+            support: "google-apis-common",
+        },
     ];
     let mut results = CompileResults::default();
     results.load.push(loadavg());
@@ -931,7 +940,10 @@ fn render_compile(s: &mut String, c: &CompileResults) {
          state of exactly the crates listed (what `cargo clean -p` means to do) and times `cargo build`. \
          Runs alternate between the two sides.\n"
     );
-    let _ = writeln!(s, "| measurement | ours | google-people1 | ratio (CPU) | ratio (wall) |\n| --- | --- | --- | --- | --- |");
+    let _ = writeln!(
+        s,
+        "| measurement | ours | google-people1 | ratio (CPU) | ratio (wall) |\n| --- | --- | --- | --- | --- |"
+    );
     let rows: [(&str, &[Timings; 2]); 3] = [
         ("clean rebuild: client + support crate + app", &c.rebuild_full),
         ("clean rebuild: client + app (support crate kept)", &c.rebuild_client),
@@ -1023,7 +1035,11 @@ fn render_runtime(s: &mut String, r: &RuntimeResults) {
             sc.cpu_us[0].show(0),
             sc.cpu_us[1].show(0),
             format_args!("{:.2}× throughput", cpu_ratio),
-            if sc.label.starts_with("(b′)") { "(diagnostic)".to_owned() } else { verdict(cpu_ratio >= 1.0).to_owned() },
+            if sc.label.starts_with("(b′)") {
+                "(diagnostic)".to_owned()
+            } else {
+                verdict(cpu_ratio >= 1.0).to_owned()
+            },
         );
     }
     let _ = writeln!(
@@ -1037,7 +1053,11 @@ fn render_runtime(s: &mut String, r: &RuntimeResults) {
 fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions) {
     let _ = writeln!(s, "## 3. Generation (release build of the generator, in-process)\n");
     let _ = writeln!(s, "| measurement | result |\n| --- | --- |");
-    let _ = writeln!(s, "| People regen: read, parse, resolve, emit, format, write a fresh directory, ms | {} |", g.people_ms.show(1));
+    let _ = writeln!(
+        s,
+        "| People regen: read, parse, resolve, emit, format, write a fresh directory, ms | {} |",
+        g.people_ms.show(1)
+    );
     let _ = writeln!(s, "| of which generation without writing, ms | {} |", g.people_generate_ms.show(1));
     let _ = writeln!(
         s,
@@ -1094,7 +1114,8 @@ fn render_size(s: &mut String, z: &SizeResults, root: &Path) {
             );
         }
         None => {
-            let _ = writeln!(s, "| support crate (ours `discovery-runtime`, tests left out) | {} | ? | |", z.ours_runtime);
+            let _ =
+                writeln!(s, "| support crate (ours `discovery-runtime`, tests left out) | {} | ? | |", z.ours_runtime);
         }
     }
     let files: Vec<String> = z.ours_files.iter().map(|(f, n)| format!("{f} {n}")).collect();

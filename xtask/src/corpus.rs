@@ -225,7 +225,8 @@ pub fn list_documents(dir: &Path, filter: Option<&str>) -> Result<Vec<PathBuf>> 
             continue;
         }
         // Google's document sets ship `index.json`, the directory of APIs, beside the APIs.
-        if name == "index.json" && fs::read_to_string(&path).is_ok_and(|text| text.contains("discovery#directoryList")) {
+        if name == "index.json" && fs::read_to_string(&path).is_ok_and(|text| text.contains("discovery#directoryList"))
+        {
             continue;
         }
         documents.push(path);

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::corpus::CorpusOptions;
 use xtask::bench::{self, BenchOptions, Section};
+use xtask::corpus::CorpusOptions;
 use xtask::{check, corpus, fetch, regen, workspace_root, PEOPLE_DOCUMENT};
 
 /// Maintainer commands for the Discovery client generator.

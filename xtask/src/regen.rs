@@ -114,8 +114,8 @@ pub fn report_api_changes(root: &Path, old_document: &str, new_document: &str) -
 /// The `version` of `generated/Cargo.toml`, which the report's semver advice starts from.
 fn generated_crate_version(root: &Path) -> Result<String> {
     let manifest_path = root.join(GENERATED_DIR).join("Cargo.toml");
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let manifest =
+        std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
     manifest
         .lines()
         .find_map(|line| {

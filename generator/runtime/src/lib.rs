@@ -93,9 +93,6 @@ pub mod wire;
 pub mod workflows;
 
 pub use bytes;
-/// For the macros generated crates invoke.
-#[doc(hidden)]
-pub use serde;
 pub use call::{Call, Response};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{Error, Result, ServiceError};
@@ -104,4 +101,7 @@ pub use media::{ByteStream, Media, UploadProtocol};
 pub use paging::{ItemStream, Page, PageStream};
 pub use query::QueryValue;
 pub use retry::RetryPolicy;
+/// For the macros generated crates invoke.
+#[doc(hidden)]
+pub use serde;
 pub use types::{Bytes, FieldMask};

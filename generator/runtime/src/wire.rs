@@ -558,7 +558,8 @@ mod object_tests {
 
     #[test]
     fn members_in_any_order_unknown_ones_kept_absent_ones_default() {
-        let thing = decode(r#"{"future": {"a": [1]}, "count": "9007199254740993", "name": "x", "na\u006de2": 1}"#).unwrap();
+        let thing =
+            decode(r#"{"future": {"a": [1]}, "count": "9007199254740993", "name": "x", "na\u006de2": 1}"#).unwrap();
         assert_eq!(thing.name.as_deref(), Some("x"));
         assert_eq!(thing.count, Some(9_007_199_254_740_993));
         assert!(thing.tags.is_empty());
