@@ -70,9 +70,12 @@ fn space_items(source: &str) -> String {
         if let Some(prev) = previous {
             let (trimmed, prev_trimmed) = (line.trim_start(), prev.trim_start());
             let indent = |l: &str| l.len() - l.trim_start().len();
-            let prev_ends_item = prev_trimmed == "}"
-                || prev_trimmed == "};"
-                || (prev_trimmed.ends_with(';') && ITEM_STARTS.iter().any(|s| prev_trimmed.starts_with(s)));
+            // A comment never ends an item, even when its prose ends with `;`.
+            let prev_is_comment = prev_trimmed.starts_with("//");
+            let prev_ends_item = !prev_is_comment
+                && (prev_trimmed == "}"
+                    || prev_trimmed == "};"
+                    || (prev_trimmed.ends_with(';') && ITEM_STARTS.iter().any(|s| prev_trimmed.starts_with(s))));
             let starts_item = ITEM_STARTS.iter().any(|s| trimmed.starts_with(s));
             let both_use = prev_trimmed.starts_with("use ") && trimmed.starts_with("use ");
             if prev_ends_item && starts_item && !both_use && indent(line) == indent(prev) {
@@ -228,6 +231,13 @@ mod tests {
         assert!(body.contains("    }\n\n    fn b() {}"), "{body}");
         assert!(body.contains("let y = 1;\n        y"), "{body}");
         assert!(body.contains("pub type B = A;\n\npub mod m {}"), "{body}");
+
+        let text = format_rust("y.rs", quote::quote! {
+            /// Prose that ends like a statement;
+            pub struct C;
+        })
+        .unwrap();
+        assert!(text.contains("statement;\npub struct C;"), "no blank line between a doc comment and its item: {text}");
     }
 
     #[test]
