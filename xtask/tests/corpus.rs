@@ -2,26 +2,12 @@
 //! failures and the report. Compiling generated crates is covered by CI's corpus step.
 
 use std::fs;
-use std::path::PathBuf;
 
 use xtask::corpus::{list_documents, run, CorpusOptions};
 
-struct Scratch(PathBuf);
+mod common;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xtask-corpus-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::Scratch;
 
 fn options(scratch: &Scratch, filter: Option<&str>) -> CorpusOptions {
     let root = xtask::workspace_root();
@@ -49,7 +35,7 @@ fn documents(scratch: &Scratch, files: &[(&str, &str)]) {
 
 #[test]
 fn documents_are_sorted_json_files_narrowed_by_the_filter() {
-    let scratch = Scratch::new("list");
+    let scratch = Scratch::new("corpus", "list");
     documents(
         &scratch,
         &[
@@ -78,7 +64,7 @@ fn documents_are_sorted_json_files_narrowed_by_the_filter() {
 
 #[test]
 fn generation_failures_are_reported_and_fail_the_run() {
-    let scratch = Scratch::new("failures");
+    let scratch = Scratch::new("corpus", "failures");
     documents(
         &scratch,
         &[
@@ -98,7 +84,7 @@ fn generation_failures_are_reported_and_fail_the_run() {
 
 #[test]
 fn a_filter_that_matches_nothing_is_an_error() {
-    let scratch = Scratch::new("nothing");
+    let scratch = Scratch::new("corpus", "nothing");
     documents(&scratch, &[("a.v1.json", "{}")]);
     let err = run(&options(&scratch, Some("zzz*"))).unwrap_err();
     assert!(err.to_string().contains("matches `zzz*`"), "{err}");
@@ -106,7 +92,7 @@ fn a_filter_that_matches_nothing_is_an_error() {
 
 #[test]
 fn no_check_generates_without_compiling_and_still_fails_on_bad_documents() {
-    let scratch = Scratch::new("no-check");
+    let scratch = Scratch::new("corpus", "no-check");
     let good = r#"{"kind": "discovery#restDescription", "name": "tiny", "version": "v1",
         "schemas": {"Thing": {"id": "Thing", "type": "object", "properties": {"name": {"type": "string"}}}}}"#;
     documents(&scratch, &[("tiny.v1.json", good)]);

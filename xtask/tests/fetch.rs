@@ -10,32 +10,9 @@ use std::time::Duration;
 
 use xtask::fetch::{fetch, stable_form, stable_form_of_document};
 
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+mod common;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xtask-fetch-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::Scratch;
 
 /// Serves `response` (raw bytes, status line included) to each of `connections` requests,
 /// closing the connection after each, and returns the URL to fetch.
@@ -91,18 +68,18 @@ fn pin_old(scratch: &Scratch) -> (PathBuf, Vec<u8>) {
 
 /// Runs a fetch that must fail, and checks that the directory is exactly as before.
 fn fetch_fails(scratch: &Scratch, out: &Path, url: &str) -> String {
-    let before_entries = scratch.entries();
+    let before_entries = entries(scratch);
     let before = fs::read(out).ok();
     let err = fetch(url, out).expect_err("the fetch should fail");
     let message = format!("{err:#}");
     assert_eq!(fs::read(out).ok(), before, "the pinned file changed after: {message}");
-    assert_eq!(scratch.entries(), before_entries, "files appeared or vanished after: {message}");
+    assert_eq!(entries(scratch), before_entries, "files appeared or vanished after: {message}");
     message
 }
 
 #[test]
 fn success_writes_the_stable_pretty_form_and_reports_the_revision_change() {
-    let scratch = Scratch::new("success");
+    let scratch = Scratch::new("fetch", "success");
     let (out, _) = pin_old(&scratch);
     let new_document = document("people", "20251117");
     let (url, server) = serve(http("200 OK", "application/json; charset=UTF-8", &new_document), 2);
@@ -139,7 +116,7 @@ fn success_writes_the_stable_pretty_form_and_reports_the_revision_change() {
         "}\n",
     );
     assert_eq!(written, expected);
-    assert_eq!(scratch.entries(), ["people.v1.json"], "no temporary file may be left behind");
+    assert_eq!(entries(&scratch), ["people.v1.json"], "no temporary file may be left behind");
 
     // The same document again: nothing to write.
     let again = fetch(&url, &out).unwrap();
@@ -151,7 +128,7 @@ fn success_writes_the_stable_pretty_form_and_reports_the_revision_change() {
 
 #[test]
 fn a_missing_file_is_created() {
-    let scratch = Scratch::new("create");
+    let scratch = Scratch::new("fetch", "create");
     let out = scratch.0.join("sub/dir/people.v1.json");
     let (url, server) = serve(http("200 OK", "application/json", &document("people", "7")), 1);
     let outcome = fetch(&url, &out).unwrap();
@@ -162,7 +139,7 @@ fn a_missing_file_is_created() {
 
 #[test]
 fn http_500_leaves_the_file_alone_and_names_the_status() {
-    let scratch = Scratch::new("status");
+    let scratch = Scratch::new("fetch", "status");
     let (out, old) = pin_old(&scratch);
     let body = r#"{"error": {"code": 500, "message": "backend exploded"}}"#;
     let (url, server) = serve(http("500 Internal Server Error", "application/json", body), 1);
@@ -176,7 +153,7 @@ fn http_500_leaves_the_file_alone_and_names_the_status() {
 
 #[test]
 fn a_truncated_body_leaves_the_file_alone() {
-    let scratch = Scratch::new("truncated");
+    let scratch = Scratch::new("fetch", "truncated");
     let (out, old) = pin_old(&scratch);
     let full = document("people", "20251117");
     let mut response =
@@ -193,7 +170,7 @@ fn a_truncated_body_leaves_the_file_alone() {
 
 #[test]
 fn json_that_is_not_a_discovery_document_is_rejected() {
-    let scratch = Scratch::new("not-discovery");
+    let scratch = Scratch::new("fetch", "not-discovery");
     let (out, old) = pin_old(&scratch);
     let cases = [
         (r#"{"hello": "world"}"#, "no `kind`"),
@@ -218,7 +195,7 @@ fn json_that_is_not_a_discovery_document_is_rejected() {
 
 #[test]
 fn a_body_that_is_not_json_is_rejected() {
-    let scratch = Scratch::new("not-json");
+    let scratch = Scratch::new("fetch", "not-json");
     let (out, old) = pin_old(&scratch);
     let (url, server) = serve(http("200 OK", "text/html", "<html><body>Sign in</body></html>"), 1);
     let message = fetch_fails(&scratch, &out, &url);
@@ -230,7 +207,7 @@ fn a_body_that_is_not_json_is_rejected() {
 
 #[test]
 fn another_api_does_not_replace_the_pinned_one() {
-    let scratch = Scratch::new("other-api");
+    let scratch = Scratch::new("fetch", "other-api");
     let (out, old) = pin_old(&scratch);
     let (url, server) = serve(http("200 OK", "application/json", &document("calendar", "3")), 1);
     let message = fetch_fails(&scratch, &out, &url);
@@ -241,7 +218,7 @@ fn another_api_does_not_replace_the_pinned_one() {
 
 #[test]
 fn a_foreign_file_at_the_target_is_not_overwritten() {
-    let scratch = Scratch::new("foreign");
+    let scratch = Scratch::new("fetch", "foreign");
     let out = scratch.0.join("package.json");
     fs::write(&out, "{\"name\": \"left-pad\"}").unwrap();
     let (url, server) = serve(http("200 OK", "application/json", &document("people", "1")), 1);
@@ -254,7 +231,7 @@ fn a_foreign_file_at_the_target_is_not_overwritten() {
 
 #[test]
 fn an_unreachable_server_fails_fast_with_the_url() {
-    let scratch = Scratch::new("refused");
+    let scratch = Scratch::new("fetch", "refused");
     let (out, _) = pin_old(&scratch);
     // Bound and dropped: nothing listens on this port any more.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -289,4 +266,14 @@ fn pinned_people_document_is_in_the_form_fetch_writes() {
         "{} is valid but not in fetch's stable form (sorted keys, 2-space indent, trailing newline)",
         path.display()
     );
+}
+
+/// The names in the scratch directory, sorted: a failed fetch must leave no file behind.
+fn entries(scratch: &Scratch) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(&scratch.0)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

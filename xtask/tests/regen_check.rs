@@ -9,23 +9,9 @@ use xtask::check::check_crate;
 use xtask::regen::regen;
 use xtask::{GENERATED_DIR, PEOPLE_DOCUMENT};
 
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
+mod common;
 
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xtask-regen-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::Scratch;
 
 const FIXTURE: &str = r#"{
   "kind": "discovery#restDescription",
@@ -69,7 +55,7 @@ const FIXTURE: &str = r#"{
 
 /// A workspace root with the fixture pinned and a hand-written `generated/Cargo.toml`.
 fn workspace(name: &str) -> Scratch {
-    let scratch = Scratch::new(name);
+    let scratch = Scratch::new("regen", name);
     let document = scratch.0.join(PEOPLE_DOCUMENT);
     fs::create_dir_all(document.parent().unwrap()).unwrap();
     fs::write(&document, FIXTURE).unwrap();
@@ -139,7 +125,7 @@ fn krate(files: &[(&str, &str)]) -> GeneratedCrate {
 
 #[test]
 fn check_reports_modified_missing_and_stale_files_but_not_hand_written_ones() {
-    let scratch = Scratch::new("kinds");
+    let scratch = Scratch::new("regen", "kinds");
     let crate_dir = scratch.0.join("generated");
     let lib = format!("{HEADER}pub mod types;\n");
     let types = format!("{HEADER}pub struct A;\npub struct B;\n");
@@ -169,7 +155,7 @@ fn check_reports_modified_missing_and_stale_files_but_not_hand_written_ones() {
 
 #[test]
 fn check_diffs_a_file_that_is_not_utf8_instead_of_failing() {
-    let scratch = Scratch::new("binary");
+    let scratch = Scratch::new("regen", "binary");
     let crate_dir = scratch.0.join("generated");
     let expected = krate(&[("src/lib.rs", "pub struct A;\n")]);
     fs::create_dir_all(crate_dir.join("src")).unwrap();
@@ -193,7 +179,7 @@ fn regen_names_the_document_when_it_is_invalid() {
 
 #[test]
 fn regen_reports_api_changes_once_in_the_changelog() {
-    let scratch = Scratch::new("changes");
+    let scratch = Scratch::new("regen", "changes");
     let root = &scratch.0;
     fs::create_dir_all(root.join(GENERATED_DIR)).unwrap();
     fs::write(root.join(GENERATED_DIR).join("Cargo.toml"), "[package]\nname = \"x\"\nversion = \"0.3.1\"\n").unwrap();
