@@ -60,6 +60,9 @@ fn assert_clean(what: &str, text: &str) {
 async fn secrets_never_leak() {
     let capture = Capture::default();
     let _trace = tracing::subscriber::set_default(capture.clone());
+    // Tracing caches per call site whether anyone listens; a call site another test reached
+    // before this thread-local subscriber existed would stay unheard without a rebuild.
+    tracing::callsite::rebuild_interest_cache();
 
     // The server echoes the whole request line and headers in an HTML error page.
     let server = serve(|req| async move {
