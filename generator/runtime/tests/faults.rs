@@ -15,6 +15,8 @@ use serde_json::Value;
 
 use server::{full, head, Reply, Server};
 
+mod raw_http;
+
 static API: ApiInfo = ApiInfo {
     name: "faults",
     version: "v1",
@@ -501,29 +503,11 @@ mod server {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
 
-    /// One request as it arrived.
-    #[derive(Clone, Debug)]
-    pub struct Request {
-        /// Request line and headers, as sent.
-        pub head: String,
-        pub body: Vec<u8>,
-    }
-
-    impl Request {
-        pub fn request_line(&self) -> &str {
-            self.head.split("\r\n").next().unwrap_or("")
-        }
-
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.head.split("\r\n").skip(1).find_map(|line| {
-                let (n, v) = line.split_once(':')?;
-                n.eq_ignore_ascii_case(name).then(|| v.trim())
-            })
-        }
-    }
+    use crate::raw_http::read_request;
+    pub use crate::raw_http::RawRequest as Request;
 
     /// What the server does with a request. Every reply ends the connection, so that
     /// the client never reuses one that is about to misbehave.
@@ -624,32 +608,6 @@ mod server {
             }
         });
         server
-    }
-
-    async fn read_request(stream: &mut TcpStream) -> Option<Request> {
-        let mut data = Vec::new();
-        let mut buf = [0u8; 8192];
-        let head_end = loop {
-            if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            let n = stream.read(&mut buf).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            data.extend_from_slice(&buf[..n]);
-        };
-        let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
-        let mut request = Request { head, body: data[head_end + 4..].to_vec() };
-        let length: usize = request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        while request.body.len() < length {
-            let n = stream.read(&mut buf).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            request.body.extend_from_slice(&buf[..n]);
-        }
-        Some(request)
     }
 
     async fn reply(mut stream: TcpStream, reply: Reply, streamed: &AtomicU64, open: &AtomicUsize) {

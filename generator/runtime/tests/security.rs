@@ -23,6 +23,8 @@ use serde_json::Value;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
+mod raw_http;
+
 static API: ApiInfo = ApiInfo {
     name: "people",
     version: "v1",
@@ -359,27 +361,23 @@ mod raw {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
+    use crate::raw_http::{read_request, RawRequest};
+
+    /// A request as it arrived, with how many requests for the same path came before it.
     #[derive(Clone, Debug)]
     pub struct Request {
-        /// Request line and headers, exactly as sent.
-        pub head: String,
-        /// How many requests with the same path came before this one.
+        raw: RawRequest,
         pub number: usize,
     }
 
-    impl Request {
-        pub fn request_line(&self) -> &str {
-            self.head.split("\r\n").next().unwrap_or("")
-        }
+    impl std::ops::Deref for Request {
+        type Target = RawRequest;
 
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.head.split("\r\n").skip(1).find_map(|line| {
-                let (n, v) = line.split_once(':')?;
-                n.eq_ignore_ascii_case(name).then(|| v.trim())
-            })
+        fn deref(&self) -> &RawRequest {
+            &self.raw
         }
     }
 
@@ -439,26 +437,17 @@ mod raw {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let (requests, script) = (requests.clone(), script.clone());
                 tokio::spawn(async move {
-                    let mut data = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !data.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => data.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let end = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-                    let head = String::from_utf8_lossy(&data[..end]).into_owned();
+                    let Some(raw) = read_request(&mut stream).await else { return };
                     let request = {
                         let mut log = requests.lock().unwrap();
-                        let path = head.split(' ').nth(1).unwrap_or("").split('?').next().unwrap_or("").to_owned();
+                        let path = raw.head.split(' ').nth(1).unwrap_or("").split('?').next().unwrap_or("").to_owned();
                         let number = log
                             .iter()
                             .filter(|r: &&Request| {
                                 r.head.split(' ').nth(1).unwrap_or("").split('?').next() == Some(&path)
                             })
                             .count();
-                        let request = Request { head, number };
+                        let request = Request { raw, number };
                         log.push(request.clone());
                         request
                     };
