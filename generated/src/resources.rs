@@ -65,7 +65,7 @@ impl ContactGroupsResource {
             &self.client,
             &ContactGroupsCreateCall::METHOD,
         );
-        call.json_body(create_contact_group_request.borrow());
+        call.object_body(create_contact_group_request.borrow());
         ContactGroupsCreateCall { call }
     }
 
@@ -143,7 +143,7 @@ impl ContactGroupsResource {
             &ContactGroupsUpdateCall::METHOD,
         );
         call.path_param("resourceName", resource_name);
-        call.json_body(update_contact_group_request.borrow());
+        call.object_body(update_contact_group_request.borrow());
         ContactGroupsUpdateCall { call }
     }
 }
@@ -184,23 +184,9 @@ impl ContactGroupsBatchGetCall {
         self.call.query("maxMembers", value);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::BatchGetContactGroupsResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::BatchGetContactGroupsResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(ContactGroupsBatchGetCall => crate::types::BatchGetContactGroupsResponse);
 
 /// Request builder for `people.contactGroups.create`: made by its resource's `create()`, sent by `send()`.
 #[derive(Clone)]
@@ -220,21 +206,9 @@ impl ContactGroupsCreateCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::ContactGroup> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ContactGroup>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(ContactGroupsCreateCall => crate::types::ContactGroup);
 
 /// Request builder for `people.contactGroups.delete`: made by its resource's `delete()`, sent by `send()`.
 #[derive(Clone)]
@@ -265,19 +239,9 @@ impl ContactGroupsDeleteCall {
         self.call.query("deleteContacts", value);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Empty> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Empty>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(ContactGroupsDeleteCall => crate::types::Empty);
 
 /// Request builder for `people.contactGroups.get`: made by its resource's `get()`, sent by `send()`.
 #[derive(Clone)]
@@ -320,21 +284,9 @@ impl ContactGroupsGetCall {
         self.call.query("maxMembers", value);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::ContactGroup> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ContactGroup>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(ContactGroupsGetCall => crate::types::ContactGroup);
 
 /// Request builder for `people.contactGroups.list`: made by its resource's `list()`, sent by `send()`.
 #[derive(Clone)]
@@ -385,22 +337,6 @@ impl ContactGroupsListCall {
         self
     }
 
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::ListContactGroupsResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ListContactGroupsResponse>,
-    > {
-        self.call.send_with_response().await
-    }
-
     /// Every page, following `nextPageToken` until the last page.
     pub fn by_page(
         self,
@@ -416,6 +352,8 @@ impl ContactGroupsListCall {
         discovery_runtime::ItemStream::new(self.call)
     }
 }
+
+discovery_runtime::call_options!(ContactGroupsListCall => crate::types::ListContactGroupsResponse);
 
 impl discovery_runtime::Page for crate::types::ListContactGroupsResponse {
     type Item = crate::types::ContactGroup;
@@ -452,21 +390,9 @@ impl ContactGroupsUpdateCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::ContactGroup> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ContactGroup>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(ContactGroupsUpdateCall => crate::types::ContactGroup);
 
 /// The `contactGroups.members` resource of the API: reach it through its parent's `members()`.
 #[derive(Clone, Debug)]
@@ -497,7 +423,7 @@ impl ContactGroupsMembersResource {
             &ContactGroupsMembersModifyCall::METHOD,
         );
         call.path_param("resourceName", resource_name);
-        call.json_body(modify_contact_group_members_request.borrow());
+        call.object_body(modify_contact_group_members_request.borrow());
         ContactGroupsMembersModifyCall {
             call,
         }
@@ -527,23 +453,9 @@ impl ContactGroupsMembersModifyCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::ModifyContactGroupMembersResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ModifyContactGroupMembersResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(ContactGroupsMembersModifyCall => crate::types::ModifyContactGroupMembersResponse);
 
 /// The `otherContacts` resource of the API: reach it through its parent's `other_contacts()`.
 #[derive(Clone, Debug)]
@@ -575,7 +487,7 @@ impl OtherContactsResource {
             &OtherContactsCopyOtherContactToMyContactsGroupCall::METHOD,
         );
         call.path_param("resourceName", resource_name);
-        call.json_body(copy_other_contact_to_my_contacts_group_request.borrow());
+        call.object_body(copy_other_contact_to_my_contacts_group_request.borrow());
         OtherContactsCopyOtherContactToMyContactsGroupCall {
             call,
         }
@@ -653,19 +565,9 @@ impl OtherContactsCopyOtherContactToMyContactsGroupCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Person> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Person>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(OtherContactsCopyOtherContactToMyContactsGroupCall => crate::types::Person);
 
 /// Request builder for `people.otherContacts.list`: made by its resource's `list()`, sent by `send()`.
 #[derive(Clone)]
@@ -719,22 +621,6 @@ impl OtherContactsListCall {
         self
     }
 
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::ListOtherContactsResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ListOtherContactsResponse>,
-    > {
-        self.call.send_with_response().await
-    }
-
     /// Every page, following `nextPageToken` until the last page.
     pub fn by_page(
         self,
@@ -750,6 +636,8 @@ impl OtherContactsListCall {
         discovery_runtime::ItemStream::new(self.call)
     }
 }
+
+discovery_runtime::call_options!(OtherContactsListCall => crate::types::ListOtherContactsResponse);
 
 impl discovery_runtime::Page for crate::types::ListOtherContactsResponse {
     type Item = crate::types::Person;
@@ -787,21 +675,9 @@ impl OtherContactsSearchCall {
         self.call.query("pageSize", value);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::SearchResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::SearchResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(OtherContactsSearchCall => crate::types::SearchResponse);
 
 /// The `people` resource of the API: reach it through its parent's `people()`.
 #[derive(Clone, Debug)]
@@ -836,7 +712,7 @@ impl PeopleResource {
             &self.client,
             &PeopleBatchCreateContactsCall::METHOD,
         );
-        call.json_body(batch_create_contacts_request.borrow());
+        call.object_body(batch_create_contacts_request.borrow());
         PeopleBatchCreateContactsCall {
             call,
         }
@@ -861,7 +737,7 @@ impl PeopleResource {
             &self.client,
             &PeopleBatchDeleteContactsCall::METHOD,
         );
-        call.json_body(batch_delete_contacts_request.borrow());
+        call.object_body(batch_delete_contacts_request.borrow());
         PeopleBatchDeleteContactsCall {
             call,
         }
@@ -886,7 +762,7 @@ impl PeopleResource {
             &self.client,
             &PeopleBatchUpdateContactsCall::METHOD,
         );
-        call.json_body(batch_update_contacts_request.borrow());
+        call.object_body(batch_update_contacts_request.borrow());
         PeopleBatchUpdateContactsCall {
             call,
         }
@@ -911,7 +787,7 @@ impl PeopleResource {
             &self.client,
             &PeopleCreateContactCall::METHOD,
         );
-        call.json_body(person.borrow());
+        call.object_body(person.borrow());
         call.query("personFields", person_fields.into());
         PeopleCreateContactCall { call }
     }
@@ -1135,7 +1011,7 @@ impl PeopleResource {
             &PeopleUpdateContactCall::METHOD,
         );
         call.path_param("resourceName", resource_name);
-        call.json_body(person.borrow());
+        call.object_body(person.borrow());
         call.query("updatePersonFields", update_person_fields.into());
         PeopleUpdateContactCall { call }
     }
@@ -1162,7 +1038,7 @@ impl PeopleResource {
             &PeopleUpdateContactPhotoCall::METHOD,
         );
         call.path_param("resourceName", resource_name);
-        call.json_body(update_contact_photo_request.borrow());
+        call.object_body(update_contact_photo_request.borrow());
         PeopleUpdateContactPhotoCall {
             call,
         }
@@ -1187,23 +1063,9 @@ impl PeopleBatchCreateContactsCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::BatchCreateContactsResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::BatchCreateContactsResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleBatchCreateContactsCall => crate::types::BatchCreateContactsResponse);
 
 /// Request builder for `people.people.batchDeleteContacts`: made by its resource's `batch_delete_contacts()`, sent by `send()`.
 #[derive(Clone)]
@@ -1223,19 +1085,9 @@ impl PeopleBatchDeleteContactsCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Empty> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Empty>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleBatchDeleteContactsCall => crate::types::Empty);
 
 /// Request builder for `people.people.batchUpdateContacts`: made by its resource's `batch_update_contacts()`, sent by `send()`.
 #[derive(Clone)]
@@ -1255,23 +1107,9 @@ impl PeopleBatchUpdateContactsCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::BatchUpdateContactsResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::BatchUpdateContactsResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleBatchUpdateContactsCall => crate::types::BatchUpdateContactsResponse);
 
 /// Request builder for `people.people.createContact`: made by its resource's `create_contact()`, sent by `send()`.
 #[derive(Clone)]
@@ -1300,19 +1138,9 @@ impl PeopleCreateContactCall {
         self.call.query_repeated("sources", values);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Person> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Person>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleCreateContactCall => crate::types::Person);
 
 /// Request builder for `people.people.deleteContact`: made by its resource's `delete_contact()`, sent by `send()`.
 #[derive(Clone)]
@@ -1337,19 +1165,9 @@ impl PeopleDeleteContactCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Empty> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Empty>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleDeleteContactCall => crate::types::Empty);
 
 /// Request builder for `people.people.deleteContactPhoto`: made by its resource's `delete_contact_photo()`, sent by `send()`.
 #[derive(Clone)]
@@ -1394,23 +1212,9 @@ impl PeopleDeleteContactPhotoCall {
         self.call.query_repeated("sources", values);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::DeleteContactPhotoResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::DeleteContactPhotoResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleDeleteContactPhotoCall => crate::types::DeleteContactPhotoResponse);
 
 /// Request builder for `people.people.get`: made by its resource's `get()`, sent by `send()`.
 #[derive(Clone)]
@@ -1466,19 +1270,9 @@ impl PeopleGetCall {
         self.call.query_repeated("sources", values);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Person> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Person>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleGetCall => crate::types::Person);
 
 /// Request builder for `people.people.getBatchGet`: made by its resource's `get_batch_get()`, sent by `send()`.
 #[derive(Clone)]
@@ -1529,23 +1323,9 @@ impl PeopleGetBatchGetCall {
         self.call.query_repeated("sources", values);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::GetPeopleResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::GetPeopleResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleGetBatchGetCall => crate::types::GetPeopleResponse);
 
 /// Request builder for `people.people.listDirectoryPeople`: made by its resource's `list_directory_people()`, sent by `send()`.
 #[derive(Clone)]
@@ -1599,22 +1379,6 @@ impl PeopleListDirectoryPeopleCall {
         self
     }
 
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::ListDirectoryPeopleResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ListDirectoryPeopleResponse>,
-    > {
-        self.call.send_with_response().await
-    }
-
     /// Every page, following `nextPageToken` until the last page.
     pub fn by_page(
         self,
@@ -1630,6 +1394,8 @@ impl PeopleListDirectoryPeopleCall {
         discovery_runtime::ItemStream::new(self.call)
     }
 }
+
+discovery_runtime::call_options!(PeopleListDirectoryPeopleCall => crate::types::ListDirectoryPeopleResponse);
 
 impl discovery_runtime::Page for crate::types::ListDirectoryPeopleResponse {
     type Item = crate::types::Person;
@@ -1679,21 +1445,9 @@ impl PeopleSearchContactsCall {
         self.call.query_repeated("sources", values);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::SearchResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::SearchResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleSearchContactsCall => crate::types::SearchResponse);
 
 /// Request builder for `people.people.searchDirectoryPeople`: made by its resource's `search_directory_people()`, sent by `send()`.
 #[derive(Clone)]
@@ -1735,22 +1489,6 @@ impl PeopleSearchDirectoryPeopleCall {
         self
     }
 
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::SearchDirectoryPeopleResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::SearchDirectoryPeopleResponse>,
-    > {
-        self.call.send_with_response().await
-    }
-
     /// Every page, following `nextPageToken` until the last page.
     pub fn by_page(
         self,
@@ -1766,6 +1504,8 @@ impl PeopleSearchDirectoryPeopleCall {
         discovery_runtime::ItemStream::new(self.call)
     }
 }
+
+discovery_runtime::call_options!(PeopleSearchDirectoryPeopleCall => crate::types::SearchDirectoryPeopleResponse);
 
 impl discovery_runtime::Page for crate::types::SearchDirectoryPeopleResponse {
     type Item = crate::types::Person;
@@ -1822,19 +1562,9 @@ impl PeopleUpdateContactCall {
         self.call.query_repeated("sources", values);
         self
     }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> discovery_runtime::Result<crate::types::Person> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<discovery_runtime::Response<crate::types::Person>> {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleUpdateContactCall => crate::types::Person);
 
 /// Request builder for `people.people.updateContactPhoto`: made by its resource's `update_contact_photo()`, sent by `send()`.
 #[derive(Clone)]
@@ -1859,23 +1589,9 @@ impl PeopleUpdateContactPhotoCall {
         media_upload: None,
         supports_media_download: false,
     };
-
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::UpdateContactPhotoResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::UpdateContactPhotoResponse>,
-    > {
-        self.call.send_with_response().await
-    }
 }
+
+discovery_runtime::call_options!(PeopleUpdateContactPhotoCall => crate::types::UpdateContactPhotoResponse);
 
 /// The `people.connections` resource of the API: reach it through its parent's `connections()`.
 #[derive(Clone, Debug)]
@@ -1988,22 +1704,6 @@ impl PeopleConnectionsListCall {
         self
     }
 
-    /// Sends the request and decodes the response.
-    pub async fn send(
-        self,
-    ) -> discovery_runtime::Result<crate::types::ListConnectionsResponse> {
-        self.call.send().await
-    }
-
-    /// Sends the request; the decoded response comes with its HTTP status and headers.
-    pub async fn send_with_response(
-        self,
-    ) -> discovery_runtime::Result<
-        discovery_runtime::Response<crate::types::ListConnectionsResponse>,
-    > {
-        self.call.send_with_response().await
-    }
-
     /// Every page, following `nextPageToken` until the last page.
     pub fn by_page(
         self,
@@ -2020,6 +1720,8 @@ impl PeopleConnectionsListCall {
     }
 }
 
+discovery_runtime::call_options!(PeopleConnectionsListCall => crate::types::ListConnectionsResponse);
+
 impl discovery_runtime::Page for crate::types::ListConnectionsResponse {
     type Item = crate::types::Person;
 
@@ -2031,15 +1733,3 @@ impl discovery_runtime::Page for crate::types::ListConnectionsResponse {
         ::std::mem::take(&mut self.connections)
     }
 }
-
-discovery_runtime::call_options!(
-    ContactGroupsBatchGetCall, ContactGroupsCreateCall, ContactGroupsDeleteCall,
-    ContactGroupsGetCall, ContactGroupsListCall, ContactGroupsUpdateCall,
-    ContactGroupsMembersModifyCall, OtherContactsCopyOtherContactToMyContactsGroupCall,
-    OtherContactsListCall, OtherContactsSearchCall, PeopleBatchCreateContactsCall,
-    PeopleBatchDeleteContactsCall, PeopleBatchUpdateContactsCall,
-    PeopleCreateContactCall, PeopleDeleteContactCall, PeopleDeleteContactPhotoCall,
-    PeopleGetCall, PeopleGetBatchGetCall, PeopleListDirectoryPeopleCall,
-    PeopleSearchContactsCall, PeopleSearchDirectoryPeopleCall, PeopleUpdateContactCall,
-    PeopleUpdateContactPhotoCall, PeopleConnectionsListCall
-);

@@ -4,106 +4,68 @@
 //! The API's data types: one per schema of the Discovery document, plus the
 //! objects and enums that the schemas define inline.
 /// A person's physical address. May be a P.O. box or street address. All fields are optional.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Address {
     /// The city of the address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// The country of the address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// The [ISO 3166-1 alpha-2](http://www.iso.org/iso/country_codes.htm) country code of the address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// The extended address of the address; for example, the apartment number.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extended_address: Option<String>,
     /// Output only. The type of the address translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// The unstructured value of the address. If this is not set by the user it will be automatically constructed from structured values.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_value: Option<String>,
     /// Metadata about the address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The P.O. box of the address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub po_box: Option<String>,
     /// The postal code of the address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
     /// The region of the address; for example, the state or province.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The street address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_address: Option<String>,
     /// The type of the address. The type can be custom or one of these predefined values: * `home` * `work` * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Address {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "city" => self.city = map.next_value()?,
-            "country" => self.country = map.next_value()?,
-            "countryCode" => self.country_code = map.next_value()?,
-            "extendedAddress" => self.extended_address = map.next_value()?,
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "formattedValue" => self.formatted_value = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "poBox" => self.po_box = map.next_value()?,
-            "postalCode" => self.postal_code = map.next_value()?,
-            "region" => self.region = map.next_value()?,
-            "streetAddress" => self.street_address = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Address, extra {
+    city: "city",
+    country: "country",
+    country_code: "countryCode",
+    extended_address: "extendedAddress",
+    formatted_type: "formattedType",
+    formatted_value: "formattedValue",
+    metadata: "metadata",
+    po_box: "poBox",
+    postal_code: "postalCode",
+    region: "region",
+    street_address: "streetAddress",
+    r#type: "type",
+});
 
 /// A person's age range.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgeRangeType {
     /// The age range.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub age_range: Option<AgeRangeTypeAgeRange>,
     /// Metadata about the age range.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for AgeRangeType {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "ageRange" => self.age_range = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(AgeRangeType, extra {
+    age_range: "ageRange",
+    metadata: "metadata",
+});
 
 /// The age range.
 ///
@@ -122,276 +84,131 @@ pub enum AgeRangeTypeAgeRange {
     UnknownValue(String),
 }
 
-impl AgeRangeTypeAgeRange {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::AgeRangeUnspecified => "AGE_RANGE_UNSPECIFIED",
-            Self::LessThanEighteen => "LESS_THAN_EIGHTEEN",
-            Self::EighteenToTwenty => "EIGHTEEN_TO_TWENTY",
-            Self::TwentyOneOrOlder => "TWENTY_ONE_OR_OLDER",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for AgeRangeTypeAgeRange {
-    fn from(value: &str) -> Self {
-        match value {
-            "AGE_RANGE_UNSPECIFIED" => Self::AgeRangeUnspecified,
-            "LESS_THAN_EIGHTEEN" => Self::LessThanEighteen,
-            "EIGHTEEN_TO_TWENTY" => Self::EighteenToTwenty,
-            "TWENTY_ONE_OR_OLDER" => Self::TwentyOneOrOlder,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for AgeRangeTypeAgeRange {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for AgeRangeTypeAgeRange {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for AgeRangeTypeAgeRange {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for AgeRangeTypeAgeRange {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(AgeRangeTypeAgeRange, UnknownValue {
+    AgeRangeUnspecified: "AGE_RANGE_UNSPECIFIED",
+    LessThanEighteen: "LESS_THAN_EIGHTEEN",
+    EighteenToTwenty: "EIGHTEEN_TO_TWENTY",
+    TwentyOneOrOlder: "TWENTY_ONE_OR_OLDER",
+});
 
 /// A request to create a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateContactsRequest {
     /// Required. The contact to create. Allows up to 200 contacts in a single request.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<ContactToCreate>,
     /// Required. A field mask to restrict which fields on each person are returned in the response. Multiple fields can be specified by separating them with commas. If read mask is left empty, the post-mutate-get is skipped and no data will be returned in the response. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_mask: Option<discovery_runtime::FieldMask>,
     /// Optional. A mask of what source types to return in the post mutate read. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BatchCreateContactsRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contacts" => self.contacts = map.next_value()?,
-            "readMask" => self.read_mask = map.next_value()?,
-            "sources" => self.sources = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BatchCreateContactsRequest, extra {
+    contacts: "contacts",
+    read_mask: "readMask",
+    sources: "sources",
+});
 
 /// If not successful, returns BatchCreateContactsErrorDetails which contains a list of errors for each invalid contact. The response to a request to create a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateContactsResponse {
     /// The contacts that were created, unless the request `read_mask` is empty.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub created_people: Vec<PersonResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BatchCreateContactsResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "createdPeople" => self.created_people = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BatchCreateContactsResponse, extra {
+    created_people: "createdPeople",
+});
 
 /// A request to delete a batch of existing contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchDeleteContactsRequest {
     /// Required. The resource names of the contact to delete. It's repeatable. Allows up to 500 resource names in a single request.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource_names: Vec<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BatchDeleteContactsRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "resourceNames" => self.resource_names = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BatchDeleteContactsRequest, extra {
+    resource_names: "resourceNames",
+});
 
 /// The response to a batch get contact groups request.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchGetContactGroupsResponse {
     /// The list of responses for each requested contact group resource.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub responses: Vec<ContactGroupResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BatchGetContactGroupsResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "responses" => self.responses = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BatchGetContactGroupsResponse, extra {
+    responses: "responses",
+});
 
 /// A request to update a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchUpdateContactsRequest {
     /// Required. A map of resource names to the person data to be updated. Allows up to 200 contacts in a single request.
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub contacts: ::std::collections::BTreeMap<String, Person>,
     /// Required. A field mask to restrict which fields on each person are returned. Multiple fields can be specified by separating them with commas. If read mask is left empty, the post-mutate-get is skipped and no data will be returned in the response. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_mask: Option<discovery_runtime::FieldMask>,
     /// Optional. A mask of what source types to return. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<ReadSourceType>,
     /// Required. A field mask to restrict which fields on the person are updated. Multiple fields can be specified by separating them with commas. All specified fields will be replaced, or cleared if left empty for each person. Valid values are: * addresses * biographies * birthdays * calendarUrls * clientData * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * relations * sipAddresses * urls * userDefined
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_mask: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BatchUpdateContactsRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contacts" => self.contacts = map.next_value()?,
-            "readMask" => self.read_mask = map.next_value()?,
-            "sources" => self.sources = map.next_value()?,
-            "updateMask" => self.update_mask = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BatchUpdateContactsRequest, extra {
+    contacts: "contacts",
+    read_mask: "readMask",
+    sources: "sources",
+    update_mask: "updateMask",
+});
 
 /// If not successful, returns BatchUpdateContactsErrorDetails, a list of errors corresponding to each contact. The response to a request to update a batch of contacts.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchUpdateContactsResponse {
     /// A map of resource names to the contacts that were updated, unless the request `read_mask` is empty.
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub update_result: ::std::collections::BTreeMap<String, PersonResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BatchUpdateContactsResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "updateResult" => self.update_result = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BatchUpdateContactsResponse, extra {
+    update_result: "updateResult",
+});
 
 /// A person's short biography.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Biography {
     /// The content type of the biography.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<BiographyContentType>,
     /// Metadata about the biography.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The short biography.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Biography {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contentType" => self.content_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Biography, extra {
+    content_type: "contentType",
+    metadata: "metadata",
+    value: "value",
+});
 
 /// The content type of the biography.
 ///
@@ -408,258 +225,131 @@ pub enum BiographyContentType {
     UnknownValue(String),
 }
 
-impl BiographyContentType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::ContentTypeUnspecified => "CONTENT_TYPE_UNSPECIFIED",
-            Self::TextPlain => "TEXT_PLAIN",
-            Self::TextHtml => "TEXT_HTML",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for BiographyContentType {
-    fn from(value: &str) -> Self {
-        match value {
-            "CONTENT_TYPE_UNSPECIFIED" => Self::ContentTypeUnspecified,
-            "TEXT_PLAIN" => Self::TextPlain,
-            "TEXT_HTML" => Self::TextHtml,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for BiographyContentType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for BiographyContentType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for BiographyContentType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for BiographyContentType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(BiographyContentType, UnknownValue {
+    ContentTypeUnspecified: "CONTENT_TYPE_UNSPECIFIED",
+    TextPlain: "TEXT_PLAIN",
+    TextHtml: "TEXT_HTML",
+});
 
 /// A person's birthday. At least one of the `date` and `text` fields are specified. The `date` and `text` fields typically represent the same date, but are not guaranteed to. Clients should always set the `date` field when mutating birthdays.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Birthday {
     /// The structured date of the birthday.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Date>,
     /// Metadata about the birthday.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// Prefer to use the `date` field if set. A free-form string representing the user's birthday. This value is not validated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[deprecated]
     pub text: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Birthday {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "date" => self.date = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Birthday, extra {
+    date: "date",
+    metadata: "metadata",
+    text: "text",
+});
 
 /// **DEPRECATED**: No data will be returned A person's bragging rights.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BraggingRights {
     /// Metadata about the bragging rights.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The bragging rights; for example, `climbed mount everest`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for BraggingRights {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(BraggingRights, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// A person's calendar URL.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CalendarUrl {
     /// Output only. The type of the calendar URL translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the calendar URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the calendar URL. The type can be custom or one of these predefined values: * `home` * `freeBusy` * `work`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The calendar URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for CalendarUrl {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "url" => self.url = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(CalendarUrl, extra {
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    url: "url",
+});
 
 /// Arbitrary client data that is populated by clients. Duplicate keys and values are allowed.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClientData {
     /// The client specified key of the client data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Metadata about the client data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The client specified value of the client data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ClientData {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "key" => self.key = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ClientData, extra {
+    key: "key",
+    metadata: "metadata",
+    value: "value",
+});
 
 /// A contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactGroup {
     /// The group's client data.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub client_data: Vec<GroupClientData>,
     /// The [HTTP entity tag](https://en.wikipedia.org/wiki/HTTP_ETag) of the resource. Used for web cache validation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// Output only. The name translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale for system groups names. Group names set by the owner are the same as name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_name: Option<String>,
     /// Output only. The contact group type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_type: Option<ContactGroupGroupType>,
     /// Output only. The total number of contacts in the group irrespective of max members in specified in the request.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_count: Option<i32>,
     /// Output only. The list of contact person resource names that are members of the contact group. The field is only populated for GET requests and will only return as many members as `maxMembers` in the get request.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub member_resource_names: Vec<String>,
     /// Output only. Metadata about the contact group.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ContactGroupMetadata>,
     /// The contact group name set by the group owner or a system provided name for system groups. For \[`contactGroups.create`\](/people/api/rest/v1/contactGroups/create) or \[`contactGroups.update`\](/people/api/rest/v1/contactGroups/update) the name must be unique to the users contact groups. Attempting to create a group with a duplicate name will return a HTTP 409 error.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The resource name for the contact group, assigned by the server. An ASCII string, in the form of `contactGroups/{contact_group_id}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ContactGroup {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "clientData" => self.client_data = map.next_value()?,
-            "etag" => self.etag = map.next_value()?,
-            "formattedName" => self.formatted_name = map.next_value()?,
-            "groupType" => self.group_type = map.next_value()?,
-            "memberCount" => self.member_count = map.next_value()?,
-            "memberResourceNames" => self.member_resource_names = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "resourceName" => self.resource_name = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ContactGroup, extra {
+    client_data: "clientData",
+    etag: "etag",
+    formatted_name: "formattedName",
+    group_type: "groupType",
+    member_count: "memberCount",
+    member_resource_names: "memberResourceNames",
+    metadata: "metadata",
+    name: "name",
+    resource_name: "resourceName",
+});
 
 /// Output only. The contact group type.
 ///
@@ -676,349 +366,173 @@ pub enum ContactGroupGroupType {
     UnknownValue(String),
 }
 
-impl ContactGroupGroupType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::GroupTypeUnspecified => "GROUP_TYPE_UNSPECIFIED",
-            Self::UserContactGroup => "USER_CONTACT_GROUP",
-            Self::SystemContactGroup => "SYSTEM_CONTACT_GROUP",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for ContactGroupGroupType {
-    fn from(value: &str) -> Self {
-        match value {
-            "GROUP_TYPE_UNSPECIFIED" => Self::GroupTypeUnspecified,
-            "USER_CONTACT_GROUP" => Self::UserContactGroup,
-            "SYSTEM_CONTACT_GROUP" => Self::SystemContactGroup,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for ContactGroupGroupType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for ContactGroupGroupType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ContactGroupGroupType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for ContactGroupGroupType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(ContactGroupGroupType, UnknownValue {
+    GroupTypeUnspecified: "GROUP_TYPE_UNSPECIFIED",
+    UserContactGroup: "USER_CONTACT_GROUP",
+    SystemContactGroup: "SYSTEM_CONTACT_GROUP",
+});
 
 /// A Google contact group membership.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactGroupMembership {
     /// Output only. The contact group ID for the contact group membership.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[deprecated]
     pub contact_group_id: Option<String>,
     /// The resource name for the contact group, assigned by the server. An ASCII string, in the form of `contactGroups/{contact_group_id}`. Only contact_group_resource_name can be used for modifying memberships. Any contact group membership can be removed, but only user group or "myContacts" or "starred" system groups memberships can be added. A contact must always have at least one contact group membership.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_group_resource_name: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ContactGroupMembership {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactGroupId" => self.contact_group_id = map.next_value()?,
-            "contactGroupResourceName" => {
-                self.contact_group_resource_name = map.next_value()?;
-            }
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ContactGroupMembership, extra {
+    contact_group_id: "contactGroupId",
+    contact_group_resource_name: "contactGroupResourceName",
+});
 
 /// The metadata about a contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactGroupMetadata {
     /// Output only. True if the contact group resource has been deleted. Populated only for \[`ListContactGroups`\](/people/api/rest/v1/contactgroups/list) requests that include a sync token.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// Output only. The time the group was last updated.
     ///
     /// An RFC 3339 timestamp in UTC.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ContactGroupMetadata {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "deleted" => self.deleted = map.next_value()?,
-            "updateTime" => self.update_time = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ContactGroupMetadata, extra {
+    deleted: "deleted",
+    update_time: "updateTime",
+});
 
 /// The response for a specific contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactGroupResponse {
     /// The contact group.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_group: Option<ContactGroup>,
     /// The original requested resource name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_resource_name: Option<String>,
     /// The status of the response.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ContactGroupResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactGroup" => self.contact_group = map.next_value()?,
-            "requestedResourceName" => self.requested_resource_name = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ContactGroupResponse, extra {
+    contact_group: "contactGroup",
+    requested_resource_name: "requestedResourceName",
+    status: "status",
+});
 
 /// A wrapper that contains the person data to populate a newly created source.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactToCreate {
     /// Required. The person data to populate a newly created source.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ContactToCreate {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactPerson" => self.contact_person = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ContactToCreate, extra {
+    contact_person: "contactPerson",
+});
 
 /// A request to copy an "Other contact" to my contacts group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopyOtherContactToMyContactsGroupRequest {
     /// Required. A field mask to restrict which fields are copied into the new contact. Valid values are: * emailAddresses * names * phoneNumbers
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub copy_mask: Option<discovery_runtime::FieldMask>,
     /// Optional. A field mask to restrict which fields on the person are returned. Multiple fields can be specified by separating them with commas. Defaults to the copy mask with metadata and membership fields if not set. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_mask: Option<discovery_runtime::FieldMask>,
     /// Optional. A mask of what source types to return. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for CopyOtherContactToMyContactsGroupRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "copyMask" => self.copy_mask = map.next_value()?,
-            "readMask" => self.read_mask = map.next_value()?,
-            "sources" => self.sources = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(CopyOtherContactToMyContactsGroupRequest, extra {
+    copy_mask: "copyMask",
+    read_mask: "readMask",
+    sources: "sources",
+});
 
 /// A person's cover photo. A large image shown on the person's profile page that represents who they are or what they care about.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CoverPhoto {
     /// True if the cover photo is the default cover photo; false if the cover photo is a user-provided cover photo.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<bool>,
     /// Metadata about the cover photo.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The URL of the cover photo.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for CoverPhoto {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "default" => self.default = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "url" => self.url = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(CoverPhoto, extra {
+    default: "default",
+    metadata: "metadata",
+    url: "url",
+});
 
 /// A request to create a new contact group.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateContactGroupRequest {
     /// Required. The contact group to create.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_group: Option<ContactGroup>,
     /// Optional. A field mask to restrict which fields on the group are returned. Defaults to `metadata`, `groupType`, and `name` if not set or set to empty. Valid fields are: * clientData * groupType * metadata * name
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_group_fields: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for CreateContactGroupRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactGroup" => self.contact_group = map.next_value()?,
-            "readGroupFields" => self.read_group_fields = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(CreateContactGroupRequest, extra {
+    contact_group: "contactGroup",
+    read_group_fields: "readGroupFields",
+});
 
 /// Represents a whole or partial calendar date, such as a birthday. The time of day and time zone are either specified elsewhere or are insignificant. The date is relative to the Gregorian Calendar. This can represent one of the following: * A full date, with non-zero year, month, and day values. * A month and day, with a zero year (for example, an anniversary). * A year on its own, with a zero month and a zero day. * A year and month, with a zero day (for example, a credit card expiration date). Related types: * google.type.TimeOfDay * google.type.DateTime * google.protobuf.Timestamp
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Date {
     /// Day of a month. Must be from 1 to 31 and valid for the year and month, or 0 to specify a year by itself or a year and month where the day isn't significant.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub day: Option<i32>,
     /// Month of a year. Must be from 1 to 12, or 0 to specify a year without a month and day.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub month: Option<i32>,
     /// Year of the date. Must be from 1 to 9999, or 0 to specify a date without a year.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub year: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Date {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "day" => self.day = map.next_value()?,
-            "month" => self.month = map.next_value()?,
-            "year" => self.year = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Date, extra {
+    day: "day",
+    month: "month",
+    year: "year",
+});
 
 /// The response for deleting a contact's photo.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteContactPhotoResponse {
     /// The updated person, if person_fields is set in the DeleteContactPhotoRequest; otherwise this will be unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for DeleteContactPhotoResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "person" => self.person = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(DeleteContactPhotoResponse, extra {
+    person: "person",
+});
 
 /// Optional. Additional data to merge into the directory sources if they are connected through verified join keys such as email addresses or phone numbers.
 ///
@@ -1033,63 +547,10 @@ pub enum DirectoryMergeSourceType {
     UnknownValue(String),
 }
 
-impl DirectoryMergeSourceType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::DirectoryMergeSourceTypeUnspecified => {
-                "DIRECTORY_MERGE_SOURCE_TYPE_UNSPECIFIED"
-            }
-            Self::DirectoryMergeSourceTypeContact => {
-                "DIRECTORY_MERGE_SOURCE_TYPE_CONTACT"
-            }
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for DirectoryMergeSourceType {
-    fn from(value: &str) -> Self {
-        match value {
-            "DIRECTORY_MERGE_SOURCE_TYPE_UNSPECIFIED" => {
-                Self::DirectoryMergeSourceTypeUnspecified
-            }
-            "DIRECTORY_MERGE_SOURCE_TYPE_CONTACT" => {
-                Self::DirectoryMergeSourceTypeContact
-            }
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for DirectoryMergeSourceType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for DirectoryMergeSourceType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DirectoryMergeSourceType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for DirectoryMergeSourceType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(DirectoryMergeSourceType, UnknownValue {
+    DirectoryMergeSourceTypeUnspecified: "DIRECTORY_MERGE_SOURCE_TYPE_UNSPECIFIED",
+    DirectoryMergeSourceTypeContact: "DIRECTORY_MERGE_SOURCE_TYPE_CONTACT",
+});
 
 /// Required. Directory sources to return.
 ///
@@ -1106,796 +567,435 @@ pub enum DirectorySourceType {
     UnknownValue(String),
 }
 
-impl DirectorySourceType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::DirectorySourceTypeUnspecified => "DIRECTORY_SOURCE_TYPE_UNSPECIFIED",
-            Self::DirectorySourceTypeDomainContact => {
-                "DIRECTORY_SOURCE_TYPE_DOMAIN_CONTACT"
-            }
-            Self::DirectorySourceTypeDomainProfile => {
-                "DIRECTORY_SOURCE_TYPE_DOMAIN_PROFILE"
-            }
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for DirectorySourceType {
-    fn from(value: &str) -> Self {
-        match value {
-            "DIRECTORY_SOURCE_TYPE_UNSPECIFIED" => Self::DirectorySourceTypeUnspecified,
-            "DIRECTORY_SOURCE_TYPE_DOMAIN_CONTACT" => {
-                Self::DirectorySourceTypeDomainContact
-            }
-            "DIRECTORY_SOURCE_TYPE_DOMAIN_PROFILE" => {
-                Self::DirectorySourceTypeDomainProfile
-            }
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for DirectorySourceType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for DirectorySourceType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DirectorySourceType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for DirectorySourceType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(DirectorySourceType, UnknownValue {
+    DirectorySourceTypeUnspecified: "DIRECTORY_SOURCE_TYPE_UNSPECIFIED",
+    DirectorySourceTypeDomainContact: "DIRECTORY_SOURCE_TYPE_DOMAIN_CONTACT",
+    DirectorySourceTypeDomainProfile: "DIRECTORY_SOURCE_TYPE_DOMAIN_PROFILE",
+});
 
 /// A Google Workspace Domain membership.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainMembership {
     /// True if the person is in the viewer's Google Workspace domain.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_viewer_domain: Option<bool>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for DomainMembership {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "inViewerDomain" => self.in_viewer_domain = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(DomainMembership, extra {
+    in_viewer_domain: "inViewerDomain",
+});
 
 /// A person's email address.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailAddress {
     /// The display name of the email.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// Output only. The type of the email address translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the email address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the email address. The type can be custom or one of these predefined values: * `home` * `work` * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The email address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for EmailAddress {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(EmailAddress, extra {
+    display_name: "displayName",
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs. A typical example is to use it as the request or the response type of an API method. For instance: service Foo { rpc Bar(google.protobuf.Empty) returns (google.protobuf.Empty); }
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Empty {
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Empty {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?;
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Empty, extra {});
 
 /// An event related to the person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Event {
     /// The date of the event.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Date>,
     /// Output only. The type of the event translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the event.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the event. The type can be custom or one of these predefined values: * `anniversary` * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Event {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "date" => self.date = map.next_value()?,
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Event, extra {
+    date: "date",
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+});
 
 /// An identifier from an external entity related to the person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalId {
     /// Output only. The type of the event translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the external ID.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the external ID. The type can be custom or one of these predefined values: * `account` * `customer` * `loginId` * `network` * `organization`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The value of the external ID.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ExternalId {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ExternalId, extra {
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// Metadata about a field.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FieldMetadata {
     /// Output only. True if the field is the primary field for all sources in the person. Each person will have at most one field with `primary` set to true.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     /// The source of the field.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
     /// True if the field is the primary field for the source. Each source must have at most one field with `source_primary` set to true.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_primary: Option<bool>,
     /// Output only. True if the field is verified; false if the field is unverified. A verified field is typically a name, email address, phone number, or website that has been confirmed to be owned by the person.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for FieldMetadata {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "primary" => self.primary = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "sourcePrimary" => self.source_primary = map.next_value()?,
-            "verified" => self.verified = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(FieldMetadata, extra {
+    primary: "primary",
+    source: "source",
+    source_primary: "sourcePrimary",
+    verified: "verified",
+});
 
 /// The name that should be used to sort the person in a list.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileAs {
     /// Metadata about the file-as.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The file-as value
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for FileAs {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(FileAs, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// A person's gender.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Gender {
     /// Free form text field for pronouns that should be used to address the person. Common values are: * `he`/`him` * `she`/`her` * `they`/`them`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_me_as: Option<String>,
     /// Output only. The value of the gender translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale. Unspecified or custom value are not localized.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_value: Option<String>,
     /// Metadata about the gender.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The gender for the person. The gender can be custom or one of these predefined values: * `male` * `female` * `unspecified`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Gender {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "addressMeAs" => self.address_me_as = map.next_value()?,
-            "formattedValue" => self.formatted_value = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Gender, extra {
+    address_me_as: "addressMeAs",
+    formatted_value: "formattedValue",
+    metadata: "metadata",
+    value: "value",
+});
 
 /// The response to a get request for a list of people by resource name.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPeopleResponse {
     /// The response for each requested resource name.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub responses: Vec<PersonResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for GetPeopleResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "responses" => self.responses = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(GetPeopleResponse, extra {
+    responses: "responses",
+});
 
 /// Arbitrary client data that is populated by clients. Duplicate keys and values are allowed.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupClientData {
     /// The client specified key of the client data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The client specified value of the client data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for GroupClientData {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "key" => self.key = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(GroupClientData, extra {
+    key: "key",
+    value: "value",
+});
 
 /// A person's instant messaging client.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImClient {
     /// Output only. The protocol of the IM client formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_protocol: Option<String>,
     /// Output only. The type of the IM client translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the IM client.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The protocol of the IM client. The protocol can be custom or one of these predefined values: * `aim` * `msn` * `yahoo` * `skype` * `qq` * `googleTalk` * `icq` * `jabber` * `netMeeting`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// The type of the IM client. The type can be custom or one of these predefined values: * `home` * `work` * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The user name used in the IM client.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ImClient {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedProtocol" => self.formatted_protocol = map.next_value()?,
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "protocol" => self.protocol = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "username" => self.username = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ImClient, extra {
+    formatted_protocol: "formattedProtocol",
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    protocol: "protocol",
+    r#type: "type",
+    username: "username",
+});
 
 /// One of the person's interests.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Interest {
     /// Metadata about the interest.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The interest; for example, `stargazing`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Interest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Interest, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// The response to a request for the authenticated user's connections.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListConnectionsResponse {
     /// The list of people that the requestor is connected to.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<Person>,
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// A token, which can be sent as `sync_token` to retrieve changes since the last request. Request must set `request_sync_token` to return the sync token. When the response is paginated, only the last page will contain `nextSyncToken`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_sync_token: Option<String>,
     /// The total number of items in the list without pagination.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_items: Option<i32>,
     /// **DEPRECATED** (Please use totalItems) The total number of people in the list without pagination.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[deprecated]
     pub total_people: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ListConnectionsResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "connections" => self.connections = map.next_value()?,
-            "nextPageToken" => self.next_page_token = map.next_value()?,
-            "nextSyncToken" => self.next_sync_token = map.next_value()?,
-            "totalItems" => self.total_items = map.next_value()?,
-            "totalPeople" => self.total_people = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ListConnectionsResponse, extra {
+    connections: "connections",
+    next_page_token: "nextPageToken",
+    next_sync_token: "nextSyncToken",
+    total_items: "totalItems",
+    total_people: "totalPeople",
+});
 
 /// The response to a list contact groups request.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListContactGroupsResponse {
     /// The list of contact groups. Members of the contact groups are not populated.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contact_groups: Vec<ContactGroup>,
     /// The token that can be used to retrieve the next page of results.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// The token that can be used to retrieve changes since the last request.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_sync_token: Option<String>,
     /// The total number of items in the list without pagination.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_items: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ListContactGroupsResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactGroups" => self.contact_groups = map.next_value()?,
-            "nextPageToken" => self.next_page_token = map.next_value()?,
-            "nextSyncToken" => self.next_sync_token = map.next_value()?,
-            "totalItems" => self.total_items = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ListContactGroupsResponse, extra {
+    contact_groups: "contactGroups",
+    next_page_token: "nextPageToken",
+    next_sync_token: "nextSyncToken",
+    total_items: "totalItems",
+});
 
 /// The response to a request for the authenticated user's domain directory.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListDirectoryPeopleResponse {
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// A token, which can be sent as `sync_token` to retrieve changes since the last request. Request must set `request_sync_token` to return the sync token.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_sync_token: Option<String>,
     /// The list of people in the domain directory.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ListDirectoryPeopleResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "nextPageToken" => self.next_page_token = map.next_value()?,
-            "nextSyncToken" => self.next_sync_token = map.next_value()?,
-            "people" => self.people = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ListDirectoryPeopleResponse, extra {
+    next_page_token: "nextPageToken",
+    next_sync_token: "nextSyncToken",
+    people: "people",
+});
 
 /// The response to a request for the authenticated user's "Other contacts".
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListOtherContactsResponse {
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// A token, which can be sent as `sync_token` to retrieve changes since the last request. Request must set `request_sync_token` to return the sync token.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_sync_token: Option<String>,
     /// The list of "Other contacts" returned as Person resources. "Other contacts" support a limited subset of fields. See ListOtherContactsRequest.request_mask for more detailed information.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_contacts: Vec<Person>,
     /// The total number of other contacts in the list without pagination.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ListOtherContactsResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "nextPageToken" => self.next_page_token = map.next_value()?,
-            "nextSyncToken" => self.next_sync_token = map.next_value()?,
-            "otherContacts" => self.other_contacts = map.next_value()?,
-            "totalSize" => self.total_size = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ListOtherContactsResponse, extra {
+    next_page_token: "nextPageToken",
+    next_sync_token: "nextSyncToken",
+    other_contacts: "otherContacts",
+    total_size: "totalSize",
+});
 
 /// A person's locale preference.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Locale {
     /// Metadata about the locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The well-formed [IETF BCP 47](https://tools.ietf.org/html/bcp47) language tag representing the locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Locale {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Locale, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// A person's location.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Location {
     /// The building identifier.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub building_id: Option<String>,
     /// Whether the location is the current location.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
     /// The individual desk location.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desk_code: Option<String>,
     /// The floor name or number.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
     /// The floor section in `floor_name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor_section: Option<String>,
     /// Metadata about the location.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the location. The type can be custom or one of these predefined values: * `desk` * `grewUp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The free-form value of the location.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Location {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "buildingId" => self.building_id = map.next_value()?,
-            "current" => self.current = map.next_value()?,
-            "deskCode" => self.desk_code = map.next_value()?,
-            "floor" => self.floor = map.next_value()?,
-            "floorSection" => self.floor_section = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Location, extra {
+    building_id: "buildingId",
+    current: "current",
+    desk_code: "deskCode",
+    floor: "floor",
+    floor_section: "floorSection",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// A person's membership in a group. Only contact group memberships can be modified.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Membership {
     /// The contact group membership.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_group_membership: Option<ContactGroupMembership>,
     /// Output only. The domain membership.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain_membership: Option<DomainMembership>,
     /// Metadata about the membership.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Membership {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactGroupMembership" => self.contact_group_membership = map.next_value()?,
-            "domainMembership" => self.domain_membership = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Membership, extra {
+    contact_group_membership: "contactGroupMembership",
+    domain_membership: "domainMembership",
+    metadata: "metadata",
+});
 
 /// A person's miscellaneous keyword.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MiscKeyword {
     /// Output only. The type of the miscellaneous keyword translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the miscellaneous keyword.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The miscellaneous keyword type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<MiscKeywordType>,
     /// The value of the miscellaneous keyword.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for MiscKeyword {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(MiscKeyword, extra {
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// The miscellaneous keyword type.
 ///
@@ -1930,261 +1030,130 @@ pub enum MiscKeywordType {
     UnknownValue(String),
 }
 
-impl MiscKeywordType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::TypeUnspecified => "TYPE_UNSPECIFIED",
-            Self::OutlookBillingInformation => "OUTLOOK_BILLING_INFORMATION",
-            Self::OutlookDirectoryServer => "OUTLOOK_DIRECTORY_SERVER",
-            Self::OutlookKeyword => "OUTLOOK_KEYWORD",
-            Self::OutlookMileage => "OUTLOOK_MILEAGE",
-            Self::OutlookPriority => "OUTLOOK_PRIORITY",
-            Self::OutlookSensitivity => "OUTLOOK_SENSITIVITY",
-            Self::OutlookSubject => "OUTLOOK_SUBJECT",
-            Self::OutlookUser => "OUTLOOK_USER",
-            Self::Home => "HOME",
-            Self::Work => "WORK",
-            Self::Other => "OTHER",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for MiscKeywordType {
-    fn from(value: &str) -> Self {
-        match value {
-            "TYPE_UNSPECIFIED" => Self::TypeUnspecified,
-            "OUTLOOK_BILLING_INFORMATION" => Self::OutlookBillingInformation,
-            "OUTLOOK_DIRECTORY_SERVER" => Self::OutlookDirectoryServer,
-            "OUTLOOK_KEYWORD" => Self::OutlookKeyword,
-            "OUTLOOK_MILEAGE" => Self::OutlookMileage,
-            "OUTLOOK_PRIORITY" => Self::OutlookPriority,
-            "OUTLOOK_SENSITIVITY" => Self::OutlookSensitivity,
-            "OUTLOOK_SUBJECT" => Self::OutlookSubject,
-            "OUTLOOK_USER" => Self::OutlookUser,
-            "HOME" => Self::Home,
-            "WORK" => Self::Work,
-            "OTHER" => Self::Other,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for MiscKeywordType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for MiscKeywordType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for MiscKeywordType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for MiscKeywordType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(MiscKeywordType, UnknownValue {
+    TypeUnspecified: "TYPE_UNSPECIFIED",
+    OutlookBillingInformation: "OUTLOOK_BILLING_INFORMATION",
+    OutlookDirectoryServer: "OUTLOOK_DIRECTORY_SERVER",
+    OutlookKeyword: "OUTLOOK_KEYWORD",
+    OutlookMileage: "OUTLOOK_MILEAGE",
+    OutlookPriority: "OUTLOOK_PRIORITY",
+    OutlookSensitivity: "OUTLOOK_SENSITIVITY",
+    OutlookSubject: "OUTLOOK_SUBJECT",
+    OutlookUser: "OUTLOOK_USER",
+    Home: "HOME",
+    Work: "WORK",
+    Other: "OTHER",
+});
 
 /// A request to modify an existing contact group's members. Contacts can be removed from any group but they can only be added to a user group or "myContacts" or "starred" system groups.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyContactGroupMembersRequest {
     /// Optional. The resource names of the contact people to add in the form of `people/{person_id}`. The total number of resource names in `resource_names_to_add` and `resource_names_to_remove` must be less than or equal to 1000.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource_names_to_add: Vec<String>,
     /// Optional. The resource names of the contact people to remove in the form of `people/{person_id}`. The total number of resource names in `resource_names_to_add` and `resource_names_to_remove` must be less than or equal to 1000.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource_names_to_remove: Vec<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ModifyContactGroupMembersRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "resourceNamesToAdd" => self.resource_names_to_add = map.next_value()?,
-            "resourceNamesToRemove" => self.resource_names_to_remove = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ModifyContactGroupMembersRequest, extra {
+    resource_names_to_add: "resourceNamesToAdd",
+    resource_names_to_remove: "resourceNamesToRemove",
+});
 
 /// The response to a modify contact group members request.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyContactGroupMembersResponse {
     /// The contact people resource names that cannot be removed from their last contact group.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub can_not_remove_last_contact_group_resource_names: Vec<String>,
     /// The contact people resource names that were not found.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_found_resource_names: Vec<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ModifyContactGroupMembersResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "canNotRemoveLastContactGroupResourceNames" => {
-                self.can_not_remove_last_contact_group_resource_names = map.next_value()?;
-            }
-            "notFoundResourceNames" => self.not_found_resource_names = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ModifyContactGroupMembersResponse, extra {
+    can_not_remove_last_contact_group_resource_names: "canNotRemoveLastContactGroupResourceNames",
+    not_found_resource_names: "notFoundResourceNames",
+});
 
 /// A person's name. If the name is a mononym, the family name is empty.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Name {
     /// Output only. The display name formatted according to the locale specified by the viewer's account or the `Accept-Language` HTTP header.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// Output only. The display name with the last name first formatted according to the locale specified by the viewer's account or the `Accept-Language` HTTP header.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name_last_first: Option<String>,
     /// The family name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
     /// The given name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
     /// The honorific prefixes, such as `Mrs.` or `Dr.`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub honorific_prefix: Option<String>,
     /// The honorific suffixes, such as `Jr.`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub honorific_suffix: Option<String>,
     /// Metadata about the name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The middle name(s).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub middle_name: Option<String>,
     /// The family name spelled as it sounds.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_family_name: Option<String>,
     /// The full name spelled as it sounds.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_full_name: Option<String>,
     /// The given name spelled as it sounds.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_given_name: Option<String>,
     /// The honorific prefixes spelled as they sound.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_honorific_prefix: Option<String>,
     /// The honorific suffixes spelled as they sound.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_honorific_suffix: Option<String>,
     /// The middle name(s) spelled as they sound.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_middle_name: Option<String>,
     /// The free form name value.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unstructured_name: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Name {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "displayNameLastFirst" => self.display_name_last_first = map.next_value()?,
-            "familyName" => self.family_name = map.next_value()?,
-            "givenName" => self.given_name = map.next_value()?,
-            "honorificPrefix" => self.honorific_prefix = map.next_value()?,
-            "honorificSuffix" => self.honorific_suffix = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "middleName" => self.middle_name = map.next_value()?,
-            "phoneticFamilyName" => self.phonetic_family_name = map.next_value()?,
-            "phoneticFullName" => self.phonetic_full_name = map.next_value()?,
-            "phoneticGivenName" => self.phonetic_given_name = map.next_value()?,
-            "phoneticHonorificPrefix" => {
-                self.phonetic_honorific_prefix = map.next_value()?;
-            }
-            "phoneticHonorificSuffix" => {
-                self.phonetic_honorific_suffix = map.next_value()?;
-            }
-            "phoneticMiddleName" => self.phonetic_middle_name = map.next_value()?,
-            "unstructuredName" => self.unstructured_name = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Name, extra {
+    display_name: "displayName",
+    display_name_last_first: "displayNameLastFirst",
+    family_name: "familyName",
+    given_name: "givenName",
+    honorific_prefix: "honorificPrefix",
+    honorific_suffix: "honorificSuffix",
+    metadata: "metadata",
+    middle_name: "middleName",
+    phonetic_family_name: "phoneticFamilyName",
+    phonetic_full_name: "phoneticFullName",
+    phonetic_given_name: "phoneticGivenName",
+    phonetic_honorific_prefix: "phoneticHonorificPrefix",
+    phonetic_honorific_suffix: "phoneticHonorificSuffix",
+    phonetic_middle_name: "phoneticMiddleName",
+    unstructured_name: "unstructuredName",
+});
 
 /// A person's nickname.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Nickname {
     /// Metadata about the nickname.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the nickname.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<NicknameType>,
     /// The nickname.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Nickname {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Nickname, extra {
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// The type of the nickname.
 ///
@@ -2214,185 +1183,91 @@ pub enum NicknameType {
     UnknownValue(String),
 }
 
-impl NicknameType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Default => "DEFAULT",
-            Self::MaidenName => "MAIDEN_NAME",
-            Self::Initials => "INITIALS",
-            Self::Gplus => "GPLUS",
-            Self::OtherName => "OTHER_NAME",
-            Self::AlternateName => "ALTERNATE_NAME",
-            Self::ShortName => "SHORT_NAME",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for NicknameType {
-    fn from(value: &str) -> Self {
-        match value {
-            "DEFAULT" => Self::Default,
-            "MAIDEN_NAME" => Self::MaidenName,
-            "INITIALS" => Self::Initials,
-            "GPLUS" => Self::Gplus,
-            "OTHER_NAME" => Self::OtherName,
-            "ALTERNATE_NAME" => Self::AlternateName,
-            "SHORT_NAME" => Self::ShortName,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for NicknameType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for NicknameType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for NicknameType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for NicknameType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(NicknameType, UnknownValue {
+    Default: "DEFAULT",
+    MaidenName: "MAIDEN_NAME",
+    Initials: "INITIALS",
+    Gplus: "GPLUS",
+    OtherName: "OTHER_NAME",
+    AlternateName: "ALTERNATE_NAME",
+    ShortName: "SHORT_NAME",
+});
 
 /// A person's occupation.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Occupation {
     /// Metadata about the occupation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The occupation; for example, `carpenter`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Occupation {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Occupation, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// A person's past or current organization. Overlapping date ranges are permitted.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Organization {
     /// The person's cost center at the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_center: Option<String>,
     /// True if the organization is the person's current organization; false if the organization is a past organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
     /// The person's department at the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// The domain name associated with the organization; for example, `google.com`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// The end date when the person left the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<Date>,
     /// Output only. The type of the organization translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// The person's full-time equivalent millipercent within the organization (100000 = 100%).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_time_equivalent_millipercent: Option<i32>,
     /// The person's job description at the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_description: Option<String>,
     /// The location of the organization office the person works at.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// Metadata about the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The name of the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The phonetic name of the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phonetic_name: Option<String>,
     /// The start date when the person joined the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<Date>,
     /// The symbol associated with the organization; for example, a stock ticker symbol, abbreviation, or acronym.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
     /// The person's job title at the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// The type of the organization. The type can be custom or one of these predefined values: * `work` * `school`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Organization {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "costCenter" => self.cost_center = map.next_value()?,
-            "current" => self.current = map.next_value()?,
-            "department" => self.department = map.next_value()?,
-            "domain" => self.domain = map.next_value()?,
-            "endDate" => self.end_date = map.next_value()?,
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "fullTimeEquivalentMillipercent" => {
-                self.full_time_equivalent_millipercent = map.next_value()?;
-            }
-            "jobDescription" => self.job_description = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "phoneticName" => self.phonetic_name = map.next_value()?,
-            "startDate" => self.start_date = map.next_value()?,
-            "symbol" => self.symbol = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Organization, extra {
+    cost_center: "costCenter",
+    current: "current",
+    department: "department",
+    domain: "domain",
+    end_date: "endDate",
+    formatted_type: "formattedType",
+    full_time_equivalent_millipercent: "fullTimeEquivalentMillipercent",
+    job_description: "jobDescription",
+    location: "location",
+    metadata: "metadata",
+    name: "name",
+    phonetic_name: "phoneticName",
+    start_date: "startDate",
+    symbol: "symbol",
+    title: "title",
+    r#type: "type",
+});
 
 /// Optional. The order in which the connections should be sorted. Defaults to `LAST_MODIFIED_ASCENDING`.
 ///
@@ -2411,240 +1286,143 @@ pub enum PeopleConnectionsListSortOrder {
     UnknownValue(String),
 }
 
-impl PeopleConnectionsListSortOrder {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::LastModifiedAscending => "LAST_MODIFIED_ASCENDING",
-            Self::LastModifiedDescending => "LAST_MODIFIED_DESCENDING",
-            Self::FirstNameAscending => "FIRST_NAME_ASCENDING",
-            Self::LastNameAscending => "LAST_NAME_ASCENDING",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for PeopleConnectionsListSortOrder {
-    fn from(value: &str) -> Self {
-        match value {
-            "LAST_MODIFIED_ASCENDING" => Self::LastModifiedAscending,
-            "LAST_MODIFIED_DESCENDING" => Self::LastModifiedDescending,
-            "FIRST_NAME_ASCENDING" => Self::FirstNameAscending,
-            "LAST_NAME_ASCENDING" => Self::LastNameAscending,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for PeopleConnectionsListSortOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for PeopleConnectionsListSortOrder {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for PeopleConnectionsListSortOrder {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for PeopleConnectionsListSortOrder {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(PeopleConnectionsListSortOrder, UnknownValue {
+    LastModifiedAscending: "LAST_MODIFIED_ASCENDING",
+    LastModifiedDescending: "LAST_MODIFIED_DESCENDING",
+    FirstNameAscending: "FIRST_NAME_ASCENDING",
+    LastNameAscending: "LAST_NAME_ASCENDING",
+});
 
 /// Information about a person merged from various data sources such as the authenticated user's contacts and profile data. Most fields can have multiple items. The items in a field have no guaranteed order, but each non-empty field is guaranteed to have exactly one field with `metadata.primary` set to true.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Person {
     /// The person's street addresses.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<Address>,
     /// Output only. **DEPRECATED** (Please use `person.ageRanges` instead) The person's age range.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[deprecated]
     pub age_range: Option<AgeRangeTypeAgeRange>,
     /// Output only. The person's age ranges.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub age_ranges: Vec<AgeRangeType>,
     /// The person's biographies. This field is a singleton for contact sources.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub biographies: Vec<Biography>,
     /// The person's birthdays. This field is a singleton for contact sources.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub birthdays: Vec<Birthday>,
     /// **DEPRECATED**: No data will be returned The person's bragging rights.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[deprecated]
     pub bragging_rights: Vec<BraggingRights>,
     /// The person's calendar URLs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calendar_urls: Vec<CalendarUrl>,
     /// The person's client data.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub client_data: Vec<ClientData>,
     /// Output only. The person's cover photos.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cover_photos: Vec<CoverPhoto>,
     /// The person's email addresses. For `people.connections.list` and `otherContacts.list` the number of email addresses is limited to 100. If a Person has more email addresses the entire set can be obtained by calling GetPeople.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub email_addresses: Vec<EmailAddress>,
     /// The [HTTP entity tag](https://en.wikipedia.org/wiki/HTTP_ETag) of the resource. Used for web cache validation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// The person's events.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
     /// The person's external IDs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_ids: Vec<ExternalId>,
     /// The person's file-ases.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_ases: Vec<FileAs>,
     /// The person's genders. This field is a singleton for contact sources.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub genders: Vec<Gender>,
     /// The person's instant messaging clients.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub im_clients: Vec<ImClient>,
     /// The person's interests.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interests: Vec<Interest>,
     /// The person's locale preferences.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locales: Vec<Locale>,
     /// The person's locations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Location>,
     /// The person's group memberships.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub memberships: Vec<Membership>,
     /// Output only. Metadata about the person.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<PersonMetadata>,
     /// The person's miscellaneous keywords.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub misc_keywords: Vec<MiscKeyword>,
     /// The person's names. This field is a singleton for contact sources.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<Name>,
     /// The person's nicknames.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nicknames: Vec<Nickname>,
     /// The person's occupations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub occupations: Vec<Occupation>,
     /// The person's past or current organizations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organizations: Vec<Organization>,
     /// The person's phone numbers. For `people.connections.list` and `otherContacts.list` the number of phone numbers is limited to 100. If a Person has more phone numbers the entire set can be obtained by calling GetPeople.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phone_numbers: Vec<PhoneNumber>,
     /// Output only. The person's photos.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<Photo>,
     /// The person's relations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub relations: Vec<Relation>,
     /// Output only. **DEPRECATED**: No data will be returned The person's relationship interests.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[deprecated]
     pub relationship_interests: Vec<RelationshipInterest>,
     /// Output only. **DEPRECATED**: No data will be returned The person's relationship statuses.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[deprecated]
     pub relationship_statuses: Vec<RelationshipStatus>,
     /// **DEPRECATED**: (Please use `person.locations` instead) The person's residences.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[deprecated]
     pub residences: Vec<Residence>,
     /// The resource name for the person, assigned by the server. An ASCII string in the form of `people/{person_id}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
     /// The person's SIP addresses.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sip_addresses: Vec<SipAddress>,
     /// The person's skills.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<Skill>,
     /// Output only. **DEPRECATED**: No data will be returned The person's taglines.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[deprecated]
     pub taglines: Vec<Tagline>,
     /// The person's associated URLs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<Url>,
     /// The person's user defined data.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_defined: Vec<UserDefined>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Person {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "addresses" => self.addresses = map.next_value()?,
-            "ageRange" => self.age_range = map.next_value()?,
-            "ageRanges" => self.age_ranges = map.next_value()?,
-            "biographies" => self.biographies = map.next_value()?,
-            "birthdays" => self.birthdays = map.next_value()?,
-            "braggingRights" => self.bragging_rights = map.next_value()?,
-            "calendarUrls" => self.calendar_urls = map.next_value()?,
-            "clientData" => self.client_data = map.next_value()?,
-            "coverPhotos" => self.cover_photos = map.next_value()?,
-            "emailAddresses" => self.email_addresses = map.next_value()?,
-            "etag" => self.etag = map.next_value()?,
-            "events" => self.events = map.next_value()?,
-            "externalIds" => self.external_ids = map.next_value()?,
-            "fileAses" => self.file_ases = map.next_value()?,
-            "genders" => self.genders = map.next_value()?,
-            "imClients" => self.im_clients = map.next_value()?,
-            "interests" => self.interests = map.next_value()?,
-            "locales" => self.locales = map.next_value()?,
-            "locations" => self.locations = map.next_value()?,
-            "memberships" => self.memberships = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "miscKeywords" => self.misc_keywords = map.next_value()?,
-            "names" => self.names = map.next_value()?,
-            "nicknames" => self.nicknames = map.next_value()?,
-            "occupations" => self.occupations = map.next_value()?,
-            "organizations" => self.organizations = map.next_value()?,
-            "phoneNumbers" => self.phone_numbers = map.next_value()?,
-            "photos" => self.photos = map.next_value()?,
-            "relations" => self.relations = map.next_value()?,
-            "relationshipInterests" => self.relationship_interests = map.next_value()?,
-            "relationshipStatuses" => self.relationship_statuses = map.next_value()?,
-            "residences" => self.residences = map.next_value()?,
-            "resourceName" => self.resource_name = map.next_value()?,
-            "sipAddresses" => self.sip_addresses = map.next_value()?,
-            "skills" => self.skills = map.next_value()?,
-            "taglines" => self.taglines = map.next_value()?,
-            "urls" => self.urls = map.next_value()?,
-            "userDefined" => self.user_defined = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Person, extra {
+    addresses: "addresses",
+    age_range: "ageRange",
+    age_ranges: "ageRanges",
+    biographies: "biographies",
+    birthdays: "birthdays",
+    bragging_rights: "braggingRights",
+    calendar_urls: "calendarUrls",
+    client_data: "clientData",
+    cover_photos: "coverPhotos",
+    email_addresses: "emailAddresses",
+    etag: "etag",
+    events: "events",
+    external_ids: "externalIds",
+    file_ases: "fileAses",
+    genders: "genders",
+    im_clients: "imClients",
+    interests: "interests",
+    locales: "locales",
+    locations: "locations",
+    memberships: "memberships",
+    metadata: "metadata",
+    misc_keywords: "miscKeywords",
+    names: "names",
+    nicknames: "nicknames",
+    occupations: "occupations",
+    organizations: "organizations",
+    phone_numbers: "phoneNumbers",
+    photos: "photos",
+    relations: "relations",
+    relationship_interests: "relationshipInterests",
+    relationship_statuses: "relationshipStatuses",
+    residences: "residences",
+    resource_name: "resourceName",
+    sip_addresses: "sipAddresses",
+    skills: "skills",
+    taglines: "taglines",
+    urls: "urls",
+    user_defined: "userDefined",
+});
 
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
 ///
@@ -2711,106 +1489,64 @@ pub enum PersonFields {
     UserDefined,
 }
 
-impl PersonFields {
-    /// The field name as the API spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Addresses => "addresses",
-            Self::AgeRanges => "ageRanges",
-            Self::Biographies => "biographies",
-            Self::Birthdays => "birthdays",
-            Self::CalendarUrls => "calendarUrls",
-            Self::ClientData => "clientData",
-            Self::CoverPhotos => "coverPhotos",
-            Self::EmailAddresses => "emailAddresses",
-            Self::Events => "events",
-            Self::ExternalIds => "externalIds",
-            Self::Genders => "genders",
-            Self::ImClients => "imClients",
-            Self::Interests => "interests",
-            Self::Locales => "locales",
-            Self::Locations => "locations",
-            Self::Memberships => "memberships",
-            Self::Metadata => "metadata",
-            Self::MiscKeywords => "miscKeywords",
-            Self::Names => "names",
-            Self::Nicknames => "nicknames",
-            Self::Occupations => "occupations",
-            Self::Organizations => "organizations",
-            Self::PhoneNumbers => "phoneNumbers",
-            Self::Photos => "photos",
-            Self::Relations => "relations",
-            Self::SipAddresses => "sipAddresses",
-            Self::Skills => "skills",
-            Self::Urls => "urls",
-            Self::UserDefined => "userDefined",
-        }
-    }
-}
-
-impl From<PersonFields> for String {
-    fn from(field: PersonFields) -> String {
-        field.as_str().to_owned()
-    }
-}
-
-impl From<PersonFields> for discovery_runtime::FieldMask {
-    fn from(field: PersonFields) -> Self {
-        Self::from(field.as_str())
-    }
-}
-
-impl ::std::fmt::Display for PersonFields {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+discovery_runtime::field_names!(PersonFields {
+    Addresses: "addresses",
+    AgeRanges: "ageRanges",
+    Biographies: "biographies",
+    Birthdays: "birthdays",
+    CalendarUrls: "calendarUrls",
+    ClientData: "clientData",
+    CoverPhotos: "coverPhotos",
+    EmailAddresses: "emailAddresses",
+    Events: "events",
+    ExternalIds: "externalIds",
+    Genders: "genders",
+    ImClients: "imClients",
+    Interests: "interests",
+    Locales: "locales",
+    Locations: "locations",
+    Memberships: "memberships",
+    Metadata: "metadata",
+    MiscKeywords: "miscKeywords",
+    Names: "names",
+    Nicknames: "nicknames",
+    Occupations: "occupations",
+    Organizations: "organizations",
+    PhoneNumbers: "phoneNumbers",
+    Photos: "photos",
+    Relations: "relations",
+    SipAddresses: "sipAddresses",
+    Skills: "skills",
+    Urls: "urls",
+    UserDefined: "userDefined",
+});
 
 /// The metadata about a person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersonMetadata {
     /// Output only. True if the person resource has been deleted. Populated only for `people.connections.list` and `otherContacts.list` sync requests.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// Output only. Resource names of people linked to this resource.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub linked_people_resource_names: Vec<String>,
     /// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[deprecated]
     pub object_type: Option<PersonMetadataObjectType>,
     /// Output only. Any former resource names this person has had. Populated only for `people.connections.list` requests that include a sync token. The resource name may change when adding or removing fields that link a contact and profile such as a verified email, verified phone number, or profile URL.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub previous_resource_names: Vec<String>,
     /// The sources of data for the person.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for PersonMetadata {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "deleted" => self.deleted = map.next_value()?,
-            "linkedPeopleResourceNames" => {
-                self.linked_people_resource_names = map.next_value()?;
-            }
-            "objectType" => self.object_type = map.next_value()?,
-            "previousResourceNames" => self.previous_resource_names = map.next_value()?,
-            "sources" => self.sources = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(PersonMetadata, extra {
+    deleted: "deleted",
+    linked_people_resource_names: "linkedPeopleResourceNames",
+    object_type: "objectType",
+    previous_resource_names: "previousResourceNames",
+    sources: "sources",
+});
 
 /// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
 ///
@@ -2827,206 +1563,98 @@ pub enum PersonMetadataObjectType {
     UnknownValue(String),
 }
 
-impl PersonMetadataObjectType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::ObjectTypeUnspecified => "OBJECT_TYPE_UNSPECIFIED",
-            Self::Person => "PERSON",
-            Self::Page => "PAGE",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for PersonMetadataObjectType {
-    fn from(value: &str) -> Self {
-        match value {
-            "OBJECT_TYPE_UNSPECIFIED" => Self::ObjectTypeUnspecified,
-            "PERSON" => Self::Person,
-            "PAGE" => Self::Page,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for PersonMetadataObjectType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for PersonMetadataObjectType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for PersonMetadataObjectType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for PersonMetadataObjectType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(PersonMetadataObjectType, UnknownValue {
+    ObjectTypeUnspecified: "OBJECT_TYPE_UNSPECIFIED",
+    Person: "PERSON",
+    Page: "PAGE",
+});
 
 /// The response for a single person
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersonResponse {
     /// **DEPRECATED** (Please use status instead) \[HTTP 1.1 status code\] (<http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html>).
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[deprecated]
     pub http_status_code: Option<i32>,
     /// The person.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<Person>,
     /// The original requested resource name. May be different than the resource name on the returned person. The resource name can change when adding or removing fields that link a contact and profile such as a verified email, verified phone number, or a profile URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_resource_name: Option<String>,
     /// The status of the response.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for PersonResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "httpStatusCode" => self.http_status_code = map.next_value()?,
-            "person" => self.person = map.next_value()?,
-            "requestedResourceName" => self.requested_resource_name = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(PersonResponse, extra {
+    http_status_code: "httpStatusCode",
+    person: "person",
+    requested_resource_name: "requestedResourceName",
+    status: "status",
+});
 
 /// A person's phone number.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhoneNumber {
     /// Output only. The canonicalized [ITU-T E.164](https://law.resource.org/pub/us/cfr/ibr/004/itu-t.E.164.1.2008.pdf) form of the phone number.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub canonical_form: Option<String>,
     /// Output only. The type of the phone number translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the phone number.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the phone number. The type can be custom or one of these predefined values: * `home` * `work` * `mobile` * `homeFax` * `workFax` * `otherFax` * `pager` * `workMobile` * `workPager` * `main` * `googleVoice` * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The phone number.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for PhoneNumber {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "canonicalForm" => self.canonical_form = map.next_value()?,
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(PhoneNumber, extra {
+    canonical_form: "canonicalForm",
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// A person's photo. A picture shown next to the person's name to help others recognize the person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Photo {
     /// True if the photo is a default photo; false if the photo is a user-provided photo.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<bool>,
     /// Metadata about the photo.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The URL of the photo. You can change the desired size by appending a query parameter `sz={size}` at the end of the url, where {size} is the size in pixels. Example: <https://lh3.googleusercontent.com/-T_wVWLlmg7w/AAAAAAAAAAI/AAAAAAAABa8/00gzXvDBYqw/s100/photo.jpg?sz=50>
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Photo {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "default" => self.default = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "url" => self.url = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Photo, extra {
+    default: "default",
+    metadata: "metadata",
+    url: "url",
+});
 
 /// The metadata about a profile.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfileMetadata {
     /// Output only. The profile object type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub object_type: Option<PersonMetadataObjectType>,
     /// Output only. The user types.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_types: Vec<ProfileMetadataUserTypesItem>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for ProfileMetadata {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "objectType" => self.object_type = map.next_value()?,
-            "userTypes" => self.user_types = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(ProfileMetadata, extra {
+    object_type: "objectType",
+    user_types: "userTypes",
+});
 
 /// Values of `schemas.ProfileMetadata.properties.userTypes.items` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3043,59 +1671,12 @@ pub enum ProfileMetadataUserTypesItem {
     UnknownValue(String),
 }
 
-impl ProfileMetadataUserTypesItem {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::UserTypeUnknown => "USER_TYPE_UNKNOWN",
-            Self::GoogleUser => "GOOGLE_USER",
-            Self::GplusUser => "GPLUS_USER",
-            Self::GoogleAppsUser => "GOOGLE_APPS_USER",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for ProfileMetadataUserTypesItem {
-    fn from(value: &str) -> Self {
-        match value {
-            "USER_TYPE_UNKNOWN" => Self::UserTypeUnknown,
-            "GOOGLE_USER" => Self::GoogleUser,
-            "GPLUS_USER" => Self::GplusUser,
-            "GOOGLE_APPS_USER" => Self::GoogleAppsUser,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for ProfileMetadataUserTypesItem {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for ProfileMetadataUserTypesItem {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileMetadataUserTypesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for ProfileMetadataUserTypesItem {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(ProfileMetadataUserTypesItem, UnknownValue {
+    UserTypeUnknown: "USER_TYPE_UNKNOWN",
+    GoogleUser: "GOOGLE_USER",
+    GplusUser: "GPLUS_USER",
+    GoogleAppsUser: "GOOGLE_APPS_USER",
+});
 
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
 ///
@@ -3112,35 +1693,12 @@ pub enum ReadMask {
     PhoneNumbers,
 }
 
-impl ReadMask {
-    /// The field name as the API spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::EmailAddresses => "emailAddresses",
-            Self::Metadata => "metadata",
-            Self::Names => "names",
-            Self::PhoneNumbers => "phoneNumbers",
-        }
-    }
-}
-
-impl From<ReadMask> for String {
-    fn from(field: ReadMask) -> String {
-        field.as_str().to_owned()
-    }
-}
-
-impl From<ReadMask> for discovery_runtime::FieldMask {
-    fn from(field: ReadMask) -> Self {
-        Self::from(field.as_str())
-    }
-}
-
-impl ::std::fmt::Display for ReadMask {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+discovery_runtime::field_names!(ReadMask {
+    EmailAddresses: "emailAddresses",
+    Metadata: "metadata",
+    Names: "names",
+    PhoneNumbers: "phoneNumbers",
+});
 
 /// Values of `schemas.BatchCreateContactsRequest.properties.sources.items` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3159,412 +1717,215 @@ pub enum ReadSourceType {
     UnknownValue(String),
 }
 
-impl ReadSourceType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::ReadSourceTypeUnspecified => "READ_SOURCE_TYPE_UNSPECIFIED",
-            Self::ReadSourceTypeProfile => "READ_SOURCE_TYPE_PROFILE",
-            Self::ReadSourceTypeContact => "READ_SOURCE_TYPE_CONTACT",
-            Self::ReadSourceTypeDomainContact => "READ_SOURCE_TYPE_DOMAIN_CONTACT",
-            Self::ReadSourceTypeOtherContact => "READ_SOURCE_TYPE_OTHER_CONTACT",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for ReadSourceType {
-    fn from(value: &str) -> Self {
-        match value {
-            "READ_SOURCE_TYPE_UNSPECIFIED" => Self::ReadSourceTypeUnspecified,
-            "READ_SOURCE_TYPE_PROFILE" => Self::ReadSourceTypeProfile,
-            "READ_SOURCE_TYPE_CONTACT" => Self::ReadSourceTypeContact,
-            "READ_SOURCE_TYPE_DOMAIN_CONTACT" => Self::ReadSourceTypeDomainContact,
-            "READ_SOURCE_TYPE_OTHER_CONTACT" => Self::ReadSourceTypeOtherContact,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for ReadSourceType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for ReadSourceType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ReadSourceType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for ReadSourceType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(ReadSourceType, UnknownValue {
+    ReadSourceTypeUnspecified: "READ_SOURCE_TYPE_UNSPECIFIED",
+    ReadSourceTypeProfile: "READ_SOURCE_TYPE_PROFILE",
+    ReadSourceTypeContact: "READ_SOURCE_TYPE_CONTACT",
+    ReadSourceTypeDomainContact: "READ_SOURCE_TYPE_DOMAIN_CONTACT",
+    ReadSourceTypeOtherContact: "READ_SOURCE_TYPE_OTHER_CONTACT",
+});
 
 /// A person's relation to another person.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Relation {
     /// Output only. The type of the relation translated and formatted in the viewer's account locale or the locale specified in the Accept-Language HTTP header.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the relation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The name of the other person this relation refers to.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
     /// The person's relation to the other person. The type can be custom or one of these predefined values: * `spouse` * `child` * `mother` * `father` * `parent` * `brother` * `sister` * `friend` * `relative` * `domesticPartner` * `manager` * `assistant` * `referredBy` * `partner`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Relation {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "person" => self.person = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Relation, extra {
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    person: "person",
+    r#type: "type",
+});
 
 /// **DEPRECATED**: No data will be returned A person's relationship interest .
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RelationshipInterest {
     /// Output only. The value of the relationship interest translated and formatted in the viewer's account locale or the locale specified in the Accept-Language HTTP header.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_value: Option<String>,
     /// Metadata about the relationship interest.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The kind of relationship the person is looking for. The value can be custom or one of these predefined values: * `friend` * `date` * `relationship` * `networking`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for RelationshipInterest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedValue" => self.formatted_value = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(RelationshipInterest, extra {
+    formatted_value: "formattedValue",
+    metadata: "metadata",
+    value: "value",
+});
 
 /// **DEPRECATED**: No data will be returned A person's relationship status.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RelationshipStatus {
     /// Output only. The value of the relationship status translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_value: Option<String>,
     /// Metadata about the relationship status.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The relationship status. The value can be custom or one of these predefined values: * `single` * `inARelationship` * `engaged` * `married` * `itsComplicated` * `openRelationship` * `widowed` * `inDomesticPartnership` * `inCivilUnion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for RelationshipStatus {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedValue" => self.formatted_value = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(RelationshipStatus, extra {
+    formatted_value: "formattedValue",
+    metadata: "metadata",
+    value: "value",
+});
 
 /// **DEPRECATED**: Please use `person.locations` instead. A person's past or current residence.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Residence {
     /// True if the residence is the person's current residence; false if the residence is a past residence.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
     /// Metadata about the residence.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The address of the residence.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Residence {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "current" => self.current = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Residence, extra {
+    current: "current",
+    metadata: "metadata",
+    value: "value",
+});
 
 /// The response to a request for people in the authenticated user's domain directory that match the specified query.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchDirectoryPeopleResponse {
     /// A token, which can be sent as `page_token` to retrieve the next page. If this field is omitted, there are no subsequent pages.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// The list of people in the domain directory that match the query.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<Person>,
     /// The total number of items in the list without pagination.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for SearchDirectoryPeopleResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "nextPageToken" => self.next_page_token = map.next_value()?,
-            "people" => self.people = map.next_value()?,
-            "totalSize" => self.total_size = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(SearchDirectoryPeopleResponse, extra {
+    next_page_token: "nextPageToken",
+    people: "people",
+    total_size: "totalSize",
+});
 
 /// The response to a search request for the authenticated user, given a query.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchResponse {
     /// The results of the request.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<SearchResult>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for SearchResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "results" => self.results = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(SearchResponse, extra {
+    results: "results",
+});
 
 /// A result of a search query.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchResult {
     /// The matched Person.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for SearchResult {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "person" => self.person = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(SearchResult, extra {
+    person: "person",
+});
 
 /// A person's SIP address. Session Initial Protocol addresses are used for VoIP communications to make voice or video calls over the internet.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SipAddress {
     /// Output only. The type of the SIP address translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the SIP address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the SIP address. The type can be custom or or one of these predefined values: * `home` * `work` * `mobile` * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The SIP address in the [RFC 3261 19.1](https://tools.ietf.org/html/rfc3261#section-19.1) SIP URI format.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for SipAddress {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(SipAddress, extra {
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// A skill that the person has.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Skill {
     /// Metadata about the skill.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The skill; for example, `underwater basket weaving`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Skill {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Skill, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// The source of a field.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Source {
     /// **Only populated in `person.metadata.sources`.** The [HTTP entity tag](https://en.wikipedia.org/wiki/HTTP_ETag) of the source. Used for web cache validation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// The unique identifier within the source type generated by the server.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Output only. **Only populated in `person.metadata.sources`.** Metadata about a source of type PROFILE.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_metadata: Option<ProfileMetadata>,
     /// The source type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<SourceType>,
     /// Output only. **Only populated in `person.metadata.sources`.** Last update timestamp of this source.
     ///
     /// An RFC 3339 timestamp in UTC.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Source {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "etag" => self.etag = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "profileMetadata" => self.profile_metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "updateTime" => self.update_time = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Source, extra {
+    etag: "etag",
+    id: "id",
+    profile_metadata: "profileMetadata",
+    r#type: "type",
+    update_time: "updateTime",
+});
 
 /// The source type.
 ///
@@ -3589,229 +1950,107 @@ pub enum SourceType {
     UnknownValue(String),
 }
 
-impl SourceType {
-    /// The value as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::SourceTypeUnspecified => "SOURCE_TYPE_UNSPECIFIED",
-            Self::Account => "ACCOUNT",
-            Self::Profile => "PROFILE",
-            Self::DomainProfile => "DOMAIN_PROFILE",
-            Self::Contact => "CONTACT",
-            Self::OtherContact => "OTHER_CONTACT",
-            Self::DomainContact => "DOMAIN_CONTACT",
-            Self::UnknownValue(value) => value,
-        }
-    }
-}
-
-impl From<&str> for SourceType {
-    fn from(value: &str) -> Self {
-        match value {
-            "SOURCE_TYPE_UNSPECIFIED" => Self::SourceTypeUnspecified,
-            "ACCOUNT" => Self::Account,
-            "PROFILE" => Self::Profile,
-            "DOMAIN_PROFILE" => Self::DomainProfile,
-            "CONTACT" => Self::Contact,
-            "OTHER_CONTACT" => Self::OtherContact,
-            "DOMAIN_CONTACT" => Self::DomainContact,
-            other => Self::UnknownValue(other.to_owned()),
-        }
-    }
-}
-
-impl ::std::fmt::Display for SourceType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for SourceType {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SourceType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        discovery_runtime::wire::deserialize_enum(deserializer)
-    }
-}
-
-impl discovery_runtime::QueryValue for SourceType {
-    fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-        ::std::borrow::Cow::Borrowed(self.as_str())
-    }
-}
+discovery_runtime::string_enum!(SourceType, UnknownValue {
+    SourceTypeUnspecified: "SOURCE_TYPE_UNSPECIFIED",
+    Account: "ACCOUNT",
+    Profile: "PROFILE",
+    DomainProfile: "DOMAIN_PROFILE",
+    Contact: "CONTACT",
+    OtherContact: "OTHER_CONTACT",
+    DomainContact: "DOMAIN_CONTACT",
+});
 
 /// The `Status` type defines a logical error model that is suitable for different programming environments, including REST APIs and RPC APIs. It is used by [gRPC](https://github.com/grpc). Each `Status` message contains three pieces of data: error code, error message, and error details. You can find out more about this error model and how to work with it in the [API Design Guide](https://cloud.google.com/apis/design/errors).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
     /// The status code, which should be an enum value of google.rpc.Code.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// A list of messages that carry the error details. There is a common set of message types for APIs to use.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<::std::collections::BTreeMap<String, serde_json::Value>>,
     /// A developer-facing error message, which should be in English. Any user-facing error message should be localized and sent in the google.rpc.Status.details field, or localized by the client.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Status {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "code" => self.code = map.next_value()?,
-            "details" => self.details = map.next_value()?,
-            "message" => self.message = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Status, extra {
+    code: "code",
+    details: "details",
+    message: "message",
+});
 
 /// **DEPRECATED**: No data will be returned A brief one-line description of the person.
 #[deprecated]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tagline {
     /// Metadata about the tagline.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The tagline.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Tagline {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Tagline, extra {
+    metadata: "metadata",
+    value: "value",
+});
 
 /// A request to update an existing user contact group. All updated fields will be replaced.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateContactGroupRequest {
     /// Required. The contact group to update.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_group: Option<ContactGroup>,
     /// Optional. A field mask to restrict which fields on the group are returned. Defaults to `metadata`, `groupType`, and `name` if not set or set to empty. Valid fields are: * clientData * groupType * memberCount * metadata * name
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_group_fields: Option<discovery_runtime::FieldMask>,
     /// Optional. A field mask to restrict which fields on the group are updated. Multiple fields can be specified by separating them with commas. Defaults to `name` if not set or set to empty. Updated fields are replaced. Valid values are: * clientData * name
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_group_fields: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for UpdateContactGroupRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "contactGroup" => self.contact_group = map.next_value()?,
-            "readGroupFields" => self.read_group_fields = map.next_value()?,
-            "updateGroupFields" => self.update_group_fields = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(UpdateContactGroupRequest, extra {
+    contact_group: "contactGroup",
+    read_group_fields: "readGroupFields",
+    update_group_fields: "updateGroupFields",
+});
 
 /// A request to update an existing contact's photo. All requests must have a valid photo format: JPEG or PNG.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateContactPhotoRequest {
     /// Optional. A field mask to restrict which fields on the person are returned. Multiple fields can be specified by separating them with commas. Defaults to empty if not set, which will skip the post mutate get. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub person_fields: Option<discovery_runtime::FieldMask>,
     /// Required. Raw photo bytes
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_bytes: Option<discovery_runtime::Bytes>,
     /// Optional. A mask of what source types to return. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for UpdateContactPhotoRequest {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "personFields" => self.person_fields = map.next_value()?,
-            "photoBytes" => self.photo_bytes = map.next_value()?,
-            "sources" => self.sources = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(UpdateContactPhotoRequest, extra {
+    person_fields: "personFields",
+    photo_bytes: "photoBytes",
+    sources: "sources",
+});
 
 /// The response for updating a contact's photo.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateContactPhotoResponse {
     /// The updated person, if person_fields is set in the UpdateContactPhotoRequest; otherwise this will be unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for UpdateContactPhotoResponse {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "person" => self.person = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(UpdateContactPhotoResponse, extra {
+    person: "person",
+});
 
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
 ///
@@ -3868,145 +2107,72 @@ pub enum UpdatePersonFields {
     UserDefined,
 }
 
-impl UpdatePersonFields {
-    /// The field name as the API spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Addresses => "addresses",
-            Self::Biographies => "biographies",
-            Self::Birthdays => "birthdays",
-            Self::CalendarUrls => "calendarUrls",
-            Self::ClientData => "clientData",
-            Self::EmailAddresses => "emailAddresses",
-            Self::Events => "events",
-            Self::ExternalIds => "externalIds",
-            Self::Genders => "genders",
-            Self::ImClients => "imClients",
-            Self::Interests => "interests",
-            Self::Locales => "locales",
-            Self::Locations => "locations",
-            Self::Memberships => "memberships",
-            Self::MiscKeywords => "miscKeywords",
-            Self::Names => "names",
-            Self::Nicknames => "nicknames",
-            Self::Occupations => "occupations",
-            Self::Organizations => "organizations",
-            Self::PhoneNumbers => "phoneNumbers",
-            Self::Relations => "relations",
-            Self::SipAddresses => "sipAddresses",
-            Self::Urls => "urls",
-            Self::UserDefined => "userDefined",
-        }
-    }
-}
-
-impl From<UpdatePersonFields> for String {
-    fn from(field: UpdatePersonFields) -> String {
-        field.as_str().to_owned()
-    }
-}
-
-impl From<UpdatePersonFields> for discovery_runtime::FieldMask {
-    fn from(field: UpdatePersonFields) -> Self {
-        Self::from(field.as_str())
-    }
-}
-
-impl ::std::fmt::Display for UpdatePersonFields {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+discovery_runtime::field_names!(UpdatePersonFields {
+    Addresses: "addresses",
+    Biographies: "biographies",
+    Birthdays: "birthdays",
+    CalendarUrls: "calendarUrls",
+    ClientData: "clientData",
+    EmailAddresses: "emailAddresses",
+    Events: "events",
+    ExternalIds: "externalIds",
+    Genders: "genders",
+    ImClients: "imClients",
+    Interests: "interests",
+    Locales: "locales",
+    Locations: "locations",
+    Memberships: "memberships",
+    MiscKeywords: "miscKeywords",
+    Names: "names",
+    Nicknames: "nicknames",
+    Occupations: "occupations",
+    Organizations: "organizations",
+    PhoneNumbers: "phoneNumbers",
+    Relations: "relations",
+    SipAddresses: "sipAddresses",
+    Urls: "urls",
+    UserDefined: "userDefined",
+});
 
 /// A person's associated URLs.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Url {
     /// Output only. The type of the URL translated and formatted in the viewer's account locale or the `Accept-Language` HTTP header locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted_type: Option<String>,
     /// Metadata about the URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The type of the URL. The type can be custom or one of these predefined values: * `home` * `work` * `blog` * `profile` * `homePage` * `ftp` * `reservations` * `appInstallPage`: website for a Currents application. * `other`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for Url {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "formattedType" => self.formatted_type = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
+discovery_runtime::json_object!(Url, extra {
+    formatted_type: "formattedType",
+    metadata: "metadata",
+    r#type: "type",
+    value: "value",
+});
 
 /// Arbitrary user data that is populated by the end users.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserDefined {
     /// The end user specified key of the user defined data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Metadata about the user defined data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<FieldMetadata>,
     /// The end user specified value of the user defined data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    #[serde(flatten)]
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-impl discovery_runtime::wire::JsonObject for UserDefined {
-    fn read_member<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> ::std::result::Result<(), A::Error> {
-        match key {
-            "key" => self.key = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            _ => discovery_runtime::wire::next_unknown(map, key, &mut self.extra)?,
-        }
-        Ok(())
-    }
-}
-
-discovery_runtime::deserialize_objects!(
-    Address, AgeRangeType, BatchCreateContactsRequest, BatchCreateContactsResponse,
-    BatchDeleteContactsRequest, BatchGetContactGroupsResponse,
-    BatchUpdateContactsRequest, BatchUpdateContactsResponse, Biography, Birthday,
-    BraggingRights, CalendarUrl, ClientData, ContactGroup, ContactGroupMembership,
-    ContactGroupMetadata, ContactGroupResponse, ContactToCreate,
-    CopyOtherContactToMyContactsGroupRequest, CoverPhoto, CreateContactGroupRequest,
-    Date, DeleteContactPhotoResponse, DomainMembership, EmailAddress, Empty, Event,
-    ExternalId, FieldMetadata, FileAs, Gender, GetPeopleResponse, GroupClientData,
-    ImClient, Interest, ListConnectionsResponse, ListContactGroupsResponse,
-    ListDirectoryPeopleResponse, ListOtherContactsResponse, Locale, Location, Membership,
-    MiscKeyword, ModifyContactGroupMembersRequest, ModifyContactGroupMembersResponse,
-    Name, Nickname, Occupation, Organization, Person, PersonMetadata, PersonResponse,
-    PhoneNumber, Photo, ProfileMetadata, Relation, RelationshipInterest,
-    RelationshipStatus, Residence, SearchDirectoryPeopleResponse, SearchResponse,
-    SearchResult, SipAddress, Skill, Source, Status, Tagline, UpdateContactGroupRequest,
-    UpdateContactPhotoRequest, UpdateContactPhotoResponse, Url, UserDefined
-);
+discovery_runtime::json_object!(UserDefined, extra {
+    key: "key",
+    metadata: "metadata",
+    value: "value",
+});

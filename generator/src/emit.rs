@@ -4,7 +4,7 @@
 //! Per-method code stays small: everything a request does at run time lives in the
 //! runtime crate (`discovery-runtime`), and a builder only records its inputs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -154,7 +154,8 @@ fn lib_rs(api: &Api) -> TokenStream {
             pub mod scopes { #(#scopes)* }
         }
     });
-    let client_impl = resource_impl(&api.root, quote!(self.client));
+    let objects = object_names(api);
+    let client_impl = resource_impl(&api.root, quote!(self.client), &objects);
     let revision_line = format!(" Discovery revision `{}` of `{}` {}.", api.revision, api.name, api.version);
     quote! {
         #![doc = include_str!("../README.md")]
@@ -220,7 +221,7 @@ fn title(api: &Api) -> String {
 
 /// The impl block of a resource handle (or of the client, for the root): accessors of
 /// its sub-resources and one constructor per method.
-fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
+fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&str>) -> TokenStream {
     let owner = ident(&resource.struct_name);
     let prefix = if resource.path.is_empty() { quote!(resources::) } else { quote!() };
     let children = resource.children.iter().map(|child| {
@@ -236,7 +237,7 @@ fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
             }
         }
     });
-    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix));
+    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix, objects));
     quote! {
         impl #owner {
             #(#children)*
@@ -245,7 +246,12 @@ fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
     }
 }
 
-fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStream) -> TokenStream {
+fn method_constructor(
+    method: &Method,
+    client: &TokenStream,
+    prefix: &TokenStream,
+    objects: &HashSet<&str>,
+) -> TokenStream {
     let accessor = ident(&method.accessor);
     let builder = ident(&method.builder);
     let doc = method_doc(method);
@@ -260,7 +266,14 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
     if let Some(body) = &method.body {
         let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
         args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
-        steps.push(quote!(call.json_body(#arg.borrow());));
+        // Object types serialise through their own `JsonBody` impl, so the serialiser is
+        // compiled in this crate rather than in every caller of the generic constructor.
+        let is_object = matches!(&body.ty, Type::Named(name) if objects.contains(name.as_str()));
+        steps.push(if is_object {
+            quote!(call.object_body(#arg.borrow());)
+        } else {
+            quote!(call.json_body(#arg.borrow());)
+        });
     }
     for param in &method.required_query {
         let (input, value) = param_input(param);
@@ -358,6 +371,17 @@ fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStre
 // ---------------------------------------------------------------------------------------
 // types.rs
 
+/// The names of the API's object types (structs), which implement `JsonBody`.
+fn object_names(api: &Api) -> HashSet<&str> {
+    api.types
+        .iter()
+        .filter_map(|def| match def {
+            TypeDef::Struct(s) => Some(s.name.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn types_rs(api: &Api) -> TokenStream {
     let items = api.types.iter().map(|def| match def {
         TypeDef::Struct(s) => struct_item(s),
@@ -368,22 +392,10 @@ fn types_rs(api: &Api) -> TokenStream {
             quote!(#doc pub type #name = #ty;)
         }
     });
-    let objects = api.types.iter().filter_map(|def| match def {
-        TypeDef::Struct(s) => Some(ident(&s.name)),
-        _ => None,
-    });
-    let objects: Vec<Ident> = objects.collect();
-    let deserialize = (!objects.is_empty()).then(|| {
-        quote! {
-            // Every object type decodes through its `JsonObject::read_member`, in one pass.
-            discovery_runtime::deserialize_objects!(#(#objects),*);
-        }
-    });
     quote! {
         //! The API's data types: one per schema of the Discovery document, plus the
         //! objects and enums that the schemas define inline.
         #(#items)*
-        #deserialize
     }
 }
 
@@ -393,52 +405,26 @@ fn struct_item(s: &Struct) -> TokenStream {
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
     let fields = s.fields.iter().map(field_item);
     let unknown = ident(&s.unknown_fields);
-    let read_unknown = quote!(discovery_runtime::wire::next_unknown(map, key, &mut self.#unknown)?);
-    // Decoding is one pass over the members (`discovery_runtime::wire::JsonObject`) rather
-    // than a derived `Deserialize` with a flattened map, which buffers every unknown member
-    // and costs the compiler a large visitor per type.
-    let read_members = if s.fields.is_empty() {
-        quote!(#read_unknown;)
-    } else {
-        let arms = s.fields.iter().map(|field| {
-            let (wire, field_name) = (&field.wire, ident(&field.name));
-            if field.ty.has_int64() {
-                quote!(#wire => self.#field_name = discovery_runtime::wire::next_int64(map)?,)
-            } else {
-                quote!(#wire => self.#field_name = map.next_value()?,)
-            }
-        });
-        quote! {
-            match key {
-                #(#arms)*
-                _ => #read_unknown,
-            }
-        }
-    };
+    // One runtime macro gives the type its JSON encoding from this table (serialising,
+    // one-pass decoding that keeps unknown members, `JsonBody`): no serde derive, no
+    // attribute per field, and far less code for the compiler than serde's visitors.
+    let members = s.fields.iter().map(|field| {
+        let (wire, field_name) = (&field.wire, ident(&field.name));
+        let codec = field.ty.has_int64().then(|| quote!(as int64));
+        quote!(#field_name: #wire #codec)
+    });
     quote! {
         #doc
         #deprecated
-        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
+        #[derive(Clone, Debug, Default, PartialEq)]
         pub struct #name {
             #(#fields)*
             /// JSON members that this version of the crate does not know. They are kept so
             /// that writing back what was read (read, modify, update) loses nothing.
-            #[serde(flatten)]
             pub #unknown: ::std::collections::BTreeMap<String, serde_json::Value>,
         }
 
-        impl discovery_runtime::wire::JsonObject for #name {
-            fn read_member<'de, A: serde::de::MapAccess<'de>>(
-                &mut self,
-                key: &str,
-                map: &mut A,
-            ) -> ::std::result::Result<(), A::Error> {
-                #read_members
-                Ok(())
-            }
-        }
-
+        discovery_runtime::json_object!(#name, #unknown { #(#members),* });
     }
 }
 
@@ -459,26 +445,15 @@ fn field_item(field: &Field) -> TokenStream {
     }
     let doc = doc_lines(doc);
     let name = ident(&field.name);
-    let mut serde_args = Vec::new();
-    if crate::naming::serde_camel_case(&field.name) != field.wire {
-        let wire = &field.wire;
-        serde_args.push(quote!(rename = #wire));
-    }
     let inner = rust_type(&field.ty, false);
-    let (ty, skip) = match &field.ty {
-        Type::Vec(_) => (inner, "Vec::is_empty"),
-        Type::Map(_) | Type::Object => (inner, "::std::collections::BTreeMap::is_empty"),
-        _ if field.boxed => (quote!(Option<Box<#inner>>), "Option::is_none"),
-        _ => (quote!(Option<#inner>), "Option::is_none"),
+    let ty = match &field.ty {
+        Type::Vec(_) | Type::Map(_) | Type::Object => inner,
+        _ if field.boxed => quote!(Option<Box<#inner>>),
+        _ => quote!(Option<#inner>),
     };
-    serde_args.push(quote!(skip_serializing_if = #skip));
-    if field.ty.has_int64() {
-        serde_args.push(quote!(with = "discovery_runtime::wire::int64"));
-    }
     let deprecated = field.deprecated.then(|| quote!(#[deprecated]));
     quote! {
         #doc
-        #[serde(#(#serde_args),*)]
         #deprecated
         pub #name: #ty,
     }
@@ -493,13 +468,9 @@ fn enum_item(e: &Enum) -> TokenStream {
         let deprecated = v.deprecated.then(|| quote!(#[deprecated]));
         quote!(#doc #deprecated #variant,)
     });
-    let to_wire = e.variants.iter().map(|v| {
+    let spellings = e.variants.iter().map(|v| {
         let (variant, wire) = (ident(&v.name), &v.wire);
-        quote!(Self::#variant => #wire,)
-    });
-    let from_wire = e.variants.iter().map(|v| {
-        let (variant, wire) = (ident(&v.name), &v.wire);
-        quote!(#wire => Self::#variant,)
+        quote!(#variant: #wire)
     });
     quote! {
         #doc
@@ -510,48 +481,7 @@ fn enum_item(e: &Enum) -> TokenStream {
             #unknown(String),
         }
 
-        impl #name {
-            /// The value as the API spells it.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    #(#to_wire)*
-                    Self::#unknown(value) => value,
-                }
-            }
-        }
-
-        impl From<&str> for #name {
-            fn from(value: &str) -> Self {
-                match value {
-                    #(#from_wire)*
-                    other => Self::#unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl ::std::fmt::Display for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for #name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                discovery_runtime::wire::deserialize_enum(deserializer)
-            }
-        }
-
-        impl discovery_runtime::QueryValue for #name {
-            fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
-                ::std::borrow::Cow::Borrowed(self.as_str())
-            }
-        }
+        discovery_runtime::string_enum!(#name, #unknown { #(#spellings),* });
     }
 }
 
@@ -571,9 +501,9 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
         let doc = format!(" `{wire}`");
         quote!(#[doc = #doc] #variant,)
     });
-    let arms = mask.fields.iter().map(|(variant, wire)| {
+    let spellings = mask.fields.iter().map(|(variant, wire)| {
         let variant = ident(variant);
-        quote!(Self::#variant => #wire,)
+        quote!(#variant: #wire)
     });
     quote! {
         #doc
@@ -582,32 +512,7 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
             #(#variants)*
         }
 
-        impl #name {
-            /// The field name as the API spells it.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    #(#arms)*
-                }
-            }
-        }
-
-        impl From<#name> for String {
-            fn from(field: #name) -> String {
-                field.as_str().to_owned()
-            }
-        }
-
-        impl From<#name> for discovery_runtime::FieldMask {
-            fn from(field: #name) -> Self {
-                Self::from(field.as_str())
-            }
-        }
-
-        impl ::std::fmt::Display for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        discovery_runtime::field_names!(#name { #(#spellings),* });
     }
 }
 
@@ -616,15 +521,9 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
 
 fn resources_rs(api: &Api) -> TokenStream {
     let mut items = Vec::new();
-    let mut builders = Vec::new();
     let mut pages = BTreeSet::new();
-    collect_resource_items(&api.root, &mut items, &mut builders, &mut pages);
-    let builder_names = builders.iter().map(|b| ident(b));
-    let options = (!builders.is_empty()).then(|| {
-        quote! {
-            discovery_runtime::call_options!(#(#builder_names),*);
-        }
-    });
+    let objects = object_names(api);
+    collect_resource_items(&api.root, &objects, &mut items, &mut pages);
     quote! {
         //! Resource handles and request builders: one builder per method.
         //!
@@ -633,14 +532,13 @@ fn resources_rs(api: &Api) -> TokenStream {
         //! `upload`, `download`) is awaited. Every builder also has the per-call options
         //! `fields`, `quota_user`, `param`, `header`, `add_scope`, `retry_policy` and `timeout`.
         #(#items)*
-        #options
     }
 }
 
 fn collect_resource_items(
     resource: &Resource,
+    objects: &HashSet<&str>,
     items: &mut Vec<TokenStream>,
-    builders: &mut Vec<String>,
     pages: &mut BTreeSet<String>,
 ) {
     if !resource.path.is_empty() {
@@ -656,11 +554,10 @@ fn collect_resource_items(
                 pub(crate) client: discovery_runtime::Client,
             }
         });
-        items.push(resource_impl(resource, quote!(self.client)));
+        items.push(resource_impl(resource, quote!(self.client), objects));
     }
     for method in &resource.methods {
         items.push(builder_item(method));
-        builders.push(method.builder.clone());
         if let Some(paging) = &method.paging {
             if pages.insert(paging.response.clone()) {
                 items.push(page_impl(paging));
@@ -668,7 +565,7 @@ fn collect_resource_items(
         }
     }
     for child in &resource.children {
-        collect_resource_items(child, items, builders, pages);
+        collect_resource_items(child, objects, items, pages);
     }
 }
 
@@ -681,24 +578,10 @@ fn builder_item(method: &Method) -> TokenStream {
     let info = method_info(method);
     let setters = method.optional_query.iter().map(setter);
     let response = method.response.as_ref().map(|ty| rust_type(ty, true));
-    let send = match &response {
-        Some(ty) => quote! {
-            /// Sends the request and decodes the response.
-            pub async fn send(self) -> discovery_runtime::Result<#ty> {
-                self.call.send().await
-            }
-
-            /// Sends the request; the decoded response comes with its HTTP status and headers.
-            pub async fn send_with_response(self) -> discovery_runtime::Result<discovery_runtime::Response<#ty>> {
-                self.call.send_with_response().await
-            }
-        },
-        None => quote! {
-            /// Sends the request; the method returns no data.
-            pub async fn send(self) -> discovery_runtime::Result<()> {
-                self.call.send_empty().await
-            }
-        },
+    // `call_options!` adds the per-call options and the sending methods.
+    let options = match &response {
+        Some(ty) => quote!(discovery_runtime::call_options!(#builder => #ty);),
+        None => quote!(discovery_runtime::call_options!(#builder => ());),
     };
     let paging = method.paging.as_ref().map(|paging| {
         let page = ident(&paging.response);
@@ -751,11 +634,12 @@ fn builder_item(method: &Method) -> TokenStream {
         impl #builder {
             #info
             #(#setters)*
-            #send
             #paging
             #upload
             #download
         }
+
+        #options
     }
 }
 
@@ -909,7 +793,6 @@ fn cargo_toml(api: &Api, crate_name: &str, options: &CrateOptions) -> String {
          \n\
          [dependencies]\n\
          discovery-runtime = {runtime}\n\
-         serde = {{ version = \"1\", features = [\"derive\"] }}\n\
          serde_json = \"1\"\n",
         name = toml_string(crate_name),
         version = toml_string(&options.crate_version),

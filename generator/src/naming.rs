@@ -93,27 +93,6 @@ pub fn variant_ident(camel_name: &str) -> String {
     }
 }
 
-/// The name serde's `rename_all = "camelCase"` gives a field called `ident`.
-///
-/// Emitting a `rename` only where this differs from the wire name keeps the generated
-/// code short while the wire name stays exact.
-pub fn serde_camel_case(ident: &str) -> String {
-    let ident = ident.strip_prefix("r#").unwrap_or(ident);
-    let mut out = String::with_capacity(ident.len());
-    let mut capitalize = false;
-    for c in ident.chars() {
-        if c == '_' {
-            capitalize = true;
-        } else if capitalize {
-            out.extend(c.to_uppercase());
-            capitalize = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The `SCREAMING_SNAKE` name of a constant for an OAuth scope URL:
 /// `https://www.googleapis.com/auth/contacts.readonly` -> `CONTACTS_READONLY`.
 pub fn scope_const(url: &str) -> String {
@@ -215,14 +194,6 @@ mod tests {
         assert_eq!(variant_ident(&camel("SELF", "V", "Value")), "Self_");
         assert_eq!(variant_ident(&camel("NOT_ACTIVATED", "V", "Value")), "NotActivated");
         assert_eq!(variant_ident(&camel("", "V", "Empty")), "Empty");
-    }
-
-    #[test]
-    fn serde_camel_case_matches_serde() {
-        assert_eq!(serde_camel_case("email_addresses"), "emailAddresses");
-        assert_eq!(serde_camel_case("r#type"), "type");
-        assert_eq!(serde_camel_case("etag"), "etag");
-        assert_eq!(serde_camel_case("x_2"), "x2");
     }
 
     #[test]

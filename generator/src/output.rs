@@ -9,6 +9,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+
 use crate::{GeneratedCrate, GeneratedFile};
 
 /// The first lines of every generated Rust file.
@@ -35,12 +37,129 @@ pub struct WriteReport {
 
 /// Formats one file's tokens as Rust source with the generated-file header.
 pub fn format_rust(file_name: &str, tokens: proc_macro2::TokenStream) -> Result<String, crate::Error> {
-    let syntax: syn::File = syn::parse2(tokens)
+    let mut syntax: syn::File = syn::parse2(tokens)
         .map_err(|err| crate::Error::Format { file: file_name.to_owned(), message: err.to_string() })?;
+    let tables = take_tables(&mut syntax);
+    let mut text = prettyplease::unparse(&syntax);
+    for (placeholder, table) in &tables {
+        text = text.replacen(placeholder, table, 1);
+    }
     // String literals are printed escaped, so a raw CR can only sit in a doc comment (a
     // name from the document interpolated into one), where rustc rejects a bare CR.
-    let body = space_items(&prettyplease::unparse(&syntax).replace('\r', " "));
+    let body = space_items(&text.replace('\r', " "));
     Ok(format!("{HEADER}{body}"))
+}
+
+/// The runtime macros whose invocations are tables: a type's JSON members, an enum's wire
+/// spellings, a builder's response type.
+const TABLE_MACROS: &[&str] = &["json_object", "string_enum", "field_names", "call_options"];
+
+/// Replaces the table macro invocations of `file` by placeholders, and returns each
+/// placeholder line with the invocation laid out one entry per line.
+///
+/// `prettyplease` prints a macro's tokens as a filled paragraph, breaking lines anywhere
+/// (even between a field and its member name), so a field added to a type would reflow the
+/// whole table in a regen diff. One entry per line keeps those diffs to the changed lines.
+fn take_tables(file: &mut syn::File) -> Vec<(String, String)> {
+    let mut tables = Vec::new();
+    for item in &mut file.items {
+        let syn::Item::Macro(item) = item else { continue };
+        let segments: Vec<String> = item.mac.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let is_table = matches!(segments.as_slice(), [krate, name]
+            if krate == "discovery_runtime" && TABLE_MACROS.contains(&name.as_str()));
+        if !is_table || !item.attrs.is_empty() {
+            continue;
+        }
+        let path = segments.join("::");
+        let id = proc_macro2::Ident::new(&format!("__discovery_codegen_table_{}", tables.len()), Span::call_site());
+        let tokens = std::mem::replace(&mut item.mac.tokens, quote::quote!(#id));
+        tables.push((format!("{path}!({id});"), layout_table(&path, tokens)));
+    }
+    tables
+}
+
+/// `path!(HEAD { entry, entry })` with one entry per line, or `path!(TOKENS);` on one line
+/// when the invocation has no entry list.
+fn layout_table(path: &str, tokens: TokenStream) -> String {
+    let mut tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let entries = match tokens.last() {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
+            let entries = split_at_commas(group.stream());
+            tokens.pop();
+            entries
+        }
+        _ => return format!("{path}!({});", print_tokens(tokens)),
+    };
+    let head = print_tokens(tokens);
+    if entries.is_empty() {
+        return format!("{path}!({head} {{}});");
+    }
+    let mut out = format!("{path}!({head} {{\n");
+    for entry in entries {
+        out.push_str("    ");
+        out.push_str(&print_tokens(entry));
+        out.push_str(",\n");
+    }
+    out.push_str("});");
+    out
+}
+
+fn split_at_commas(stream: TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut entries = vec![Vec::new()];
+    for token in stream {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == ',' => entries.push(Vec::new()),
+            _ => entries.last_mut().expect("never empty").push(token),
+        }
+    }
+    entries.retain(|entry| !entry.is_empty());
+    entries
+}
+
+/// Prints tokens the way rustfmt spaces the few forms tables use: `name: "wire"`,
+/// `a::b::C`, `A => B`, `Vec<T>`, `(a, b)`.
+fn print_tokens(tokens: impl IntoIterator<Item = TokenTree>) -> String {
+    let mut out = String::new();
+    // Whether the next token sticks to the previous one (start, after `::`, `<`, `(`, `&`).
+    let mut glued = true;
+    let mut previous_joint: Option<char> = None;
+    for token in tokens {
+        let (text, tight_before, tight_after, joint) = match &token {
+            TokenTree::Punct(p) => {
+                let c = p.as_char();
+                let joint = (p.spacing() == Spacing::Joint).then_some(c);
+                let text = c.to_string();
+                match (previous_joint, c) {
+                    // The second half of `::` or `=>` continues the first.
+                    (Some(':'), ':') => (text, true, true, None),
+                    (Some('='), '>') => (text, true, false, None),
+                    (_, ':') if joint.is_some() => (text, true, true, joint),
+                    (_, ',' | ';' | ':') => (text, true, false, None),
+                    (_, '<') => (text, true, true, None),
+                    (_, '>') => (text, true, false, None),
+                    (_, '&') => (text, false, true, None),
+                    _ => (text, false, joint.is_some(), joint),
+                }
+            }
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{ ", " }"),
+                    Delimiter::None => ("", ""),
+                };
+                (format!("{open}{}{close}", print_tokens(group.stream())), false, false, None)
+            }
+            other => (other.to_string(), false, false, None),
+        };
+        if !(glued || tight_before) {
+            out.push(' ');
+        }
+        out.push_str(&text);
+        glued = tight_after;
+        previous_joint = joint;
+    }
+    out
 }
 
 /// Puts a blank line between consecutive items, which `prettyplease` leaves out, so that
@@ -75,6 +194,7 @@ fn space_items(source: &str) -> String {
             let prev_ends_item = !prev_is_comment
                 && (prev_trimmed == "}"
                     || prev_trimmed == "};"
+                    || prev_trimmed == "});"
                     || (prev_trimmed.ends_with(';') && ITEM_STARTS.iter().any(|s| prev_trimmed.starts_with(s))));
             let starts_item = ITEM_STARTS.iter().any(|s| trimmed.starts_with(s));
             let both_use = prev_trimmed.starts_with("use ") && trimmed.starts_with("use ");
@@ -162,6 +282,27 @@ pub fn write_atomically(target: &Path, contents: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn tables_get_one_entry_per_line_and_rustfmt_spacing() {
+        let tokens = quote::quote! {
+            discovery_runtime::json_object!(Note, extra { r#type: "type", views: "viewCount" as int64 });
+            discovery_runtime::json_object!(Empty, extra {});
+            discovery_runtime::call_options!(GetCall => Vec<crate::types::Note>);
+            discovery_runtime::call_options!(DeleteCall => ());
+            other::json_object!(Untouched, extra { a: "a" });
+        };
+        let text = format_rust("src/types.rs", tokens).unwrap();
+        let body = text.strip_prefix(HEADER).unwrap();
+        assert_eq!(
+            body,
+            "discovery_runtime::json_object!(Note, extra {\n    r#type: \"type\",\n    views: \"viewCount\" as int64,\n});\n\n\
+             discovery_runtime::json_object!(Empty, extra {});\n\n\
+             discovery_runtime::call_options!(GetCall => Vec<crate::types::Note>);\n\n\
+             discovery_runtime::call_options!(DeleteCall => ());\n\
+             other::json_object!(Untouched, extra { a : \"a\" });\n"
+        );
+    }
+
     fn krate(files: &[(&str, &str)]) -> GeneratedCrate {
         GeneratedCrate {
             crate_name: "demo".into(),
@@ -232,10 +373,13 @@ mod tests {
         assert!(body.contains("let y = 1;\n        y"), "{body}");
         assert!(body.contains("pub type B = A;\n\npub mod m {}"), "{body}");
 
-        let text = format_rust("y.rs", quote::quote! {
-            /// Prose that ends like a statement;
-            pub struct C;
-        })
+        let text = format_rust(
+            "y.rs",
+            quote::quote! {
+                /// Prose that ends like a statement;
+                pub struct C;
+            },
+        )
         .unwrap();
         assert!(text.contains("statement;\npub struct C;"), "no blank line between a doc comment and its item: {text}");
     }

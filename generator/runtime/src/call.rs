@@ -175,7 +175,17 @@ impl Call {
     /// Serialises `body` as the JSON request body. A serialisation failure is reported by
     /// the sending method.
     pub fn json_body<B: serde::Serialize + ?Sized>(&mut self, body: &B) {
-        self.body = match serde_json::to_vec(body) {
+        self.set_body(serde_json::to_vec(body));
+    }
+
+    /// Serialises a generated object type as the JSON request body, like
+    /// [`json_body`](Call::json_body) but through the type's own (non-generic) serialiser.
+    pub fn object_body(&mut self, body: &dyn crate::wire::JsonBody) {
+        self.set_body(body.to_json());
+    }
+
+    fn set_body(&mut self, encoded: serde_json::Result<Vec<u8>>) {
+        self.body = match encoded {
             Ok(bytes) => Body::Json(bytes.into()),
             Err(e) => Body::Invalid(format!("the request body could not be serialised: {e}").into()),
         };

@@ -104,4 +104,10 @@ pub use retry::RetryPolicy;
 /// For the macros generated crates invoke.
 #[doc(hidden)]
 pub use serde;
+/// For the macros generated crates invoke.
+#[doc(hidden)]
+pub use serde_json;
+
+/// The future returned by the sending methods of generated builders.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 pub use types::{Bytes, FieldMask};

@@ -1,11 +1,18 @@
-//! Macros that generated crates invoke: the standard options of every method builder, and
-//! the `Deserialize` impls of object types.
+//! Macros that generated crates invoke. They hold the code that is the same for every type
+//! or method, so a generated crate states only what differs: names, wire spellings and
+//! response types, one line each.
 
-/// Adds the options every Google API call accepts to method builder types.
+/// Adds the options every Google API call accepts to a method builder type and, given the
+/// method's response type, its sending methods.
 ///
-/// Each listed type must be a struct with a field `call: $crate::Call`. The macro adds
-/// inherent methods taking and returning the builder: `fields`, `quota_user`, `param`,
-/// `header`, `add_scope`, `retry_policy` and `timeout`.
+/// The builder must be a struct with a field `call: $crate::Call`. Every form adds inherent
+/// methods taking and returning the builder: `fields`, `quota_user`, `param`, `header`,
+/// `add_scope`, `retry_policy` and `timeout`. `Builder => Response` also adds `send` and
+/// `send_with_response`; `Builder => ()` adds a `send` that ignores the response body.
+///
+/// The sending methods return boxed futures: their code (the HTTP exchange and the decoding
+/// of `Response`) is then compiled once, in the crate that defines the builder, instead of
+/// in every crate that awaits it. The price is one allocation per call.
 ///
 /// ```
 /// use discovery_runtime::{call_options, Call};
@@ -14,11 +21,38 @@
 ///     call: Call,
 /// }
 ///
-/// call_options!(GetPerson);
+/// call_options!(GetPerson => serde_json::Value);
 /// ```
 #[macro_export]
 macro_rules! call_options {
-    ($($builder:ty),* $(,)?) => {$(
+    ($builder:ty => ()) => {
+        $crate::call_options!($builder);
+
+        impl $builder {
+            /// Sends the request; the method returns no data.
+            pub fn send(self) -> $crate::BoxFuture<'static, $crate::Result<()>> {
+                ::std::boxed::Box::pin(self.call.send_empty())
+            }
+        }
+    };
+    ($builder:ty => $response:ty) => {
+        $crate::call_options!($builder);
+
+        impl $builder {
+            /// Sends the request and decodes the response.
+            pub fn send(self) -> $crate::BoxFuture<'static, $crate::Result<$response>> {
+                ::std::boxed::Box::pin(self.call.send())
+            }
+
+            /// Sends the request; the decoded response comes with its HTTP status and headers.
+            pub fn send_with_response(
+                self,
+            ) -> $crate::BoxFuture<'static, $crate::Result<$crate::Response<$response>>> {
+                ::std::boxed::Box::pin(self.call.send_with_response())
+            }
+        }
+    };
+    ($($builder:ty),+ $(,)?) => {$(
         impl $builder {
             /// Asks for a partial response holding only these fields (the standard `fields`
             /// parameter, for example `names,emailAddresses` or `items(id,etag)`).
@@ -80,45 +114,201 @@ macro_rules! call_options {
                 self
             }
         }
-    )*};
+    )+};
 }
 
-/// Implements `serde::Deserialize` for object types that implement
-/// [`wire::JsonObject`](crate::wire::JsonObject), by [`wire::deserialize_object`](crate::wire::deserialize_object).
+/// Implements `Serialize`, `Deserialize`, [`wire::JsonObject`](crate::wire::JsonObject) and
+/// [`wire::JsonBody`](crate::wire::JsonBody) for a generated object type, from the list of
+/// its fields and their JSON member names.
+///
+/// `json_object!(Type, unknown { field: "memberName", count: "count" as int64 })`: every
+/// listed field is an `Option`, `Vec` or map, written only when it holds something;
+/// `as int64` marks 64-bit integers, which travel as JSON strings ([`wire::int64`](crate::wire::int64)).
+/// Members the list does not name are kept in the map field `unknown` when reading and
+/// written back after the others, so that read, modify, write loses nothing. Reading is one
+/// pass over the members, without buffering.
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use discovery_runtime::{deserialize_objects, wire};
 ///
-/// #[derive(Default)]
+/// #[derive(Debug, Default)]
 /// pub struct Note {
 ///     text: Option<String>,
+///     views: Option<i64>,
 ///     extra: BTreeMap<String, serde_json::Value>,
 /// }
 ///
-/// impl wire::JsonObject for Note {
-///     fn read_member<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-///         match key {
-///             "text" => self.text = map.next_value()?,
-///             _ => wire::next_unknown(map, key, &mut self.extra)?,
-///         }
-///         Ok(())
-///     }
-/// }
+/// discovery_runtime::json_object!(Note, extra {
+///     text: "text",
+///     views: "viewCount" as int64,
+/// });
 ///
-/// deserialize_objects!(Note);
-///
-/// let note: Note = serde_json::from_str(r#"{"text": "hi", "later": 1}"#).unwrap();
-/// assert_eq!(note.text.as_deref(), Some("hi"));
-/// assert_eq!(note.extra["later"], 1);
+/// let note: Note = serde_json::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
+/// assert_eq!((note.text.as_deref(), note.views), (Some("hi"), Some(7)));
+/// assert_eq!(serde_json::to_string(&note).unwrap(), r#"{"text":"hi","viewCount":"7","later":1}"#);
 /// ```
 #[macro_export]
-macro_rules! deserialize_objects {
-    ($($object:ty),* $(,)?) => {$(
+macro_rules! json_object {
+    ($object:ident, $unknown:ident { $($field:ident: $wire:literal $(as $codec:ident)?),* $(,)? }) => {
+        impl $crate::serde::Serialize for $object {
+            fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                use $crate::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(::core::option::Option::None)?;
+                $($crate::wire::member $(::$codec)? ::write(&mut map, $wire, &self.$field)?;)*
+                for (key, value) in &self.$unknown {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+
+        impl $crate::wire::JsonObject for $object {
+            fn read_member<'de, A: $crate::serde::de::MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> ::core::result::Result<(), A::Error> {
+                match key {
+                    $($wire => self.$field = $crate::wire::member $(::$codec)? ::read(map)?,)*
+                    _ => $crate::wire::next_unknown(map, key, &mut self.$unknown)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+
         impl<'de> $crate::serde::Deserialize<'de> for $object {
             fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 $crate::wire::deserialize_object(deserializer)
             }
         }
-    )*};
+
+        impl $crate::wire::JsonBody for $object {
+            fn to_json(&self) -> ::core::result::Result<::std::vec::Vec<u8>, $crate::serde_json::Error> {
+                $crate::serde_json::to_vec(self)
+            }
+        }
+    };
+}
+
+/// Implements the methods and traits of a generated string enum from the wire spelling of
+/// each variant: `as_str`, `From<&str>`, `Display`, `Serialize`, `Deserialize` and
+/// [`QueryValue`](crate::QueryValue).
+///
+/// The enum must have a variant `unknown(String)`, which holds values the list does not
+/// name, so that a value added to the API later is read and sent back unchanged.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// pub enum Color {
+///     Red,
+///     DeepBlue,
+///     UnknownValue(String),
+/// }
+///
+/// discovery_runtime::string_enum!(Color, UnknownValue {
+///     Red: "RED",
+///     DeepBlue: "DEEP_BLUE",
+/// });
+///
+/// assert_eq!(Color::from("DEEP_BLUE"), Color::DeepBlue);
+/// assert_eq!(Color::from("GREEN"), Color::UnknownValue("GREEN".into()));
+/// assert_eq!(serde_json::to_string(&Color::Red).unwrap(), r#""RED""#);
+/// ```
+#[macro_export]
+macro_rules! string_enum {
+    ($enum:ident, $unknown:ident { $($variant:ident: $wire:literal),* $(,)? }) => {
+        impl $enum {
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                    Self::$unknown(value) => value,
+                }
+            }
+        }
+
+        impl ::core::convert::From<&str> for $enum {
+            fn from(value: &str) -> Self {
+                match value {
+                    $($wire => Self::$variant,)*
+                    other => Self::$unknown(::std::borrow::ToOwned::to_owned(other)),
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for $enum {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::serde::Serialize for $enum {
+            fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::serde::Deserialize<'de> for $enum {
+            fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::wire::deserialize_enum(deserializer)
+            }
+        }
+
+        impl $crate::QueryValue for $enum {
+            fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
+                ::std::borrow::Cow::Borrowed(self.as_str())
+            }
+        }
+    };
+}
+
+/// Implements the methods and conversions of a generated enum of field names (the
+/// values a field-mask parameter accepts): `as_str`, `Display`, and `Into` both `String`
+/// and [`FieldMask`](crate::FieldMask), so that arrays of them are field masks.
+///
+/// ```
+/// #[derive(Clone, Copy)]
+/// pub enum PersonFields {
+///     Names,
+///     EmailAddresses,
+/// }
+///
+/// discovery_runtime::field_names!(PersonFields {
+///     Names: "names",
+///     EmailAddresses: "emailAddresses",
+/// });
+///
+/// let mask = discovery_runtime::FieldMask::from([PersonFields::Names, PersonFields::EmailAddresses]);
+/// assert_eq!(mask.to_string(), "names,emailAddresses");
+/// ```
+#[macro_export]
+macro_rules! field_names {
+    ($enum:ident { $($variant:ident: $wire:literal),* $(,)? }) => {
+        impl $enum {
+            /// The field name as the API spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                }
+            }
+        }
+
+        impl ::core::convert::From<$enum> for ::std::string::String {
+            fn from(field: $enum) -> ::std::string::String {
+                ::std::borrow::ToOwned::to_owned(field.as_str())
+            }
+        }
+
+        impl ::core::convert::From<$enum> for $crate::FieldMask {
+            fn from(field: $enum) -> Self {
+                Self::from(field.as_str())
+            }
+        }
+
+        impl ::core::fmt::Display for $enum {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }

@@ -10,13 +10,111 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// An object type of a generated crate, decoded one JSON member at a time.
 ///
-/// Generated structs implement this instead of deriving `Deserialize` with a flattened
-/// map of unknown members: one pass over the members, no buffering, and far less code
-/// for the compiler than serde's derived visitor.
+/// Generated structs implement this (through [`json_object!`](crate::json_object)) instead
+/// of deriving `Deserialize` with a flattened map of unknown members: one pass over the
+/// members, no buffering, and far less code for the compiler than serde's derived visitor.
 pub trait JsonObject: Default {
     /// Reads the value of the member named `key` from `map` into `self`. Members the type
     /// does not know go to its map of unknown members ([`next_unknown`]).
     fn read_member<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// An object type that can be a request body: serialised by a function of the crate that
+/// defines the type, so that the code which sends it ([`Call::object_body`](crate::Call::object_body))
+/// is not generic and the serialiser is compiled once, not in every crate that sends one.
+pub trait JsonBody {
+    /// The JSON encoding of `self`.
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error>;
+}
+
+/// One member of a generated object type, read and written by [`json_object!`](crate::json_object).
+///
+/// Members that hold nothing (`None`, an empty array or map) are left out when writing,
+/// as the Google APIs expect.
+pub mod member {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::de::{Deserialize, MapAccess};
+    use serde::ser::{Serialize, SerializeMap};
+
+    use super::{AsWireString, FromWireString, Wire};
+
+    /// Whether a member value holds nothing and is left out of the JSON object.
+    pub trait Absent {
+        /// `true` for `None` and for empty arrays and maps.
+        fn is_absent(&self) -> bool;
+    }
+
+    impl<T> Absent for Option<T> {
+        fn is_absent(&self) -> bool {
+            self.is_none()
+        }
+    }
+
+    impl<T> Absent for Vec<T> {
+        fn is_absent(&self) -> bool {
+            self.is_empty()
+        }
+    }
+
+    impl<K, V> Absent for BTreeMap<K, V> {
+        fn is_absent(&self) -> bool {
+            self.is_empty()
+        }
+    }
+
+    impl<K, V, H> Absent for HashMap<K, V, H> {
+        fn is_absent(&self) -> bool {
+            self.is_empty()
+        }
+    }
+
+    /// Writes `value` under `key` unless it is absent.
+    pub fn write<M, T>(map: &mut M, key: &'static str, value: &T) -> Result<(), M::Error>
+    where
+        M: SerializeMap,
+        T: Absent + Serialize,
+    {
+        if value.is_absent() {
+            return Ok(());
+        }
+        map.serialize_entry(key, value)
+    }
+
+    /// Reads the value of the current member.
+    pub fn read<'de, A, T>(map: &mut A) -> Result<T, A::Error>
+    where
+        A: MapAccess<'de>,
+        T: Deserialize<'de>,
+    {
+        map.next_value()
+    }
+
+    /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
+    pub mod int64 {
+        use super::*;
+
+        /// Writes `value` under `key`, integers as strings, unless it is absent.
+        pub fn write<M, T>(map: &mut M, key: &'static str, value: &T) -> Result<(), M::Error>
+        where
+            M: SerializeMap,
+            T: Absent + AsWireString,
+        {
+            if value.is_absent() {
+                return Ok(());
+            }
+            map.serialize_entry(key, &Wire(value))
+        }
+
+        /// Reads the value of the current member, integers as strings or numbers.
+        pub fn read<'de, A, T>(map: &mut A) -> Result<T, A::Error>
+        where
+            A: MapAccess<'de>,
+            T: FromWireString,
+        {
+            super::super::next_int64(map)
+        }
+    }
 }
 
 /// Deserializes a [`JsonObject`]: members in any order, absent ones left at their default.
