@@ -105,7 +105,7 @@ pub struct BatchCreateContactsRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(BatchCreateContactsRequest, extra {
+discovery_runtime::json_object!(BatchCreateContactsRequest, extra, request_body {
     contacts: "contacts",
     read_mask: "readMask",
     sources: "sources",
@@ -135,7 +135,7 @@ pub struct BatchDeleteContactsRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(BatchDeleteContactsRequest, extra {
+discovery_runtime::json_object!(BatchDeleteContactsRequest, extra, request_body {
     resource_names: "resourceNames",
 });
 
@@ -169,7 +169,7 @@ pub struct BatchUpdateContactsRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(BatchUpdateContactsRequest, extra {
+discovery_runtime::json_object!(BatchUpdateContactsRequest, extra, request_body {
     contacts: "contacts",
     read_mask: "readMask",
     sources: "sources",
@@ -457,7 +457,7 @@ pub struct CopyOtherContactToMyContactsGroupRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(CopyOtherContactToMyContactsGroupRequest, extra {
+discovery_runtime::json_object!(CopyOtherContactToMyContactsGroupRequest, extra, request_body {
     copy_mask: "copyMask",
     read_mask: "readMask",
     sources: "sources",
@@ -495,7 +495,7 @@ pub struct CreateContactGroupRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(CreateContactGroupRequest, extra {
+discovery_runtime::json_object!(CreateContactGroupRequest, extra, request_body {
     contact_group: "contactGroup",
     read_group_fields: "readGroupFields",
 });
@@ -1057,7 +1057,7 @@ pub struct ModifyContactGroupMembersRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(ModifyContactGroupMembersRequest, extra {
+discovery_runtime::json_object!(ModifyContactGroupMembersRequest, extra, request_body {
     resource_names_to_add: "resourceNamesToAdd",
     resource_names_to_remove: "resourceNamesToRemove",
 });
@@ -1383,7 +1383,7 @@ pub struct Person {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(Person, extra {
+discovery_runtime::json_object!(Person, extra, request_body {
     addresses: "addresses",
     age_range: "ageRange",
     age_ranges: "ageRanges",
@@ -2012,7 +2012,7 @@ pub struct UpdateContactGroupRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(UpdateContactGroupRequest, extra {
+discovery_runtime::json_object!(UpdateContactGroupRequest, extra, request_body {
     contact_group: "contactGroup",
     read_group_fields: "readGroupFields",
     update_group_fields: "updateGroupFields",
@@ -2032,7 +2032,7 @@ pub struct UpdateContactPhotoRequest {
     pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-discovery_runtime::json_object!(UpdateContactPhotoRequest, extra {
+discovery_runtime::json_object!(UpdateContactPhotoRequest, extra, request_body {
     person_fields: "personFields",
     photo_bytes: "photoBytes",
     sources: "sources",

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{Api, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
+use crate::ir::{Api, Body, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
 use crate::output::format_rust;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
@@ -382,9 +382,21 @@ fn object_names(api: &Api) -> HashSet<&str> {
         .collect()
 }
 
+/// The names of the types that some method takes as its request body.
+fn request_body_names(api: &Api) -> HashSet<&str> {
+    api.methods()
+        .into_iter()
+        .filter_map(|method| match &method.body {
+            Some(Body { ty: Type::Named(name), .. }) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn types_rs(api: &Api) -> TokenStream {
+    let bodies = request_body_names(api);
     let items = api.types.iter().map(|def| match def {
-        TypeDef::Struct(s) => struct_item(s),
+        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str())),
         TypeDef::Enum(e) => enum_item(e),
         TypeDef::MaskFields(m) => mask_fields_item(m),
         TypeDef::Alias(a) => {
@@ -399,7 +411,7 @@ fn types_rs(api: &Api) -> TokenStream {
     }
 }
 
-fn struct_item(s: &Struct) -> TokenStream {
+fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
     let name = ident(&s.name);
     let doc = doc_attrs(&s.doc);
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
@@ -408,6 +420,8 @@ fn struct_item(s: &Struct) -> TokenStream {
     // One runtime macro gives the type its JSON encoding from this table (serialising,
     // one-pass decoding that keeps unknown members, `JsonBody`): no serde derive, no
     // attribute per field, and far less code for the compiler than serde's visitors.
+    // Only request bodies get `JsonBody`: its serialiser is compiled for every type that has it.
+    let marker = request_body.then(|| quote!(, request_body));
     let members = s.fields.iter().map(|field| {
         let (wire, field_name) = (&field.wire, ident(&field.name));
         let codec = field.ty.has_int64().then(|| quote!(as int64));
@@ -424,7 +438,7 @@ fn struct_item(s: &Struct) -> TokenStream {
             pub #unknown: ::std::collections::BTreeMap<String, serde_json::Value>,
         }
 
-        discovery_runtime::json_object!(#name, #unknown { #(#members),* });
+        discovery_runtime::json_object!(#name, #unknown #marker { #(#members),* });
     }
 }
 

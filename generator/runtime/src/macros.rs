@@ -117,9 +117,10 @@ macro_rules! call_options {
     )+};
 }
 
-/// Implements `Serialize`, `Deserialize`, [`wire::JsonObject`](crate::wire::JsonObject) and
-/// [`wire::JsonBody`](crate::wire::JsonBody) for a generated object type, from the list of
-/// its fields and their JSON member names.
+/// Implements `Serialize`, `Deserialize` and [`wire::JsonObject`](crate::wire::JsonObject)
+/// for a generated object type, from the list of its fields and their JSON member names;
+/// also [`wire::JsonBody`](crate::wire::JsonBody) for the types that methods take as their
+/// request body, marked `request_body`.
 ///
 /// `json_object!(Type, unknown { field: "memberName", count: "count" as int64 })`: every
 /// listed field is an `Option`, `Vec` or map, written only when it holds something;
@@ -138,7 +139,7 @@ macro_rules! call_options {
 ///     extra: BTreeMap<String, serde_json::Value>,
 /// }
 ///
-/// discovery_runtime::json_object!(Note, extra {
+/// discovery_runtime::json_object!(Note, extra, request_body {
 ///     text: "text",
 ///     views: "viewCount" as int64,
 /// });
@@ -146,9 +147,21 @@ macro_rules! call_options {
 /// let note: Note = serde_json::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
 /// assert_eq!((note.text.as_deref(), note.views), (Some("hi"), Some(7)));
 /// assert_eq!(serde_json::to_string(&note).unwrap(), r#"{"text":"hi","viewCount":"7","later":1}"#);
+///
+/// use discovery_runtime::wire::JsonBody;
+/// assert_eq!(note.to_json().unwrap(), br#"{"text":"hi","viewCount":"7","later":1}"#);
 /// ```
 #[macro_export]
 macro_rules! json_object {
+    ($object:ident, $unknown:ident, request_body { $($members:tt)* }) => {
+        $crate::json_object!($object, $unknown { $($members)* });
+
+        impl $crate::wire::JsonBody for $object {
+            fn to_json(&self) -> ::core::result::Result<::std::vec::Vec<u8>, $crate::serde_json::Error> {
+                $crate::serde_json::to_vec(self)
+            }
+        }
+    };
     ($object:ident, $unknown:ident { $($field:ident: $wire:literal $(as $codec:ident)?),* $(,)? }) => {
         impl $crate::serde::Serialize for $object {
             fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
@@ -179,12 +192,6 @@ macro_rules! json_object {
         impl<'de> $crate::serde::Deserialize<'de> for $object {
             fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 $crate::wire::deserialize_object(deserializer)
-            }
-        }
-
-        impl $crate::wire::JsonBody for $object {
-            fn to_json(&self) -> ::core::result::Result<::std::vec::Vec<u8>, $crate::serde_json::Error> {
-                $crate::serde_json::to_vec(self)
             }
         }
     };

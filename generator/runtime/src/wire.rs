@@ -69,16 +69,72 @@ pub mod member {
         }
     }
 
+    /// A member value that writes itself into a JSON object, or nothing when it is absent.
+    ///
+    /// `Option` writes its content directly, and arrays go through a plain loop rather than
+    /// serde's iterator-based `collect_seq`: less code per type, in every generated crate.
+    pub trait Member {
+        /// Writes `self` under `key` unless it is absent.
+        fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error>;
+    }
+
+    impl<T: Serialize> Member for Option<T> {
+        fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
+            match self {
+                Some(value) => map.serialize_entry(key, value),
+                None => Ok(()),
+            }
+        }
+    }
+
+    impl<T: Serialize> Member for Vec<T> {
+        fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
+            if self.is_empty() {
+                return Ok(());
+            }
+            map.serialize_entry(key, &Items(self))
+        }
+    }
+
+    impl<K: Serialize, V: Serialize> Member for BTreeMap<K, V> {
+        fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
+            if self.is_empty() {
+                return Ok(());
+            }
+            map.serialize_entry(key, self)
+        }
+    }
+
+    impl<K: Serialize, V: Serialize, H> Member for HashMap<K, V, H> {
+        fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
+            if self.is_empty() {
+                return Ok(());
+            }
+            map.serialize_entry(key, self)
+        }
+    }
+
+    /// The items of an array member.
+    struct Items<'a, T>(&'a [T]);
+
+    impl<T: Serialize> Serialize for Items<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+            for item in self.0 {
+                seq.serialize_element(item)?;
+            }
+            seq.end()
+        }
+    }
+
     /// Writes `value` under `key` unless it is absent.
     pub fn write<M, T>(map: &mut M, key: &'static str, value: &T) -> Result<(), M::Error>
     where
         M: SerializeMap,
-        T: Absent + Serialize,
+        T: Member,
     {
-        if value.is_absent() {
-            return Ok(());
-        }
-        map.serialize_entry(key, value)
+        value.write_member(map, key)
     }
 
     /// Reads the value of the current member.
