@@ -32,7 +32,7 @@ pub struct Address {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Address, extra {
@@ -59,7 +59,7 @@ pub struct AgeRangeType {
     pub metadata: Option<FieldMetadata>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(AgeRangeType, extra {
@@ -102,7 +102,7 @@ pub struct BatchCreateContactsRequest {
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BatchCreateContactsRequest, extra, request_body {
@@ -118,7 +118,7 @@ pub struct BatchCreateContactsResponse {
     pub created_people: Vec<PersonResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BatchCreateContactsResponse, extra {
@@ -132,7 +132,7 @@ pub struct BatchDeleteContactsRequest {
     pub resource_names: Vec<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BatchDeleteContactsRequest, extra, request_body {
@@ -146,7 +146,7 @@ pub struct BatchGetContactGroupsResponse {
     pub responses: Vec<ContactGroupResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BatchGetContactGroupsResponse, extra {
@@ -166,7 +166,7 @@ pub struct BatchUpdateContactsRequest {
     pub update_mask: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BatchUpdateContactsRequest, extra, request_body {
@@ -183,7 +183,7 @@ pub struct BatchUpdateContactsResponse {
     pub update_result: ::std::collections::BTreeMap<String, PersonResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BatchUpdateContactsResponse, extra {
@@ -201,7 +201,7 @@ pub struct Biography {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Biography, extra {
@@ -243,7 +243,7 @@ pub struct Birthday {
     pub text: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Birthday, extra {
@@ -262,7 +262,7 @@ pub struct BraggingRights {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(BraggingRights, extra {
@@ -283,7 +283,7 @@ pub struct CalendarUrl {
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(CalendarUrl, extra {
@@ -304,7 +304,7 @@ pub struct ClientData {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ClientData, extra {
@@ -336,7 +336,7 @@ pub struct ContactGroup {
     pub resource_name: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ContactGroup, extra {
@@ -382,7 +382,7 @@ pub struct ContactGroupMembership {
     pub contact_group_resource_name: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ContactGroupMembership, extra {
@@ -401,7 +401,7 @@ pub struct ContactGroupMetadata {
     pub update_time: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ContactGroupMetadata, extra {
@@ -420,7 +420,7 @@ pub struct ContactGroupResponse {
     pub status: Option<Status>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ContactGroupResponse, extra {
@@ -436,7 +436,7 @@ pub struct ContactToCreate {
     pub contact_person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ContactToCreate, extra {
@@ -454,7 +454,7 @@ pub struct CopyOtherContactToMyContactsGroupRequest {
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(CopyOtherContactToMyContactsGroupRequest, extra, request_body {
@@ -474,7 +474,7 @@ pub struct CoverPhoto {
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(CoverPhoto, extra {
@@ -492,7 +492,7 @@ pub struct CreateContactGroupRequest {
     pub read_group_fields: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(CreateContactGroupRequest, extra, request_body {
@@ -511,7 +511,7 @@ pub struct Date {
     pub year: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Date, extra {
@@ -527,7 +527,7 @@ pub struct DeleteContactPhotoResponse {
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(DeleteContactPhotoResponse, extra {
@@ -580,7 +580,7 @@ pub struct DomainMembership {
     pub in_viewer_domain: Option<bool>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(DomainMembership, extra {
@@ -602,7 +602,7 @@ pub struct EmailAddress {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(EmailAddress, extra {
@@ -618,7 +618,7 @@ discovery_runtime::json_object!(EmailAddress, extra {
 pub struct Empty {
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Empty, extra {});
@@ -636,7 +636,7 @@ pub struct Event {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Event, extra {
@@ -659,7 +659,7 @@ pub struct ExternalId {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ExternalId, extra {
@@ -682,7 +682,7 @@ pub struct FieldMetadata {
     pub verified: Option<bool>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(FieldMetadata, extra {
@@ -701,7 +701,7 @@ pub struct FileAs {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(FileAs, extra {
@@ -722,7 +722,7 @@ pub struct Gender {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Gender, extra {
@@ -739,7 +739,7 @@ pub struct GetPeopleResponse {
     pub responses: Vec<PersonResponse>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(GetPeopleResponse, extra {
@@ -755,7 +755,7 @@ pub struct GroupClientData {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(GroupClientData, extra {
@@ -780,7 +780,7 @@ pub struct ImClient {
     pub username: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ImClient, extra {
@@ -801,7 +801,7 @@ pub struct Interest {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Interest, extra {
@@ -825,7 +825,7 @@ pub struct ListConnectionsResponse {
     pub total_people: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ListConnectionsResponse, extra {
@@ -849,7 +849,7 @@ pub struct ListContactGroupsResponse {
     pub total_items: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ListContactGroupsResponse, extra {
@@ -870,7 +870,7 @@ pub struct ListDirectoryPeopleResponse {
     pub people: Vec<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ListDirectoryPeopleResponse, extra {
@@ -892,7 +892,7 @@ pub struct ListOtherContactsResponse {
     pub total_size: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ListOtherContactsResponse, extra {
@@ -911,7 +911,7 @@ pub struct Locale {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Locale, extra {
@@ -940,7 +940,7 @@ pub struct Location {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Location, extra {
@@ -965,7 +965,7 @@ pub struct Membership {
     pub metadata: Option<FieldMetadata>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Membership, extra {
@@ -987,7 +987,7 @@ pub struct MiscKeyword {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(MiscKeyword, extra {
@@ -1054,7 +1054,7 @@ pub struct ModifyContactGroupMembersRequest {
     pub resource_names_to_remove: Vec<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ModifyContactGroupMembersRequest, extra, request_body {
@@ -1071,7 +1071,7 @@ pub struct ModifyContactGroupMembersResponse {
     pub not_found_resource_names: Vec<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ModifyContactGroupMembersResponse, extra {
@@ -1114,7 +1114,7 @@ pub struct Name {
     pub unstructured_name: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Name, extra {
@@ -1146,7 +1146,7 @@ pub struct Nickname {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Nickname, extra {
@@ -1202,7 +1202,7 @@ pub struct Occupation {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Occupation, extra {
@@ -1247,7 +1247,7 @@ pub struct Organization {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Organization, extra {
@@ -1380,7 +1380,7 @@ pub struct Person {
     pub user_defined: Vec<UserDefined>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Person, extra, request_body {
@@ -1537,7 +1537,7 @@ pub struct PersonMetadata {
     pub sources: Vec<Source>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(PersonMetadata, extra {
@@ -1583,7 +1583,7 @@ pub struct PersonResponse {
     pub status: Option<Status>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(PersonResponse, extra {
@@ -1608,7 +1608,7 @@ pub struct PhoneNumber {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(PhoneNumber, extra {
@@ -1630,7 +1630,7 @@ pub struct Photo {
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Photo, extra {
@@ -1648,7 +1648,7 @@ pub struct ProfileMetadata {
     pub user_types: Vec<ProfileMetadataUserTypesItem>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(ProfileMetadata, extra {
@@ -1738,7 +1738,7 @@ pub struct Relation {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Relation, extra {
@@ -1760,7 +1760,7 @@ pub struct RelationshipInterest {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(RelationshipInterest, extra {
@@ -1781,7 +1781,7 @@ pub struct RelationshipStatus {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(RelationshipStatus, extra {
@@ -1802,7 +1802,7 @@ pub struct Residence {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Residence, extra {
@@ -1822,7 +1822,7 @@ pub struct SearchDirectoryPeopleResponse {
     pub total_size: Option<i32>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(SearchDirectoryPeopleResponse, extra {
@@ -1838,7 +1838,7 @@ pub struct SearchResponse {
     pub results: Vec<SearchResult>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(SearchResponse, extra {
@@ -1852,7 +1852,7 @@ pub struct SearchResult {
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(SearchResult, extra {
@@ -1872,7 +1872,7 @@ pub struct SipAddress {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(SipAddress, extra {
@@ -1891,7 +1891,7 @@ pub struct Skill {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Skill, extra {
@@ -1916,7 +1916,7 @@ pub struct Source {
     pub update_time: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Source, extra {
@@ -1971,7 +1971,7 @@ pub struct Status {
     pub message: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Status, extra {
@@ -1990,7 +1990,7 @@ pub struct Tagline {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Tagline, extra {
@@ -2009,7 +2009,7 @@ pub struct UpdateContactGroupRequest {
     pub update_group_fields: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(UpdateContactGroupRequest, extra, request_body {
@@ -2029,7 +2029,7 @@ pub struct UpdateContactPhotoRequest {
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(UpdateContactPhotoRequest, extra, request_body {
@@ -2045,7 +2045,7 @@ pub struct UpdateContactPhotoResponse {
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(UpdateContactPhotoResponse, extra {
@@ -2147,7 +2147,7 @@ pub struct Url {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(Url, extra {
@@ -2168,7 +2168,7 @@ pub struct UserDefined {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know. They are kept so
     /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: ::std::collections::BTreeMap<String, serde_json::Value>,
+    pub extra: discovery_runtime::wire::UnknownMembers,
 }
 
 discovery_runtime::json_object!(UserDefined, extra {

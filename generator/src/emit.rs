@@ -435,7 +435,7 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
             #(#fields)*
             /// JSON members that this version of the crate does not know. They are kept so
             /// that writing back what was read (read, modify, update) loses nothing.
-            pub #unknown: ::std::collections::BTreeMap<String, serde_json::Value>,
+            pub #unknown: discovery_runtime::wire::UnknownMembers,
         }
 
         discovery_runtime::json_object!(#name, #unknown #marker { #(#members),* });

@@ -125,18 +125,17 @@ macro_rules! call_options {
 /// `json_object!(Type, unknown { field: "memberName", count: "count" as int64 })`: every
 /// listed field is an `Option`, `Vec` or map, written only when it holds something;
 /// `as int64` marks 64-bit integers, which travel as JSON strings ([`wire::int64`](crate::wire::int64)).
-/// Members the list does not name are kept in the map field `unknown` when reading and
+/// Members the list does not name are kept in the field `unknown`, a
+/// [`wire::UnknownMembers`](crate::wire::UnknownMembers), when reading and
 /// written back after the others, so that read, modify, write loses nothing. Reading is one
 /// pass over the members, without buffering.
 ///
 /// ```
-/// use std::collections::BTreeMap;
-///
 /// #[derive(Debug, Default)]
 /// pub struct Note {
 ///     text: Option<String>,
 ///     views: Option<i64>,
-///     extra: BTreeMap<String, serde_json::Value>,
+///     extra: discovery_runtime::wire::UnknownMembers,
 /// }
 ///
 /// discovery_runtime::json_object!(Note, extra, request_body {
