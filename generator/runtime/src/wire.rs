@@ -753,7 +753,6 @@ mod enum_tests {
 
 #[cfg(test)]
 mod object_tests {
-    use std::collections::BTreeMap;
 
     use serde::de::MapAccess;
 
