@@ -753,7 +753,6 @@ mod enum_tests {
 
 #[cfg(test)]
 mod object_tests {
-
     use serde::de::MapAccess;
 
     #[derive(Debug, Default, PartialEq)]
