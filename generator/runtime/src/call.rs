@@ -553,13 +553,31 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.
 pub(crate) fn decode<R: DeserializeOwned>(raw: &RawResponse) -> Result<R> {
-    let blank = raw.body.iter().all(u8::is_ascii_whitespace);
-    let result = if blank {
-        serde_json::from_slice(b"null").or_else(|_| serde_json::from_slice(b"{}"))
-    } else {
-        serde_json::from_slice(&raw.body)
+    let result = match json_text(&raw.body) {
+        Ok("") => serde_json::from_str("null").or_else(|_| serde_json::from_str("{}")),
+        // Reading from `&str` rather than bytes: serde_json then skips its UTF-8 check of
+        // every string, which costs far more than the one pass over the whole body. Only
+        // the `&str` reader is instantiated, so each response type's decoder is compiled once.
+        Ok(text) => serde_json::from_str(text),
+        Err(e) => Err(e),
     };
     result.map_err(|e| decode_error(raw, &e))
+}
+
+/// The body as text, `""` when it is blank, or the error serde_json reports for a body
+/// that is not UTF-8.
+fn json_text(body: &[u8]) -> std::result::Result<&str, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok("");
+    }
+    std::str::from_utf8(body).map_err(|_| {
+        // Invalid UTF-8 can only make the JSON invalid; reading it as a generic value
+        // reports where, as reading the response type from bytes would.
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Err(e) => e,
+            Ok(_) => <serde_json::Error as serde::de::Error>::custom("the response body is not UTF-8"),
+        }
+    })
 }
 
 /// The body is scrubbed before the excerpt is cut, so that no part of a secret is left at
@@ -594,6 +612,32 @@ mod tests {
         assert!(should_retry(&Error::Timeout, true));
         let bad = Error::from(ServiceError::from_response(400, &HeaderMap::new(), b""));
         assert!(!should_retry(&bad, true));
+    }
+
+    fn raw(body: &'static [u8]) -> RawResponse {
+        RawResponse {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::from_static(body),
+            secrets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn decode_reports_what_reading_bytes_would() {
+        let bodies: [&[u8]; 6] =
+            [b"{\"a\":\"\xff\"}", b"{\"a\":1}\xff", b"\xff", b"{\"a\" 1}", b"[1,", b"{\"a\":\"\xc3\xa9\"} x"];
+        for body in bodies {
+            let expected = serde_json::from_slice::<serde_json::Value>(body).unwrap_err().to_string();
+            match decode::<serde_json::Value>(&raw(body)) {
+                Err(Error::Decode { message, .. }) => assert_eq!(message, expected, "{body:?}"),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        let v: serde_json::Value = decode(&raw(b" {\"a\":\"\xc3\xa9\"} ")).unwrap();
+        assert_eq!(v["a"], "\u{e9}");
+        assert_eq!(decode::<serde_json::Value>(&raw(b" \n")).unwrap(), serde_json::Value::Null);
+        assert!(decode::<serde_json::Map<String, serde_json::Value>>(&raw(b"")).unwrap().is_empty());
     }
 
     #[test]
