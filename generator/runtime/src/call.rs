@@ -529,26 +529,78 @@ pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
 /// announced), an error response is cut at the limit, since only its start is kept.
 pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
     let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
+    // Reading the body does not look at the headers again.
+    let headers = std::mem::take(resp.headers_mut());
     let too_large = Error::ResponseTooLarge { status, limit };
     let success = is_success(status);
     if success && resp.content_length().is_some_and(|len| len > limit) {
         return Err(too_large);
     }
-    // Not sized from `Content-Length`: a server may announce far more than it sends.
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(Error::transport)? {
-        let room = usize::try_from(limit.saturating_sub(body.len() as u64)).unwrap_or(usize::MAX);
-        if chunk.len() > room {
+    let mut body = Chunks::default();
+    while let Some(mut chunk) = resp.chunk().await.map_err(Error::transport)? {
+        let room = limit - body.len;
+        if chunk.len() as u64 > room {
             if success {
                 return Err(too_large);
             }
-            body.extend_from_slice(&chunk[..room]);
+            // `room` is below `chunk.len()`, a `usize`.
+            chunk.truncate(room as usize);
+            body.push(chunk);
             break;
         }
-        body.extend_from_slice(&chunk);
+        body.push(chunk);
     }
-    Ok(RawResponse { status, headers, body: body.freeze(), secrets: Vec::new() })
+    let body = body.join();
+    Ok(RawResponse { status, headers, body, secrets: Vec::new() })
+}
+
+/// A body being received. Chunks are kept as they come and joined once at the end, sized
+/// by what was received (a server may announce far more than it sends): no regrowing buffer
+/// copying megabytes over and over, and no copy at all for a body that came in one chunk.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<bytes::Bytes>,
+    /// Small chunks are gathered here first, so that a server trickling out tiny chunks
+    /// cannot make the list of chunks cost many times the bytes it holds.
+    small: bytes::BytesMut,
+    len: u64,
+}
+
+impl Chunks {
+    const SMALL: usize = 8 << 10;
+
+    fn push(&mut self, chunk: bytes::Bytes) {
+        self.len += chunk.len() as u64;
+        // The first chunk is kept as is, however small: most bodies are a single chunk.
+        if chunk.len() >= Self::SMALL || self.chunks.is_empty() {
+            self.flush_small();
+            self.chunks.push(chunk);
+        } else {
+            self.small.extend_from_slice(&chunk);
+            if self.small.len() >= Self::SMALL {
+                self.flush_small();
+            }
+        }
+    }
+
+    fn flush_small(&mut self) {
+        if !self.small.is_empty() {
+            self.chunks.push(std::mem::take(&mut self.small).freeze());
+        }
+    }
+
+    fn join(mut self) -> bytes::Bytes {
+        self.flush_small();
+        if self.chunks.len() <= 1 {
+            return self.chunks.pop().unwrap_or_default();
+        }
+        // `len` counts only bytes received, so this is no larger than the body.
+        let mut joined = Vec::with_capacity(self.chunks.iter().map(bytes::Bytes::len).sum());
+        for chunk in &self.chunks {
+            joined.extend_from_slice(chunk);
+        }
+        joined.into()
+    }
 }
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.
@@ -638,6 +690,30 @@ mod tests {
         assert_eq!(v["a"], "\u{e9}");
         assert_eq!(decode::<serde_json::Value>(&raw(b" \n")).unwrap(), serde_json::Value::Null);
         assert!(decode::<serde_json::Map<String, serde_json::Value>>(&raw(b"")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn chunks_join_in_order_and_gather_small_ones() {
+        let big = |b: u8| bytes::Bytes::from(vec![b; Chunks::SMALL]);
+        let mut body = Chunks::default();
+        let mut expected = Vec::new();
+        for chunk in [bytes::Bytes::from_static(b"ab"), big(b'x'), bytes::Bytes::from_static(b"c"), big(b'y')]
+            .into_iter()
+            .chain((0..3 * Chunks::SMALL).map(|i| bytes::Bytes::from(vec![i as u8])))
+        {
+            expected.extend_from_slice(&chunk);
+            body.push(chunk);
+        }
+        assert!(body.chunks.len() <= 8, "{} chunks", body.chunks.len());
+        assert_eq!(body.len, expected.len() as u64);
+        assert_eq!(body.join(), expected);
+
+        for one in [big(b'z'), bytes::Bytes::from_static(b"{}")] {
+            let mut body = Chunks::default();
+            body.push(one.clone());
+            assert_eq!(body.join().as_ptr(), one.as_ptr(), "a single chunk is not copied");
+        }
+        assert!(Chunks::default().join().is_empty());
     }
 
     #[test]
