@@ -300,21 +300,17 @@ impl Call {
         // Only the template decides whether a path is relative to the root URL (media
         // upload paths start with `/`): a value starting with `/` in `{+name}` must not
         // move the request out from under the base URL.
-        let mut url = if template.starts_with('/') {
-            self.client.resolve(&path)
+        let (prefix, parsed, rel) = if template.starts_with('/') {
+            self.client.resolve_parts(&path)
         } else {
-            format!("{}{path}", self.client.base_url())
+            (self.client.base_url(), &self.client.inner.base, path.as_str())
         };
         let mut query = String::new();
         encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
         if let Some(key) = &self.client.inner.api_key {
             encode_pairs(&mut query, [("key", key.as_str())]);
         }
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&query);
-        }
-        reqwest::Url::parse(&url).map_err(|e| {
+        join_url(prefix, parsed, rel, &query).map_err(|e| {
             let mut msg = format!("the request URL is invalid: {e}");
             if let Some(key) = &self.client.inner.api_key {
                 redact_in(&mut msg, key);
@@ -393,34 +389,35 @@ impl Call {
         let inner = &self.client.inner;
         span.record("attempt", number);
 
-        let mut builder = inner
-            .http
-            .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone())
-            .header(USER_AGENT, inner.user_agent.clone());
+        let mut req = reqwest::Request::new(request.method.clone(), request.url.clone());
+        let headers = req.headers_mut();
+        *headers = request.headers.clone();
+        // Appended, as reqwest's request builder would: a `User-Agent` set on the call is
+        // sent as well.
+        headers.append(USER_AGENT, inner.user_agent.clone());
         let mut token_used = None;
         if request.authenticate {
             if let Some(provider) = &inner.token_provider {
                 let scopes = self.effective_scopes();
                 let token = provider.token(&scopes).await.map_err(Error::Auth)?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                let mut value = bearer(&token).map_err(|_| {
                     Error::Auth(crate::auth::AuthError::new(
                         "the token contains characters that cannot be sent in a header",
                     ))
                 })?;
                 value.set_sensitive(true);
-                builder = builder.header(AUTHORIZATION, value);
+                req.headers_mut().append(AUTHORIZATION, value);
                 token_used = Some(token);
             }
         }
         match &request.body {
-            Some(body) if !body.is_empty() => builder = builder.body(body.clone()),
+            Some(body) if !body.is_empty() => *req.body_mut() = Some(body.clone().into()),
             _ => {
                 // Google front ends answer 411 Length Required to a body-less POST, PUT or
                 // PATCH that does not state its length, which the HTTP stack omits.
                 let m = &request.method;
                 if *m == reqwest::Method::POST || *m == reqwest::Method::PUT || *m == reqwest::Method::PATCH {
-                    builder = builder.header(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                    req.headers_mut().append(CONTENT_LENGTH, HeaderValue::from_static("0"));
                 }
             }
         }
@@ -428,7 +425,7 @@ impl Call {
         let started = Instant::now();
         let max_body = inner.max_response_bytes;
         let exchange = async move {
-            let resp = builder.send().await.map_err(Error::transport)?;
+            let resp = inner.http.execute(req).await.map_err(Error::transport)?;
             if stream && resp.status().is_success() {
                 return Ok(Attempt::Streaming(resp));
             }
@@ -447,10 +444,10 @@ impl Call {
                 encode_pairs(&mut q, [("", k)]);
                 q[1..].to_owned()
             });
-            let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
             if is_success(raw.status) {
-                raw.secrets = secrets.iter().flatten().map(|s| (*s).to_owned()).collect();
+                raw.secrets = token_used.into_iter().chain(key.map(str::to_owned)).chain(encoded_key).collect();
             } else {
+                let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
                 raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
             }
         }
@@ -478,6 +475,44 @@ impl Call {
     pub(crate) fn service_error(&self, raw: &RawResponse) -> ServiceError {
         ServiceError::from_response(raw.status, &raw.headers, &raw.body)
     }
+}
+
+/// The URL `{prefix}{rel}?{query}` (no `?` when `query` is empty), `parsed` being `prefix`
+/// parsed. Scheme, host and port are taken from `parsed` rather than parsed again for every
+/// request; only when `prefix` has a query or fragment, or `rel` or `query` could start one,
+/// is the whole text parsed.
+fn join_url(
+    prefix: &str,
+    parsed: &reqwest::Url,
+    rel: &str,
+    query: &str,
+) -> std::result::Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+    let delimiter = |s: &str| s.contains(['?', '#']);
+    if parsed.query().is_some() || parsed.fragment().is_some() || delimiter(rel) || query.contains('#') {
+        let mut url = format!("{prefix}{rel}");
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
+        }
+        return reqwest::Url::parse(&url);
+    }
+    let mut url = parsed.clone();
+    let mut path = String::with_capacity(parsed.path().len() + rel.len());
+    path.push_str(parsed.path());
+    path.push_str(rel);
+    url.set_path(&path);
+    if !query.is_empty() {
+        url.set_query(Some(query));
+    }
+    Ok(url)
+}
+
+/// The `Authorization` value for `token`, built without an intermediate string.
+fn bearer(token: &str) -> std::result::Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
+    let mut value = Vec::with_capacity("Bearer ".len() + token.len());
+    value.extend_from_slice(b"Bearer ");
+    value.extend_from_slice(token.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
 }
 
 /// Replaces every occurrence of the secrets (those long enough to be real credentials)
@@ -714,6 +749,35 @@ mod tests {
             assert_eq!(body.join().as_ptr(), one.as_ptr(), "a single chunk is not copied");
         }
         assert!(Chunks::default().join().is_empty());
+    }
+
+    #[test]
+    fn joined_urls_are_those_the_whole_text_parses_to() {
+        let prefixes = [
+            "http://127.0.0.1:9/",
+            "https://people.googleapis.com/",
+            "https://compute.googleapis.com/compute/v1/",
+            "https://Example.COM:443/a/../b%2f/c d/",
+            "http://[::1]:8080/x/",
+            "https://h/p?q=1/",
+            "https://h/p#f/",
+        ];
+        let rels =
+            ["", "v1/people/c1", "/v1/x", "v1/a%2Fb:go", "../up", "v1/./x/..", "v1/a\\b", "v1/é", "v1/a?b", "v1/a#b"];
+        let queries = ["", "personFields=names%2CemailAddresses&pageSize=10", "a=%23", "a=#b", "k=é ?"];
+        for prefix in prefixes {
+            let parsed = reqwest::Url::parse(prefix).unwrap();
+            for rel in rels {
+                for query in queries {
+                    let text =
+                        if query.is_empty() { format!("{prefix}{rel}") } else { format!("{prefix}{rel}?{query}") };
+                    let expected = reqwest::Url::parse(&text).unwrap();
+                    let joined = join_url(prefix, &parsed, rel, query).unwrap();
+                    assert_eq!(joined.as_str(), expected.as_str(), "{text}");
+                    assert_eq!(joined, expected, "{text}");
+                }
+            }
+        }
     }
 
     #[test]
