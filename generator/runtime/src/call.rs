@@ -1,8 +1,9 @@
 //! One method invocation: building the request, sending it with retries, decoding the answer.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
@@ -286,11 +287,11 @@ impl Call {
     }
 
     /// The scopes asked of the token provider.
-    pub(crate) fn effective_scopes(&self) -> Vec<String> {
+    pub(crate) fn effective_scopes(&self) -> Arc<[String]> {
         if self.scopes.is_empty() {
-            self.method.scopes.iter().map(|s| (*s).to_owned()).collect()
+            method_scopes(self.method.scopes)
         } else {
-            self.scopes.clone()
+            self.scopes.as_slice().into()
         }
     }
 
@@ -475,6 +476,17 @@ impl Call {
     pub(crate) fn service_error(&self, raw: &RawResponse) -> ServiceError {
         ServiceError::from_response(raw.status, &raw.headers, &raw.body)
     }
+}
+
+/// A method's default scopes as the owned strings `TokenProvider::token` takes, made once
+/// per process rather than for every request.
+fn method_scopes(scopes: &'static [&'static str]) -> Arc<[String]> {
+    type Cache = Mutex<HashMap<(usize, usize), Arc<[String]>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Keyed by address: equal slices that the compiler did not merge just get two entries.
+    let key = (scopes.as_ptr() as usize, scopes.len());
+    cache.entry(key).or_insert_with(|| scopes.iter().map(|s| (*s).to_owned()).collect()).clone()
 }
 
 /// The URL `{prefix}{rel}?{query}` (no `?` when `query` is empty), `parsed` being `prefix`
