@@ -306,7 +306,9 @@ impl Call {
         } else {
             (self.client.base_url(), &self.client.inner.base, path.as_str())
         };
-        let mut query = String::new();
+        // Room for the pairs unencoded and some escapes: usually no regrowth.
+        let mut query =
+            String::with_capacity(self.query.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() + 16);
         encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
         if let Some(key) = &self.client.inner.api_key {
             encode_pairs(&mut query, [("key", key.as_str())]);
