@@ -1,8 +1,9 @@
 //! One method invocation: building the request, sending it with retries, decoding the answer.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
@@ -296,11 +297,11 @@ impl Call {
     }
 
     /// The scopes asked of the token provider.
-    pub(crate) fn effective_scopes(&self) -> Vec<String> {
+    pub(crate) fn effective_scopes(&self) -> Arc<[String]> {
         if self.scopes.is_empty() {
-            self.method.scopes.iter().map(|s| (*s).to_owned()).collect()
+            method_scopes(self.method.scopes)
         } else {
-            self.scopes.clone()
+            self.scopes.as_slice().into()
         }
     }
 
@@ -310,21 +311,19 @@ impl Call {
         // Only the template decides whether a path is relative to the root URL (media
         // upload paths start with `/`): a value starting with `/` in `{+name}` must not
         // move the request out from under the base URL.
-        let mut url = if template.starts_with('/') {
-            self.client.resolve(&path)
+        let (prefix, parsed, rel) = if template.starts_with('/') {
+            self.client.resolve_parts(&path)
         } else {
-            format!("{}{path}", self.client.base_url())
+            (self.client.base_url(), &self.client.inner.base, path.as_str())
         };
-        let mut query = String::new();
+        // Room for the pairs unencoded and some escapes: usually no regrowth.
+        let mut query =
+            String::with_capacity(self.query.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() + 16);
         encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
         if let Some(key) = &self.client.inner.api_key {
             encode_pairs(&mut query, [("key", key.as_str())]);
         }
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&query);
-        }
-        reqwest::Url::parse(&url).map_err(|e| {
+        join_url(prefix, parsed, rel, &query).map_err(|e| {
             let mut msg = format!("the request URL is invalid: {e}");
             if let Some(key) = &self.client.inner.api_key {
                 redact_in(&mut msg, key);
@@ -403,34 +402,35 @@ impl Call {
         let inner = &self.client.inner;
         span.record("attempt", number);
 
-        let mut builder = inner
-            .http
-            .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone())
-            .header(USER_AGENT, inner.user_agent.clone());
+        let mut req = reqwest::Request::new(request.method.clone(), request.url.clone());
+        let headers = req.headers_mut();
+        *headers = request.headers.clone();
+        // Appended, as reqwest's request builder would: a `User-Agent` set on the call is
+        // sent as well.
+        headers.append(USER_AGENT, inner.user_agent.clone());
         let mut token_used = None;
         if request.authenticate {
             if let Some(provider) = &inner.token_provider {
                 let scopes = self.effective_scopes();
                 let token = provider.token(&scopes).await.map_err(Error::Auth)?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                let mut value = bearer(&token).map_err(|_| {
                     Error::Auth(crate::auth::AuthError::new(
                         "the token contains characters that cannot be sent in a header",
                     ))
                 })?;
                 value.set_sensitive(true);
-                builder = builder.header(AUTHORIZATION, value);
+                req.headers_mut().append(AUTHORIZATION, value);
                 token_used = Some(token);
             }
         }
         match &request.body {
-            Some(body) if !body.is_empty() => builder = builder.body(body.clone()),
+            Some(body) if !body.is_empty() => *req.body_mut() = Some(body.clone().into()),
             _ => {
                 // Google front ends answer 411 Length Required to a body-less POST, PUT or
                 // PATCH that does not state its length, which the HTTP stack omits.
                 let m = &request.method;
                 if *m == reqwest::Method::POST || *m == reqwest::Method::PUT || *m == reqwest::Method::PATCH {
-                    builder = builder.header(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                    req.headers_mut().append(CONTENT_LENGTH, HeaderValue::from_static("0"));
                 }
             }
         }
@@ -438,7 +438,7 @@ impl Call {
         let started = Instant::now();
         let max_body = inner.max_response_bytes;
         let exchange = async move {
-            let resp = builder.send().await.map_err(Error::transport)?;
+            let resp = inner.http.execute(req).await.map_err(Error::transport)?;
             if stream && resp.status().is_success() {
                 return Ok(Attempt::Streaming(resp));
             }
@@ -457,10 +457,10 @@ impl Call {
                 encode_pairs(&mut q, [("", k)]);
                 q[1..].to_owned()
             });
-            let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
             if is_success(raw.status) {
-                raw.secrets = secrets.iter().flatten().map(|s| (*s).to_owned()).collect();
+                raw.secrets = token_used.into_iter().chain(key.map(str::to_owned)).chain(encoded_key).collect();
             } else {
+                let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
                 raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
             }
         }
@@ -488,6 +488,55 @@ impl Call {
     pub(crate) fn service_error(&self, raw: &RawResponse) -> ServiceError {
         ServiceError::from_response(raw.status, &raw.headers, &raw.body)
     }
+}
+
+/// A method's default scopes as the owned strings `TokenProvider::token` takes, made once
+/// per process rather than for every request.
+fn method_scopes(scopes: &'static [&'static str]) -> Arc<[String]> {
+    type Cache = Mutex<HashMap<(usize, usize), Arc<[String]>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Keyed by address: equal slices that the compiler did not merge just get two entries.
+    let key = (scopes.as_ptr() as usize, scopes.len());
+    cache.entry(key).or_insert_with(|| scopes.iter().map(|s| (*s).to_owned()).collect()).clone()
+}
+
+/// The URL `{prefix}{rel}?{query}` (no `?` when `query` is empty), `parsed` being `prefix`
+/// parsed. Scheme, host and port are taken from `parsed` rather than parsed again for every
+/// request; only when `prefix` has a query or fragment, or `rel` or `query` could start one,
+/// is the whole text parsed.
+fn join_url(
+    prefix: &str,
+    parsed: &reqwest::Url,
+    rel: &str,
+    query: &str,
+) -> std::result::Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+    let delimiter = |s: &str| s.contains(['?', '#']);
+    if parsed.query().is_some() || parsed.fragment().is_some() || delimiter(rel) || query.contains('#') {
+        let mut url = format!("{prefix}{rel}");
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
+        }
+        return reqwest::Url::parse(&url);
+    }
+    let mut url = parsed.clone();
+    let mut path = String::with_capacity(parsed.path().len() + rel.len());
+    path.push_str(parsed.path());
+    path.push_str(rel);
+    url.set_path(&path);
+    if !query.is_empty() {
+        url.set_query(Some(query));
+    }
+    Ok(url)
+}
+
+/// The `Authorization` value for `token`, built without an intermediate string.
+fn bearer(token: &str) -> std::result::Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
+    let mut value = Vec::with_capacity("Bearer ".len() + token.len());
+    value.extend_from_slice(b"Bearer ");
+    value.extend_from_slice(token.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
 }
 
 /// Replaces every occurrence of the secrets (those long enough to be real credentials)
@@ -539,37 +588,107 @@ pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
 /// announced), an error response is cut at the limit, since only its start is kept.
 pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
     let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
+    // Reading the body does not look at the headers again.
+    let headers = std::mem::take(resp.headers_mut());
     let too_large = Error::ResponseTooLarge { status, limit };
     let success = is_success(status);
     if success && resp.content_length().is_some_and(|len| len > limit) {
         return Err(too_large);
     }
-    // Not sized from `Content-Length`: a server may announce far more than it sends.
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(Error::transport)? {
-        let room = usize::try_from(limit.saturating_sub(body.len() as u64)).unwrap_or(usize::MAX);
-        if chunk.len() > room {
+    let mut body = Chunks::default();
+    while let Some(mut chunk) = resp.chunk().await.map_err(Error::transport)? {
+        let room = limit - body.len;
+        if chunk.len() as u64 > room {
             if success {
                 return Err(too_large);
             }
-            body.extend_from_slice(&chunk[..room]);
+            // `room` is below `chunk.len()`, a `usize`.
+            chunk.truncate(room as usize);
+            body.push(chunk);
             break;
         }
-        body.extend_from_slice(&chunk);
+        body.push(chunk);
     }
-    Ok(RawResponse { status, headers, body: body.freeze(), secrets: Vec::new() })
+    let body = body.join();
+    Ok(RawResponse { status, headers, body, secrets: Vec::new() })
+}
+
+/// A body being received. Chunks are kept as they come and joined once at the end, sized
+/// by what was received (a server may announce far more than it sends): no regrowing buffer
+/// copying megabytes over and over, and no copy at all for a body that came in one chunk.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<bytes::Bytes>,
+    /// Small chunks are gathered here first, so that a server trickling out tiny chunks
+    /// cannot make the list of chunks cost many times the bytes it holds.
+    small: bytes::BytesMut,
+    len: u64,
+}
+
+impl Chunks {
+    const SMALL: usize = 8 << 10;
+
+    fn push(&mut self, chunk: bytes::Bytes) {
+        self.len += chunk.len() as u64;
+        // The first chunk is kept as is, however small: most bodies are a single chunk.
+        if chunk.len() >= Self::SMALL || self.chunks.is_empty() {
+            self.flush_small();
+            self.chunks.push(chunk);
+        } else {
+            self.small.extend_from_slice(&chunk);
+            if self.small.len() >= Self::SMALL {
+                self.flush_small();
+            }
+        }
+    }
+
+    fn flush_small(&mut self) {
+        if !self.small.is_empty() {
+            self.chunks.push(std::mem::take(&mut self.small).freeze());
+        }
+    }
+
+    fn join(mut self) -> bytes::Bytes {
+        self.flush_small();
+        if self.chunks.len() <= 1 {
+            return self.chunks.pop().unwrap_or_default();
+        }
+        // `len` counts only bytes received, so this is no larger than the body.
+        let mut joined = Vec::with_capacity(self.chunks.iter().map(bytes::Bytes::len).sum());
+        for chunk in &self.chunks {
+            joined.extend_from_slice(chunk);
+        }
+        joined.into()
+    }
 }
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.
 pub(crate) fn decode<R: DeserializeOwned>(raw: &RawResponse) -> Result<R> {
-    let blank = raw.body.iter().all(u8::is_ascii_whitespace);
-    let result = if blank {
-        serde_json::from_slice(b"null").or_else(|_| serde_json::from_slice(b"{}"))
-    } else {
-        serde_json::from_slice(&raw.body)
+    let result = match json_text(&raw.body) {
+        Ok("") => serde_json::from_str("null").or_else(|_| serde_json::from_str("{}")),
+        // Reading from `&str` rather than bytes: serde_json then skips its UTF-8 check of
+        // every string, which costs far more than the one pass over the whole body. Only
+        // the `&str` reader is instantiated, so each response type's decoder is compiled once.
+        Ok(text) => serde_json::from_str(text),
+        Err(e) => Err(e),
     };
     result.map_err(|e| decode_error(raw, &e))
+}
+
+/// The body as text, `""` when it is blank, or the error serde_json reports for a body
+/// that is not UTF-8.
+fn json_text(body: &[u8]) -> std::result::Result<&str, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok("");
+    }
+    std::str::from_utf8(body).map_err(|_| {
+        // Invalid UTF-8 can only make the JSON invalid; reading it as a generic value
+        // reports where, as reading the response type from bytes would.
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Err(e) => e,
+            Ok(_) => <serde_json::Error as serde::de::Error>::custom("the response body is not UTF-8"),
+        }
+    })
 }
 
 /// The body is scrubbed before the excerpt is cut, so that no part of a secret is left at
@@ -604,6 +723,85 @@ mod tests {
         assert!(should_retry(&Error::Timeout, true));
         let bad = Error::from(ServiceError::from_response(400, &HeaderMap::new(), b""));
         assert!(!should_retry(&bad, true));
+    }
+
+    fn raw(body: &'static [u8]) -> RawResponse {
+        RawResponse {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::from_static(body),
+            secrets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn decode_reports_what_reading_bytes_would() {
+        let bodies: [&[u8]; 6] =
+            [b"{\"a\":\"\xff\"}", b"{\"a\":1}\xff", b"\xff", b"{\"a\" 1}", b"[1,", b"{\"a\":\"\xc3\xa9\"} x"];
+        for body in bodies {
+            let expected = serde_json::from_slice::<serde_json::Value>(body).unwrap_err().to_string();
+            match decode::<serde_json::Value>(&raw(body)) {
+                Err(Error::Decode { message, .. }) => assert_eq!(message, expected, "{body:?}"),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        let v: serde_json::Value = decode(&raw(b" {\"a\":\"\xc3\xa9\"} ")).unwrap();
+        assert_eq!(v["a"], "\u{e9}");
+        assert_eq!(decode::<serde_json::Value>(&raw(b" \n")).unwrap(), serde_json::Value::Null);
+        assert!(decode::<serde_json::Map<String, serde_json::Value>>(&raw(b"")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn chunks_join_in_order_and_gather_small_ones() {
+        let big = |b: u8| bytes::Bytes::from(vec![b; Chunks::SMALL]);
+        let mut body = Chunks::default();
+        let mut expected = Vec::new();
+        for chunk in [bytes::Bytes::from_static(b"ab"), big(b'x'), bytes::Bytes::from_static(b"c"), big(b'y')]
+            .into_iter()
+            .chain((0..3 * Chunks::SMALL).map(|i| bytes::Bytes::from(vec![i as u8])))
+        {
+            expected.extend_from_slice(&chunk);
+            body.push(chunk);
+        }
+        assert!(body.chunks.len() <= 8, "{} chunks", body.chunks.len());
+        assert_eq!(body.len, expected.len() as u64);
+        assert_eq!(body.join(), expected);
+
+        for one in [big(b'z'), bytes::Bytes::from_static(b"{}")] {
+            let mut body = Chunks::default();
+            body.push(one.clone());
+            assert_eq!(body.join().as_ptr(), one.as_ptr(), "a single chunk is not copied");
+        }
+        assert!(Chunks::default().join().is_empty());
+    }
+
+    #[test]
+    fn joined_urls_are_those_the_whole_text_parses_to() {
+        let prefixes = [
+            "http://127.0.0.1:9/",
+            "https://people.googleapis.com/",
+            "https://compute.googleapis.com/compute/v1/",
+            "https://Example.COM:443/a/../b%2f/c d/",
+            "http://[::1]:8080/x/",
+            "https://h/p?q=1/",
+            "https://h/p#f/",
+        ];
+        let rels =
+            ["", "v1/people/c1", "/v1/x", "v1/a%2Fb:go", "../up", "v1/./x/..", "v1/a\\b", "v1/é", "v1/a?b", "v1/a#b"];
+        let queries = ["", "personFields=names%2CemailAddresses&pageSize=10", "a=%23", "a=#b", "k=é ?"];
+        for prefix in prefixes {
+            let parsed = reqwest::Url::parse(prefix).unwrap();
+            for rel in rels {
+                for query in queries {
+                    let text =
+                        if query.is_empty() { format!("{prefix}{rel}") } else { format!("{prefix}{rel}?{query}") };
+                    let expected = reqwest::Url::parse(&text).unwrap();
+                    let joined = join_url(prefix, &parsed, rel, query).unwrap();
+                    assert_eq!(joined.as_str(), expected.as_str(), "{text}");
+                    assert_eq!(joined, expected, "{text}");
+                }
+            }
+        }
     }
 
     #[test]

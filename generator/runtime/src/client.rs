@@ -27,6 +27,9 @@ pub(crate) struct ClientInner {
     pub(crate) base_url: String,
     /// Root URL for paths that start with `/` (media uploads); always ends with `/`.
     pub(crate) root_url: String,
+    /// `base_url` and `root_url` parsed, so that each request parses only its path and query.
+    pub(crate) base: reqwest::Url,
+    pub(crate) root: reqwest::Url,
     pub(crate) http: reqwest::Client,
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
     pub(crate) api_key: Option<String>,
@@ -67,10 +70,19 @@ impl Client {
 
     /// Joins a path (expanded template) to the base URL, or to the root URL when it starts
     /// with `/` as Discovery media upload paths do.
+    #[cfg(test)]
     pub(crate) fn resolve(&self, path: &str) -> String {
+        let (prefix, _, rel) = self.resolve_parts(path);
+        format!("{prefix}{rel}")
+    }
+
+    /// [`resolve`](Self::resolve) in parts: the URL `path` is relative to, as text and
+    /// parsed, and the rest of `path`.
+    pub(crate) fn resolve_parts<'p>(&self, path: &'p str) -> (&str, &reqwest::Url, &'p str) {
+        let i = &self.inner;
         match path.strip_prefix('/') {
-            Some(rooted) => format!("{}{rooted}", self.inner.root_url),
-            None => format!("{}{path}", self.inner.base_url),
+            Some(rooted) => (&i.root_url, &i.root, rooted),
+            None => (&i.base_url, &i.base, path),
         }
     }
 
@@ -267,9 +279,8 @@ impl<C: From<Client>> ClientBuilder<C> {
             None => base_url.clone(),
         };
         let root_url = with_slash(root_url);
-        for url in [&base_url, &root_url] {
-            check_url(url)?;
-        }
+        let base = check_url(&base_url)?;
+        let root = check_url(&root_url)?;
 
         let ua = self.user_agent.as_deref().unwrap_or(api.user_agent);
         let user_agent = HeaderValue::from_str(ua)
@@ -293,6 +304,8 @@ impl<C: From<Client>> ClientBuilder<C> {
                 api,
                 base_url,
                 root_url,
+                base,
+                root,
                 http,
                 token_provider: self.token_provider,
                 api_key: self.api_key,
@@ -314,9 +327,9 @@ fn with_slash(mut url: String) -> String {
     url
 }
 
-fn check_url(url: &str) -> Result<()> {
+fn check_url(url: &str) -> Result<reqwest::Url> {
     match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
         _ => Err(Error::InvalidRequest(format!("{url:?} is not an absolute http or https URL"))),
     }
 }

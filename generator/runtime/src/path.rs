@@ -37,10 +37,12 @@ const RESERVED: &AsciiSet = &SIMPLE
 pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static str, String)]) -> Result<String> {
     for param in params {
         if let (Some(pattern), Some(value)) = (param.pattern, lookup(values, param.name)) {
-            if let Some(re) = compiled(pattern) {
-                if !re.is_match(value) {
-                    return Err(Error::InvalidPathParameter { name: param.name, value: value.to_owned(), pattern });
-                }
+            let matched = match segments_match(pattern, value) {
+                Some(matched) => matched,
+                None => compiled(pattern).is_none_or(|re| re.is_match(value)),
+            };
+            if !matched {
+                return Err(Error::InvalidPathParameter { name: param.name, value: value.to_owned(), pattern });
             }
         }
     }
@@ -100,6 +102,38 @@ fn check_safe(name: &str, value: &str, reserved: bool) -> Result<()> {
 
 fn lookup<'a>(values: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
     values.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+}
+
+/// Matches the common form of Discovery path patterns, `^` and `$` around `/`-separated
+/// segments that are each `[^/]+` or a plain literal (`^projects/[^/]+/locations/[^/]+$`),
+/// as the regex would, without the regex engine and its shared cache. `None` for any other
+/// pattern.
+fn segments_match(pattern: &str, value: &str) -> Option<bool> {
+    const ANY: &str = "[^/]+";
+    let mut rest = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    let mut values = value.split('/');
+    // The whole pattern is read even after a mismatch: another form must go to the regex.
+    let mut matched = true;
+    loop {
+        let v = values.next();
+        if let Some(after) = rest.strip_prefix(ANY) {
+            matched &= v.is_some_and(|v| !v.is_empty());
+            rest = after;
+        } else {
+            let (literal, after) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            if !literal.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                return None;
+            }
+            matched &= v == Some(literal);
+            rest = after;
+        }
+        match rest.strip_prefix('/') {
+            Some(after) => rest = after,
+            None if rest.is_empty() => break,
+            None => return None,
+        }
+    }
+    Some(matched && values.next().is_none())
 }
 
 /// Compiles each pattern once per process. A pattern that the regex engine cannot compile
@@ -230,6 +264,46 @@ mod tests {
         let values = vec![("name", "a".to_owned()), ("name", "b".to_owned())];
         assert_eq!(expand("x/{name}", FREE, &values).unwrap(), "x/b");
         assert_eq!(expand("x/{+name*}", FREE, &values).unwrap(), "x/b");
+    }
+
+    #[test]
+    fn segment_patterns_match_as_the_regex_does() {
+        let patterns = [
+            "^people/[^/]+$",
+            "^projects/[^/]+/locations/[^/]+/keyRings/[^/]+$",
+            "^[^/]+$",
+            "^v1_beta-2/[^/]+/x$",
+            "^a//b$",
+            "^$",
+        ];
+        let values = [
+            "people/c1",
+            "people/",
+            "people",
+            "people/c1/",
+            "people/c1/x",
+            "/people/c1",
+            "people/c1\n",
+            "people/é",
+            "projects/p/locations/l/keyRings/k",
+            "projects/p/locations//keyRings/k",
+            "projects/p/locations/l/keyRings/k/cryptoKeys/c",
+            "v1_beta-2/a/x",
+            "v1_beta-2/a/b/x",
+            "a//b",
+            "a/b",
+            "",
+            "x",
+        ];
+        for pattern in patterns {
+            let re = regex_lite::Regex::new(pattern).unwrap();
+            for value in values {
+                assert_eq!(segments_match(pattern, value), Some(re.is_match(value)), "{pattern} {value:?}");
+            }
+        }
+        for other in ["people/[^/]+$", "^people/[^/]+", "^people/.*$", "^a.b/[^/]+$", "^(a|b)/[^/]+$", "^a/[^/]*$"] {
+            assert_eq!(segments_match(other, "people/c1"), None, "{other}");
+        }
     }
 
     #[test]

@@ -62,7 +62,8 @@ display_query_value!(i8, i16, i32, i64, u8, u16, u32, u64, usize, f32, f64);
 
 impl QueryValue for FieldMask {
     fn to_query_value(&self) -> Cow<'_, str> {
-        Cow::Owned(self.to_string())
+        // As `Display` writes it, without the formatting machinery.
+        Cow::Owned(self.paths().join(","))
     }
 }
 
