@@ -262,6 +262,32 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// or the user agent is not a valid header value, and with [`Error::Transport`] when the
     /// HTTP client cannot be created.
     pub fn build(self) -> Result<C> {
+        // The work is done by a non-generic function, compiled once in this crate rather
+        // than in every application that builds a client.
+        self.untyped().build_client().map(C::from)
+    }
+
+    fn untyped(self) -> ClientBuilder<Client> {
+        ClientBuilder {
+            api: self.api,
+            base_url: self.base_url,
+            root_url: self.root_url,
+            token_provider: self.token_provider,
+            api_key: self.api_key,
+            user_agent: self.user_agent,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            serialize_mutations: self.serialize_mutations,
+            http_client: self.http_client,
+            max_response_bytes: self.max_response_bytes,
+            _client: PhantomData,
+        }
+    }
+}
+
+impl ClientBuilder<Client> {
+    fn build_client(self) -> Result<Client> {
         let api = self.api;
         let service_path = api.service_path.trim_start_matches('/');
         let root_url = self.root_url.map(with_slash);
@@ -316,7 +342,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 max_response_bytes: self.max_response_bytes,
             }),
         };
-        Ok(C::from(client))
+        Ok(client)
     }
 }
 

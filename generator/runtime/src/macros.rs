@@ -181,10 +181,9 @@ macro_rules! json_object {
                 map: &mut A,
             ) -> ::core::result::Result<(), A::Error> {
                 match key {
-                    $($wire => self.$field = $crate::wire::member $(::$codec)? ::read(map)?,)*
-                    _ => $crate::wire::next_unknown(map, key, &mut self.$unknown)?,
+                    $($wire => $crate::wire::member $(::$codec)? ::read(map, &mut self.$field),)*
+                    _ => $crate::wire::next_unknown(map, key, &mut self.$unknown),
                 }
-                ::core::result::Result::Ok(())
             }
         }
 

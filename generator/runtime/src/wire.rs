@@ -138,12 +138,13 @@ pub mod member {
     }
 
     /// Reads the value of the current member.
-    pub fn read<'de, A, T>(map: &mut A) -> Result<T, A::Error>
+    pub fn read<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
     where
         A: MapAccess<'de>,
         T: Deserialize<'de>,
     {
-        map.next_value()
+        *slot = map.next_value()?;
+        Ok(())
     }
 
     /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
@@ -163,12 +164,13 @@ pub mod member {
         }
 
         /// Reads the value of the current member, integers as strings or numbers.
-        pub fn read<'de, A, T>(map: &mut A) -> Result<T, A::Error>
+        pub fn read<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
         where
             A: MapAccess<'de>,
             T: FromWireString,
         {
-            super::super::next_int64(map)
+            *slot = super::super::next_int64(map)?;
+            Ok(())
         }
     }
 }
