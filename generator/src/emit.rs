@@ -371,7 +371,8 @@ fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStre
 // ---------------------------------------------------------------------------------------
 // types.rs
 
-/// The names of the API's object types (structs), which implement `JsonBody`.
+/// The names of the API's object types (structs). Those that are request bodies implement
+/// `JsonBody` ([`request_body_names`]).
 fn object_names(api: &Api) -> HashSet<&str> {
     api.types
         .iter()

@@ -180,7 +180,7 @@ fn space_items(source: &str) -> String {
         "struct ",
         "enum ",
         "use ",
-        // The runtime's item macros (`call_options!`, `deserialize_objects!`).
+        // The runtime's item macros (`json_object!`, `string_enum!`, `call_options!`...).
         "discovery_runtime::",
     ];
     let mut out = String::with_capacity(source.len() + source.len() / 16);
