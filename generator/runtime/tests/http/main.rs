@@ -5,5 +5,4 @@ mod media;
 mod paging;
 mod requests;
 mod retries;
-mod secrets;
 mod support;

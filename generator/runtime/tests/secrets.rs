@@ -1,4 +1,8 @@
 //! Tokens and API keys stay out of URLs, `Debug`, errors and traces.
+//!
+//! A test binary of its own: the trace capture is a thread-local subscriber, and tracing
+//! caches per call site whether anyone listens. Among the `http` tests, another thread
+//! could register a call site while no subscriber exists and leave a stale "never" behind.
 
 use std::fmt::{Debug, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +15,12 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
-use crate::support::*;
+use support::*;
+
+// Shared with the `http` tests; this binary uses only part of it.
+#[allow(dead_code)]
+#[path = "http/support.rs"]
+mod support;
 
 const TOKEN: &str = "ya29.SECRET-TOKEN";
 const KEY: &str = "AIzaSECRET-KEY";
