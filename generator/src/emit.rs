@@ -396,8 +396,9 @@ fn request_body_names(api: &Api) -> HashSet<&str> {
 
 fn types_rs(api: &Api) -> TokenStream {
     let bodies = request_body_names(api);
+    let objects = object_names(api);
     let items = api.types.iter().map(|def| match def {
-        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str())),
+        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str()), &objects),
         TypeDef::Enum(e) => enum_item(e),
         TypeDef::MaskFields(m) => mask_fields_item(m),
         TypeDef::Alias(a) => {
@@ -412,7 +413,7 @@ fn types_rs(api: &Api) -> TokenStream {
     }
 }
 
-fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
+fn struct_item(s: &Struct, request_body: bool, objects: &HashSet<&str>) -> TokenStream {
     let name = ident(&s.name);
     let doc = doc_attrs(&s.doc);
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
@@ -425,7 +426,15 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
     let marker = request_body.then(|| quote!(, request_body));
     let members = s.fields.iter().map(|field| {
         let (wire, field_name) = (&field.wire, ident(&field.name));
-        let codec = field.ty.has_int64().then(|| quote!(as int64));
+        // Objects and arrays of objects are decoded in place (`as object`, `as objects`):
+        // objects are large, and decoding one apart and moving it into its field costs a copy.
+        let is_object = |ty: &Type| matches!(ty, Type::Named(name) if objects.contains(name.as_str()));
+        let codec = match &field.ty {
+            ty if ty.has_int64() => Some(quote!(as int64)),
+            ty if is_object(ty) && !field.boxed => Some(quote!(as object)),
+            Type::Vec(item) if is_object(item) => Some(quote!(as objects)),
+            _ => None,
+        };
         quote!(#field_name: #wire #codec)
     });
     quote! {

@@ -147,6 +147,38 @@ pub mod member {
         Ok(())
     }
 
+    /// Members holding one object, decoded where they live (no copy of the object).
+    pub mod object {
+        use super::*;
+
+        pub use super::write;
+
+        /// Reads the object of the current member into `slot`.
+        pub fn read<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
+        where
+            A: MapAccess<'de>,
+            T: crate::wire::JsonObject,
+        {
+            map.next_value_seed(crate::wire::OptionalInPlace(slot))
+        }
+    }
+
+    /// Members holding an array of objects, each decoded in the array's buffer.
+    pub mod objects {
+        use super::*;
+
+        pub use super::write;
+
+        /// Reads the objects of the current member into `slot`.
+        pub fn read<'de, A, T>(map: &mut A, slot: &mut Vec<T>) -> Result<(), A::Error>
+        where
+            A: MapAccess<'de>,
+            T: crate::wire::JsonObject,
+        {
+            map.next_value_seed(crate::wire::ArrayInPlace(slot))
+        }
+    }
+
     /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
     pub mod int64 {
         use super::*;
@@ -181,25 +213,122 @@ where
     D: Deserializer<'de>,
     T: JsonObject,
 {
-    struct ObjectVisitor<T>(PhantomData<T>);
+    let mut object = T::default();
+    deserializer.deserialize_map(InPlace(&mut object))?;
+    Ok(object)
+}
 
-    impl<'de, T: JsonObject> Visitor<'de> for ObjectVisitor<T> {
-        type Value = T;
+/// Reads an object's members into an existing value. Nested objects are decoded where they
+/// will live (in their parent's field, in their array's buffer) rather than built apart and
+/// moved there: generated objects are large, and every move of one is a copy.
+struct InPlace<'a, T>(&'a mut T);
 
-        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-            formatter.write_str("a JSON object")
-        }
+impl<'de, T: JsonObject> DeserializeSeed<'de> for InPlace<'_, T> {
+    type Value = ();
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-            let mut object = T::default();
-            while let Some(key) = map.next_key_seed(KeySeed)? {
-                object.read_member(&key, &mut map)?;
-            }
-            Ok(object)
-        }
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: JsonObject> Visitor<'de> for InPlace<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
     }
 
-    deserializer.deserialize_map(ObjectVisitor(PhantomData))
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            self.0.read_member(&key, &mut map)?;
+        }
+        Ok(())
+    }
+}
+
+/// An optional object member, decoded in place; `null` leaves `None`.
+struct OptionalInPlace<'a, T>(&'a mut Option<T>);
+
+impl<'de, T: JsonObject> DeserializeSeed<'de> for OptionalInPlace<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: JsonObject> Visitor<'de> for OptionalInPlace<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // A repeated member replaces the earlier value, as it does for other types.
+        let object = match self.0 {
+            Some(object) => {
+                *object = T::default();
+                object
+            }
+            None => self.0.insert(T::default()),
+        };
+        deserializer.deserialize_map(InPlace(object))
+    }
+}
+
+/// An array member of objects, each decoded in the array's buffer; `null` leaves it empty.
+struct ArrayInPlace<'a, T>(&'a mut Vec<T>);
+
+impl<'de, T: JsonObject> DeserializeSeed<'de> for ArrayInPlace<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: JsonObject> Visitor<'de> for ArrayInPlace<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an array of JSON objects or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.0.clear();
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let items = self.0;
+        items.clear();
+        loop {
+            items.push(T::default());
+            let last = items.last_mut().expect("just pushed");
+            if seq.next_element_seed(InPlace(last))?.is_none() {
+                items.pop();
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// Reads a member key without copying it when the input allows.
@@ -799,5 +928,73 @@ mod object_tests {
         assert!(decode(r#"{"name": 3}"#).is_err());
         assert!(decode(r#"{"count": "many"}"#).is_err());
         assert!(decode(r#"{"name": "x""#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod in_place_tests {
+    #[derive(Debug, Default, PartialEq)]
+    pub struct Node {
+        name: Option<String>,
+        child: Option<Node2>,
+        children: Vec<Node2>,
+        extra: super::UnknownMembers,
+    }
+
+    crate::json_object!(Node, extra { name: "name", child: "child" as object, children: "children" as objects });
+
+    #[derive(Debug, Default, PartialEq)]
+    pub struct Node2 {
+        id: Option<i64>,
+        extra: super::UnknownMembers,
+    }
+
+    crate::json_object!(Node2, extra { id: "id" as int64 });
+
+    fn decode(json: &str) -> serde_json::Result<Node> {
+        serde_json::from_str(json)
+    }
+
+    fn node2(id: i64) -> Node2 {
+        Node2 { id: Some(id), ..Default::default() }
+    }
+
+    #[test]
+    fn nested_objects_and_arrays_of_objects_decode_in_place() {
+        let node =
+            decode(r#"{"child": {"id": "1", "x": true}, "children": [{"id": 2}, {}, {"id": "3"}], "name": "n"}"#)
+                .unwrap();
+        assert_eq!(node.name.as_deref(), Some("n"));
+        let child = node.child.as_ref().unwrap();
+        assert_eq!((child.id, child.extra["x"].as_bool()), (Some(1), Some(true)));
+        assert_eq!(node.children, [node2(2), Node2::default(), node2(3)]);
+        assert_eq!(
+            serde_json::to_string(&node).unwrap(),
+            r#"{"name":"n","child":{"id":"1","x":true},"children":[{"id":"2"},{},{"id":"3"}]}"#
+        );
+    }
+
+    #[test]
+    fn null_leaves_members_absent_and_a_repeated_member_replaces_the_first() {
+        let node = decode(r#"{"child": null, "children": null}"#).unwrap();
+        assert_eq!((node.child, node.children.len()), (None, 0));
+        let node =
+            decode(r#"{"child": {"id": 1, "y": 0}, "child": {"z": 0}, "children": [{}], "children": []}"#).unwrap();
+        let child = node.child.unwrap();
+        assert_eq!((child.id, child.extra.len()), (None, 1), "the second `child` replaced the first");
+        assert!(node.children.is_empty());
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_with_their_position() {
+        for (json, expected) in [
+            (r#"{"child": [1]}"#, "expected a JSON object"),
+            (r#"{"children": {"id": 1}}"#, "expected an array of JSON objects"),
+            (r#"{"children": [null]}"#, "expected a JSON object"),
+            (r#"{"children": [{"id": "x"}]}"#, "64-bit signed integer"),
+        ] {
+            let err = decode(json).unwrap_err().to_string();
+            assert!(err.contains(expected) && err.contains("line 1 column"), "{json}: {err}");
+        }
     }
 }
