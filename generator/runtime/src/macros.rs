@@ -10,9 +10,11 @@
 /// `add_scope`, `retry_policy` and `timeout`. `Builder => Response` also adds `send` and
 /// `send_with_response`; `Builder => ()` adds a `send` that ignores the response body.
 ///
-/// The sending methods return boxed futures: their code (the HTTP exchange and the decoding
-/// of `Response`) is then compiled once, in the crate that defines the builder, instead of
-/// in every crate that awaits it. The price is one allocation per call.
+/// `send` returns a boxed future: its code (the HTTP exchange and the decoding of
+/// `Response`) is then compiled once, in the crate that defines the builder, instead of in
+/// every crate that awaits it; the price is one allocation per call. `send_with_response`,
+/// which few callers need, is a plain `async fn`: compiled only in the crates that call it,
+/// it costs the others nothing.
 ///
 /// ```
 /// use discovery_runtime::{call_options, Call};
@@ -45,10 +47,8 @@ macro_rules! call_options {
             }
 
             /// Sends the request; the decoded response comes with its HTTP status and headers.
-            pub fn send_with_response(
-                self,
-            ) -> $crate::BoxFuture<'static, $crate::Result<$crate::Response<$response>>> {
-                ::std::boxed::Box::pin(self.call.send_with_response())
+            pub async fn send_with_response(self) -> $crate::Result<$crate::Response<$response>> {
+                self.call.send_with_response().await
             }
         }
     };

@@ -286,14 +286,15 @@ impl<'de, T: JsonObject> Visitor<'de> for OptionalInPlace<'_, T> {
     }
 }
 
-/// An array member of objects, each decoded in the array's buffer; `null` leaves it empty.
+/// An array member of objects, each decoded in the array's buffer. (Like any array member,
+/// it must be an array: `null` is an error.)
 struct ArrayInPlace<'a, T>(&'a mut Vec<T>);
 
 impl<'de, T: JsonObject> DeserializeSeed<'de> for ArrayInPlace<'_, T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
+        deserializer.deserialize_seq(self)
     }
 }
 
@@ -301,20 +302,7 @@ impl<'de, T: JsonObject> Visitor<'de> for ArrayInPlace<'_, T> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("an array of JSON objects or null")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.0.clear();
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.visit_none()
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
+        formatter.write_str("an array of JSON objects")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -976,8 +964,9 @@ mod in_place_tests {
 
     #[test]
     fn null_leaves_members_absent_and_a_repeated_member_replaces_the_first() {
-        let node = decode(r#"{"child": null, "children": null}"#).unwrap();
-        assert_eq!((node.child, node.children.len()), (None, 0));
+        let node = decode(r#"{"child": null}"#).unwrap();
+        assert_eq!(node.child, None);
+        assert!(decode(r#"{"children": null}"#).is_err(), "arrays are never null, as before");
         let node =
             decode(r#"{"child": {"id": 1, "y": 0}, "child": {"z": 0}, "children": [{}], "children": []}"#).unwrap();
         let child = node.child.unwrap();
