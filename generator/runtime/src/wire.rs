@@ -32,7 +32,7 @@ pub trait JsonBody {
 /// Members that hold nothing (`None`, an empty array or map) are left out when writing,
 /// as the Google APIs expect.
 pub mod member {
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::BTreeMap;
 
     use serde::de::{Deserialize, MapAccess};
     use serde::ser::{Serialize, SerializeMap};
@@ -63,12 +63,6 @@ pub mod member {
         }
     }
 
-    impl<K, V, H> Absent for HashMap<K, V, H> {
-        fn is_absent(&self) -> bool {
-            self.is_empty()
-        }
-    }
-
     /// A member value that writes itself into a JSON object, or nothing when it is absent.
     ///
     /// `Option` writes its content directly, and arrays go through a plain loop rather than
@@ -89,7 +83,7 @@ pub mod member {
 
     impl<T: Serialize> Member for Vec<T> {
         fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
-            if self.is_empty() {
+            if self.is_absent() {
                 return Ok(());
             }
             map.serialize_entry(key, &Items(self))
@@ -98,16 +92,7 @@ pub mod member {
 
     impl<K: Serialize, V: Serialize> Member for BTreeMap<K, V> {
         fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
-            if self.is_empty() {
-                return Ok(());
-            }
-            map.serialize_entry(key, self)
-        }
-    }
-
-    impl<K: Serialize, V: Serialize, H> Member for HashMap<K, V, H> {
-        fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
-            if self.is_empty() {
+            if self.is_absent() {
                 return Ok(());
             }
             map.serialize_entry(key, self)
