@@ -630,20 +630,22 @@ fn builder_item(method: &Method) -> TokenStream {
         let ty = response.clone().unwrap_or_else(|| quote!(serde_json::Value));
         quote! {
             /// Sends the request with media content, by the protocol given.
-            pub async fn upload(
+            pub fn upload(
                 self,
                 media: discovery_runtime::Media,
                 protocol: discovery_runtime::UploadProtocol,
-            ) -> discovery_runtime::Result<#ty> {
-                self.call.upload(media, protocol).await
+            ) -> discovery_runtime::ResponseFuture<#ty> {
+                self.call.upload(media, protocol)
             }
         }
     });
     let download = method.media_download.then(|| {
         quote! {
             /// Downloads the media content (`alt=media`) as a stream of bytes.
-            pub async fn download(self) -> discovery_runtime::Result<discovery_runtime::ByteStream> {
-                self.call.download().await
+            pub fn download(
+                self,
+            ) -> discovery_runtime::BoxFuture<'static, discovery_runtime::Result<discovery_runtime::ByteStream>> {
+                self.call.download()
             }
         }
     });

@@ -3,7 +3,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
@@ -15,6 +18,7 @@ use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
 use crate::info::MethodInfo;
 use crate::query::{encode_pairs, QueryValue};
 use crate::retry::RetryPolicy;
+use crate::BoxFuture;
 
 /// A decoded response together with its HTTP status and headers.
 #[derive(Clone, Debug)]
@@ -25,6 +29,40 @@ pub struct Response<T> {
     pub headers: HeaderMap,
     /// The decoded body.
     pub body: T,
+}
+
+/// The future of a sent call, resolving to its decoded response.
+///
+/// The exchange (retries, the mutation lock, reading the body) is a boxed future whose code
+/// lives in this crate; only the last step, decoding into `T`, depends on the response
+/// type. A generated crate therefore compiles a small `poll` and a decoder per response
+/// type instead of the whole exchange again for each, and an application that awaits a
+/// call compiles next to nothing.
+#[must_use = "futures do nothing unless polled or awaited"]
+pub struct ResponseFuture<T> {
+    exchange: BoxFuture<'static, Result<RawResponse>>,
+    finish: fn(RawResponse) -> Result<T>,
+}
+
+impl<T> ResponseFuture<T> {
+    pub(crate) fn new(exchange: BoxFuture<'static, Result<RawResponse>>, finish: fn(RawResponse) -> Result<T>) -> Self {
+        ResponseFuture { exchange, finish }
+    }
+}
+
+impl<T> Future for ResponseFuture<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let raw = ready!(self.exchange.as_mut().poll(cx))?;
+        Poll::Ready((self.finish)(raw))
+    }
+}
+
+impl<T> fmt::Debug for ResponseFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
 }
 
 /// One invocation of an API method, as built by a generated method builder.
@@ -226,21 +264,27 @@ impl Call {
 
     /// Sends the call and decodes the JSON response. An empty body decodes as `null`, or as
     /// `{}` for types that do not accept `null`.
-    pub async fn send<R: DeserializeOwned>(self) -> Result<R> {
-        let raw = self.execute().await?;
-        decode(&raw)
+    pub fn send<R: DeserializeOwned>(self) -> ResponseFuture<R> {
+        ResponseFuture::new(self.exchange(), decode_body::<R>)
     }
 
     /// Sends the call and ignores the response body.
-    pub async fn send_empty(self) -> Result<()> {
-        self.execute().await.map(drop)
+    pub fn send_empty(self) -> ResponseFuture<()> {
+        ResponseFuture::new(self.exchange(), |_| Ok(()))
     }
 
     /// Sends the call and returns the decoded body with the status and headers.
-    pub async fn send_with_response<R: DeserializeOwned>(self) -> Result<Response<R>> {
-        let raw = self.execute().await?;
-        let body = decode(&raw)?;
-        Ok(Response { status: raw.status, headers: raw.headers, body })
+    pub fn send_with_response<R: DeserializeOwned>(self) -> ResponseFuture<Response<R>> {
+        ResponseFuture::new(self.exchange(), |raw| {
+            let body = decode(&raw)?;
+            Ok(Response { status: raw.status, headers: raw.headers, body })
+        })
+    }
+
+    /// [`execute`](Call::execute), boxed here: the future's code is then generated once, in
+    /// this crate, and not again in every crate that awaits a call.
+    fn exchange(self) -> BoxFuture<'static, Result<RawResponse>> {
+        Box::pin(self.execute())
     }
 
     /// Sends the call and returns the raw successful response, with retries, the mutation
@@ -663,6 +707,10 @@ impl Chunks {
 }
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.
+pub(crate) fn decode_body<R: DeserializeOwned>(raw: RawResponse) -> Result<R> {
+    decode(&raw)
+}
+
 pub(crate) fn decode<R: DeserializeOwned>(raw: &RawResponse) -> Result<R> {
     let result = match json_text(&raw.body) {
         Ok("") => serde_json::from_str("null").or_else(|_| serde_json::from_str("{}")),

@@ -93,7 +93,7 @@ pub mod wire;
 pub mod workflows;
 
 pub use bytes;
-pub use call::{Call, Response};
+pub use call::{Call, Response, ResponseFuture};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{Error, Result, ServiceError};
 pub use info::{ApiInfo, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};

@@ -10,11 +10,9 @@
 /// `add_scope`, `retry_policy` and `timeout`. `Builder => Response` also adds `send` and
 /// `send_with_response`; `Builder => ()` adds a `send` that ignores the response body.
 ///
-/// `send` returns a boxed future: its code (the HTTP exchange and the decoding of
-/// `Response`) is then compiled once, in the crate that defines the builder, instead of in
-/// every crate that awaits it; the price is one allocation per call. `send_with_response`,
-/// which few callers need, is a plain `async fn`: compiled only in the crates that call it,
-/// it costs the others nothing.
+/// Both return a [`ResponseFuture`](crate::ResponseFuture): the HTTP exchange is compiled
+/// once, in this crate, and the decoding of `Response` once, in the crate that defines the
+/// builder, instead of in every crate that awaits a call.
 ///
 /// ```
 /// use discovery_runtime::{call_options, Call};
@@ -32,8 +30,8 @@ macro_rules! call_options {
 
         impl $builder {
             /// Sends the request; the method returns no data.
-            pub fn send(self) -> $crate::BoxFuture<'static, $crate::Result<()>> {
-                ::std::boxed::Box::pin(self.call.send_empty())
+            pub fn send(self) -> $crate::ResponseFuture<()> {
+                self.call.send_empty()
             }
         }
     };
@@ -42,13 +40,13 @@ macro_rules! call_options {
 
         impl $builder {
             /// Sends the request and decodes the response.
-            pub fn send(self) -> $crate::BoxFuture<'static, $crate::Result<$response>> {
-                ::std::boxed::Box::pin(self.call.send())
+            pub fn send(self) -> $crate::ResponseFuture<$response> {
+                self.call.send()
             }
 
             /// Sends the request; the decoded response comes with its HTTP status and headers.
-            pub async fn send_with_response(self) -> $crate::Result<$crate::Response<$response>> {
-                self.call.send_with_response().await
+            pub fn send_with_response(self) -> $crate::ResponseFuture<$crate::Response<$response>> {
+                self.call.send_with_response()
             }
         }
     };

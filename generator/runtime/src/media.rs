@@ -11,10 +11,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_RANGE, CONTENT
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::call::{decode, is_success, Attempt, Call, RawResponse, Request};
+use crate::call::{decode_body, is_success, Attempt, Call, RawResponse, Request, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::info::MediaUploadInfo;
 use crate::retry::random_u64;
+use crate::BoxFuture;
 
 const CHUNK_GRANULARITY: usize = UploadProtocol::CHUNK_GRANULARITY;
 
@@ -175,7 +176,12 @@ impl Call {
     /// Retries apply until the response headers arrive; the per-attempt timeout covers the
     /// same span, and then bounds the wait for each next chunk: large bodies are not cut
     /// off, a stalled one fails with [`Error::Timeout`].
-    pub async fn download(mut self) -> Result<ByteStream> {
+    pub fn download(self) -> BoxFuture<'static, Result<ByteStream>> {
+        // Boxed here so that the future's code is generated once, in this crate.
+        Box::pin(self.download_stream())
+    }
+
+    async fn download_stream(mut self) -> Result<ByteStream> {
         if !self.method.supports_media_download {
             return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id)));
         }
@@ -199,9 +205,8 @@ impl Call {
     ///
     /// The whole upload holds the client's mutation lock, and every request of it goes
     /// through the retry policy.
-    pub async fn upload<R: DeserializeOwned>(self, media: Media, protocol: UploadProtocol) -> Result<R> {
-        let raw = self.upload_raw(media, protocol).await?;
-        decode(&raw)
+    pub fn upload<R: DeserializeOwned>(self, media: Media, protocol: UploadProtocol) -> ResponseFuture<R> {
+        ResponseFuture::new(Box::pin(self.upload_raw(media, protocol)), decode_body::<R>)
     }
 
     async fn upload_raw(mut self, media: Media, protocol: UploadProtocol) -> Result<RawResponse> {

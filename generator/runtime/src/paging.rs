@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
 
-use crate::call::Call;
+use crate::call::{Call, ResponseFuture};
 use crate::error::{Error, Result};
 
 /// A response page of a list method.
@@ -25,8 +25,6 @@ pub trait Page: serde::de::DeserializeOwned {
     fn take_items(&mut self) -> Vec<Self::Item>;
 }
 
-type PageFuture<P> = Pin<Box<dyn Future<Output = Result<P>> + Send>>;
-
 /// The pages of a list call, fetched one at a time as they are asked for.
 ///
 /// The first request is the call as built; each later one repeats it with `pageToken` set
@@ -37,7 +35,7 @@ pub struct PageStream<P> {
     template: Call,
     /// The request to send next; `None` once the last page was seen or after an error.
     next: Option<Call>,
-    in_flight: Option<PageFuture<P>>,
+    in_flight: Option<ResponseFuture<P>>,
     last_token: Option<String>,
 }
 
@@ -67,12 +65,12 @@ impl<P: Page + Send + 'static> PageStream<P> {
     fn poll_page(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<P>>> {
         loop {
             if let Some(fut) = self.in_flight.as_mut() {
-                let result = ready!(fut.as_mut().poll(cx));
+                let result = ready!(Pin::new(fut).poll(cx));
                 self.in_flight = None;
                 return Poll::Ready(Some(result.and_then(|page| self.advance(page))));
             }
             match self.next.take() {
-                Some(call) => self.in_flight = Some(Box::pin(call.send::<P>())),
+                Some(call) => self.in_flight = Some(call.send::<P>()),
                 None => return Poll::Ready(None),
             }
         }

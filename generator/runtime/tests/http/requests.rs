@@ -325,12 +325,16 @@ async fn call_options_macro_sets_standard_parameters() {
 }
 
 #[test]
-fn futures_are_send() {
-    fn assert_send<T: Send>(_: T) {}
+fn futures_are_send_and_unpin() {
+    // Send + 'static: they can be spawned; Unpin: they can be polled from `select!` or a
+    // hand-written future without pinning them first.
+    fn assert_send<T: Send + 'static>(_: T) {}
+    fn assert_unpin<T: std::future::Future + Send + Unpin + 'static>(_: T) {}
     let client = discovery_runtime::Client::builder(&API).build().unwrap();
     let call = Call::new(&client, &GET_PERSON);
-    assert_send(call.clone().send::<Value>());
-    assert_send(call.clone().send_empty());
+    assert_unpin(call.clone().send::<Value>());
+    assert_unpin(call.clone().send_empty());
+    assert_unpin(call.clone().send_with_response::<Value>());
     assert_send(call.clone().download());
     assert_send(
         call.upload::<Value>(
