@@ -19,8 +19,9 @@ pub mod resources;
 pub mod types;
 
 pub use discovery_runtime::{
-    auth, error, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, ItemStream,
-    Media, PageStream, Response, Result, RetryPolicy, ServiceError, UploadProtocol,
+    auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask,
+    ItemStream, Media, PageStream, Response, ResponseFuture, Result, RetryPolicy,
+    ServiceError, UploadProtocol,
 };
 
 /// Read-modify-write with etag conflicts, and batch writes split under a service limit.

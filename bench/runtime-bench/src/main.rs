@@ -230,9 +230,9 @@ mod ours {
                     assert_eq!(r.expect("batch").update_result.len(), BATCH_SIZE);
                 }
                 "decode" => {
-                    // As the runtime does: one UTF-8 check of the body, then the `&str` reader.
+                    // As the runtime does: one UTF-8 check of the body, then its reader.
                     let text = std::str::from_utf8(page).expect("UTF-8");
-                    let r: ListConnectionsResponse = serde_json::from_str(text).expect("decode");
+                    let r: ListConnectionsResponse = google_people_v1::wire::from_str(text).expect("decode");
                     assert_eq!(r.connections.len(), PAGE_SIZE);
                 }
                 other => panic!("unknown scenario {other}"),

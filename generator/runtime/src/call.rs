@@ -10,7 +10,6 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
-use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::client::Client;
@@ -18,6 +17,7 @@ use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
 use crate::info::MethodInfo;
 use crate::query::{encode_pairs, QueryValue};
 use crate::retry::RetryPolicy;
+use crate::wire::FromJson;
 use crate::BoxFuture;
 
 /// A decoded response together with its HTTP status and headers.
@@ -264,7 +264,7 @@ impl Call {
 
     /// Sends the call and decodes the JSON response. An empty body decodes as `null`, or as
     /// `{}` for types that do not accept `null`.
-    pub fn send<R: DeserializeOwned>(self) -> ResponseFuture<R> {
+    pub fn send<R: FromJson>(self) -> ResponseFuture<R> {
         ResponseFuture::new(self.exchange(), decode_body::<R>)
     }
 
@@ -274,7 +274,7 @@ impl Call {
     }
 
     /// Sends the call and returns the decoded body with the status and headers.
-    pub fn send_with_response<R: DeserializeOwned>(self) -> ResponseFuture<Response<R>> {
+    pub fn send_with_response<R: FromJson>(self) -> ResponseFuture<Response<R>> {
         ResponseFuture::new(self.exchange(), |raw| {
             let body = decode(&raw)?;
             Ok(Response { status: raw.status, headers: raw.headers, body })
@@ -707,41 +707,40 @@ impl Chunks {
 }
 
 /// Decodes a JSON body. Kept small because it is instantiated once per response type.
-pub(crate) fn decode_body<R: DeserializeOwned>(raw: RawResponse) -> Result<R> {
+pub(crate) fn decode_body<R: FromJson>(raw: RawResponse) -> Result<R> {
     decode(&raw)
 }
 
-pub(crate) fn decode<R: DeserializeOwned>(raw: &RawResponse) -> Result<R> {
-    let result = match json_text(&raw.body) {
-        Ok("") => serde_json::from_str("null").or_else(|_| serde_json::from_str("{}")),
-        // Reading from `&str` rather than bytes: serde_json then skips its UTF-8 check of
-        // every string, which costs far more than the one pass over the whole body. Only
-        // the `&str` reader is instantiated, so each response type's decoder is compiled once.
-        Ok(text) => serde_json::from_str(text),
-        Err(e) => Err(e),
+pub(crate) fn decode<R: FromJson>(raw: &RawResponse) -> Result<R> {
+    let text = json_text(raw)?;
+    let result = if text.is_empty() {
+        crate::wire::from_str("null").or_else(|_| crate::wire::from_str("{}"))
+    } else {
+        crate::wire::from_str(text)
     };
     result.map_err(|e| decode_error(raw, &e))
 }
 
-/// The body as text, `""` when it is blank, or the error serde_json reports for a body
-/// that is not UTF-8.
-fn json_text(body: &[u8]) -> std::result::Result<&str, serde_json::Error> {
+/// The body as text (checked as UTF-8 once; the reader then works on `&str`), `""` when it
+/// is blank.
+fn json_text(raw: &RawResponse) -> Result<&str> {
+    let body = &raw.body;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok("");
     }
     std::str::from_utf8(body).map_err(|_| {
-        // Invalid UTF-8 can only make the JSON invalid; reading it as a generic value
-        // reports where, as reading the response type from bytes would.
+        // Invalid UTF-8 can only make the JSON invalid; serde_json's reading of the bytes
+        // says where.
         match serde_json::from_slice::<serde_json::Value>(body) {
-            Err(e) => e,
-            Ok(_) => <serde_json::Error as serde::de::Error>::custom("the response body is not UTF-8"),
+            Err(e) => decode_error(raw, &e),
+            Ok(_) => decode_error(raw, &"the response body is not UTF-8"),
         }
     })
 }
 
 /// The body is scrubbed before the excerpt is cut, so that no part of a secret is left at
-/// its end; serde's message may quote a string from the body, so it is scrubbed too.
-fn decode_error(raw: &RawResponse, e: &serde_json::Error) -> Error {
+/// its end; the reader's message may quote a string from the body, so it is scrubbed too.
+fn decode_error(raw: &RawResponse, e: &dyn fmt::Display) -> Error {
     let secrets: Vec<Option<&str>> = raw.secrets.iter().map(|s| Some(s.as_str())).collect();
     let mut message = e.to_string();
     for secret in raw.secrets.iter().filter(|s| s.len() >= 8) {
@@ -796,7 +795,10 @@ mod tests {
         let v: serde_json::Value = decode(&raw(b" {\"a\":\"\xc3\xa9\"} ")).unwrap();
         assert_eq!(v["a"], "\u{e9}");
         assert_eq!(decode::<serde_json::Value>(&raw(b" \n")).unwrap(), serde_json::Value::Null);
-        assert!(decode::<serde_json::Map<String, serde_json::Value>>(&raw(b"")).unwrap().is_empty());
+        assert!(decode::<crate::wire::Serde<serde_json::Map<String, serde_json::Value>>>(&raw(b""))
+            .unwrap()
+            .0
+            .is_empty());
     }
 
     #[test]

@@ -87,6 +87,7 @@ mod media;
 mod paging;
 mod path;
 mod query;
+mod reader;
 mod retry;
 mod types;
 pub mod wire;

@@ -115,10 +115,11 @@ macro_rules! call_options {
     )+};
 }
 
-/// Implements `Serialize`, `Deserialize` and [`wire::JsonObject`](crate::wire::JsonObject)
-/// for a generated object type, from the list of its fields and their JSON member names;
-/// also [`wire::JsonBody`](crate::wire::JsonBody) for the types that methods take as their
-/// request body, marked `request_body`.
+/// Implements [`wire::FromJson`](crate::wire::FromJson) and
+/// [`wire::JsonObject`](crate::wire::JsonObject) (how the client decodes responses),
+/// `Serialize` and `Deserialize` for a generated object type, from the list of its fields
+/// and their JSON member names; also [`wire::JsonBody`](crate::wire::JsonBody) for the
+/// types that methods take as their request body, marked `request_body`.
 ///
 /// `json_object!(Type, unknown { field: "memberName", count: "count" as int64 })`: every
 /// listed field is an `Option`, `Vec` or map, written only when it holds something;
@@ -126,7 +127,11 @@ macro_rules! call_options {
 /// Members the list does not name are kept in the field `unknown`, a
 /// [`wire::UnknownMembers`](crate::wire::UnknownMembers), when reading and
 /// written back after the others, so that read, modify, write loses nothing. Reading is one
-/// pass over the members, without buffering.
+/// pass over the members, without buffering, and nested objects are decoded where they
+/// live. (`as object` and `as objects`, marking members that hold objects, change nothing
+/// today.) `Deserialize`, for applications that embed generated types in their own serde
+/// types, goes through a `serde_json::Value`; [`wire::from_str`](crate::wire::from_str) is
+/// the direct way.
 ///
 /// ```
 /// #[derive(Debug, Default)]
@@ -141,8 +146,10 @@ macro_rules! call_options {
 ///     views: "viewCount" as int64,
 /// });
 ///
-/// let note: Note = serde_json::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
+/// let note: Note = discovery_runtime::wire::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
 /// assert_eq!((note.text.as_deref(), note.views), (Some("hi"), Some(7)));
+/// let same: Note = serde_json::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
+/// assert_eq!(same.extra, note.extra);
 /// assert_eq!(serde_json::to_string(&note).unwrap(), r#"{"text":"hi","viewCount":"7","later":1}"#);
 ///
 /// use discovery_runtime::wire::JsonBody;
@@ -173,29 +180,53 @@ macro_rules! json_object {
         }
 
         impl $crate::wire::JsonObject for $object {
-            fn read_member<'de, A: $crate::serde::de::MapAccess<'de>>(
+            fn read_member(
                 &mut self,
                 key: &str,
-                map: &mut A,
-            ) -> ::core::result::Result<(), A::Error> {
+                reader: &mut $crate::wire::JsonReader<'_>,
+            ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
                 match key {
-                    $($wire => $crate::wire::member $(::$codec)? ::read(map, &mut self.$field),)*
-                    _ => $crate::wire::next_unknown(map, key, &mut self.$unknown),
+                    $($wire => $crate::wire::FromJson::read_json_into(&mut self.$field, reader),)*
+                    _ => reader.unknown_member(key, &mut self.$unknown),
                 }
+            }
+        }
+
+        impl $crate::wire::FromJson for $object {
+            fn read_json(reader: &mut $crate::wire::JsonReader<'_>) -> ::core::result::Result<Self, $crate::wire::DecodeError> {
+                $crate::wire::read_object(reader)
+            }
+
+            fn read_json_into(&mut self, reader: &mut $crate::wire::JsonReader<'_>) -> ::core::result::Result<(), $crate::wire::DecodeError> {
+                $crate::wire::read_object_into(self, reader)
+            }
+
+            fn read_json_some(
+                slot: &mut ::core::option::Option<Self>,
+                reader: &mut $crate::wire::JsonReader<'_>,
+            ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
+                $crate::wire::read_object_some(slot, reader)
+            }
+
+            fn read_json_push(
+                items: &mut ::std::vec::Vec<Self>,
+                reader: &mut $crate::wire::JsonReader<'_>,
+            ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
+                $crate::wire::read_object_push(items, reader)
             }
         }
 
         impl<'de> $crate::serde::Deserialize<'de> for $object {
             fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
-                $crate::wire::deserialize_object(deserializer)
+                $crate::wire::deserialize_via_value(deserializer)
             }
         }
     };
 }
 
 /// Implements the methods and traits of a generated string enum from the wire spelling of
-/// each variant: `as_str`, `From<&str>`, `Display`, `Serialize`, `Deserialize` and
-/// [`QueryValue`](crate::QueryValue).
+/// each variant: `as_str`, `From<&str>`, `Display`, `Serialize`, `Deserialize`,
+/// [`wire::FromJson`](crate::wire::FromJson) and [`QueryValue`](crate::QueryValue).
 ///
 /// The enum must have a variant `unknown(String)`, which holds values the list does not
 /// name, so that a value added to the API later is read and sent back unchanged.
@@ -254,6 +285,12 @@ macro_rules! string_enum {
         impl<'de> $crate::serde::Deserialize<'de> for $enum {
             fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 $crate::wire::deserialize_enum(deserializer)
+            }
+        }
+
+        impl $crate::wire::FromJson for $enum {
+            fn read_json(reader: &mut $crate::wire::JsonReader<'_>) -> ::core::result::Result<Self, $crate::wire::DecodeError> {
+                reader.string().map(|value| Self::from(&*value))
             }
         }
 

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 use futures_util::StreamExt as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
-use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::call::{decode_body, is_success, Attempt, Call, RawResponse, Request, ResponseFuture};
@@ -205,7 +204,7 @@ impl Call {
     ///
     /// The whole upload holds the client's mutation lock, and every request of it goes
     /// through the retry policy.
-    pub fn upload<R: DeserializeOwned>(self, media: Media, protocol: UploadProtocol) -> ResponseFuture<R> {
+    pub fn upload<R: crate::wire::FromJson>(self, media: Media, protocol: UploadProtocol) -> ResponseFuture<R> {
         ResponseFuture::new(Box::pin(self.upload_raw(media, protocol)), decode_body::<R>)
     }
 

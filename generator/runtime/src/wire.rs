@@ -1,4 +1,11 @@
-//! Serde helpers for JSON encodings that differ from serde's defaults.
+//! How generated types meet JSON: the reader that decodes responses ([`FromJson`],
+//! [`JsonObject`], [`from_str`]), the members written by [`json_object!`](crate::json_object),
+//! and serde helpers for encodings that differ from serde's defaults.
+
+pub use crate::reader::{
+    deserialize_via_value, from_str, read_object, read_object_into, read_object_push, read_object_some, DecodeError,
+    FromJson, JsonObject, JsonReader, Serde,
+};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -7,17 +14,6 @@ use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-
-/// An object type of a generated crate, decoded one JSON member at a time.
-///
-/// Generated structs implement this (through [`json_object!`](crate::json_object)) instead
-/// of deriving `Deserialize` with a flattened map of unknown members: one pass over the
-/// members, no buffering, and far less code for the compiler than serde's derived visitor.
-pub trait JsonObject: Default {
-    /// Reads the value of the member named `key` from `map` into `self`. Members the type
-    /// does not know go to its map of unknown members ([`next_unknown`]).
-    fn read_member<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
-}
 
 /// An object type that can be a request body: serialised by a function of the crate that
 /// defines the type, so that the code which sends it ([`Call::object_body`](crate::Call::object_body))
@@ -34,10 +30,9 @@ pub trait JsonBody {
 pub mod member {
     use std::collections::BTreeMap;
 
-    use serde::de::{Deserialize, MapAccess};
     use serde::ser::{Serialize, SerializeMap};
 
-    use super::{AsWireString, FromWireString, Wire};
+    use super::{AsWireString, Wire};
 
     /// Whether a member value holds nothing and is left out of the JSON object.
     pub trait Absent {
@@ -122,46 +117,15 @@ pub mod member {
         value.write_member(map, key)
     }
 
-    /// Reads the value of the current member.
-    pub fn read<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
-    where
-        A: MapAccess<'de>,
-        T: Deserialize<'de>,
-    {
-        *slot = map.next_value()?;
-        Ok(())
-    }
-
-    /// Members holding one object, decoded where they live (no copy of the object).
+    /// Members holding one object (written as any other member; the marker is kept so
+    /// that tables read the same as when objects were decoded apart).
     pub mod object {
-        use super::*;
-
         pub use super::write;
-
-        /// Reads the object of the current member into `slot`.
-        pub fn read<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
-        where
-            A: MapAccess<'de>,
-            T: crate::wire::JsonObject,
-        {
-            map.next_value_seed(crate::wire::OptionalInPlace(slot))
-        }
     }
 
-    /// Members holding an array of objects, each decoded in the array's buffer.
+    /// Members holding an array of objects.
     pub mod objects {
-        use super::*;
-
         pub use super::write;
-
-        /// Reads the objects of the current member into `slot`.
-        pub fn read<'de, A, T>(map: &mut A, slot: &mut Vec<T>) -> Result<(), A::Error>
-        where
-            A: MapAccess<'de>,
-            T: crate::wire::JsonObject,
-        {
-            map.next_value_seed(crate::wire::ArrayInPlace(slot))
-        }
     }
 
     /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
@@ -179,179 +143,7 @@ pub mod member {
             }
             map.serialize_entry(key, &Wire(value))
         }
-
-        /// Reads the value of the current member, integers as strings or numbers.
-        pub fn read<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
-        where
-            A: MapAccess<'de>,
-            T: FromWireString,
-        {
-            *slot = super::super::next_int64(map)?;
-            Ok(())
-        }
     }
-}
-
-/// Deserializes a [`JsonObject`]: members in any order, absent ones left at their default.
-pub fn deserialize_object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: JsonObject,
-{
-    let mut object = T::default();
-    deserializer.deserialize_map(InPlace(&mut object))?;
-    Ok(object)
-}
-
-/// Reads an object's members into an existing value. Nested objects are decoded where they
-/// will live (in their parent's field, in their array's buffer) rather than built apart and
-/// moved there: generated objects are large, and every move of one is a copy.
-struct InPlace<'a, T>(&'a mut T);
-
-impl<'de, T: JsonObject> DeserializeSeed<'de> for InPlace<'_, T> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, T: JsonObject> Visitor<'de> for InPlace<'_, T> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            self.0.read_member(&key, &mut map)?;
-        }
-        Ok(())
-    }
-}
-
-/// An optional object member, decoded in place; `null` leaves `None`.
-struct OptionalInPlace<'a, T>(&'a mut Option<T>);
-
-impl<'de, T: JsonObject> DeserializeSeed<'de> for OptionalInPlace<'_, T> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de, T: JsonObject> Visitor<'de> for OptionalInPlace<'_, T> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a JSON object or null")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        *self.0 = None;
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.visit_none()
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        // A repeated member replaces the earlier value, as it does for other types.
-        let object = match self.0 {
-            Some(object) => {
-                *object = T::default();
-                object
-            }
-            None => self.0.insert(T::default()),
-        };
-        deserializer.deserialize_map(InPlace(object))
-    }
-}
-
-/// An array member of objects, each decoded in the array's buffer. (Like any array member,
-/// it must be an array: `null` is an error.)
-struct ArrayInPlace<'a, T>(&'a mut Vec<T>);
-
-impl<'de, T: JsonObject> DeserializeSeed<'de> for ArrayInPlace<'_, T> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, T: JsonObject> Visitor<'de> for ArrayInPlace<'_, T> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("an array of JSON objects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let items = self.0;
-        items.clear();
-        loop {
-            items.push(T::default());
-            let last = items.last_mut().expect("just pushed");
-            if seq.next_element_seed(InPlace(last))?.is_none() {
-                items.pop();
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// Reads a member key without copying it when the input allows.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = std::borrow::Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct KeyVisitor;
-
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = std::borrow::Cow<'de, str>;
-
-            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str("a member name")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-                Ok(std::borrow::Cow::Borrowed(value))
-            }
-
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                Ok(std::borrow::Cow::Owned(value.to_owned()))
-            }
-
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-                Ok(std::borrow::Cow::Owned(value))
-            }
-        }
-
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-/// Reads the value of an `int64`/`uint64` member, given as a string or a number (see [`int64`]).
-pub fn next_int64<'de, A: MapAccess<'de>, T: FromWireString>(map: &mut A) -> Result<T, A::Error> {
-    map.next_value_seed(WireSeed(PhantomData))
-}
-
-/// Keeps the value of a member the type does not know, so that writing the object back
-/// loses nothing.
-pub fn next_unknown<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    key: &str,
-    unknown: &mut UnknownMembers,
-) -> Result<(), A::Error> {
-    let value = map.next_value::<serde_json::Value>()?;
-    unknown.insert(key.to_owned(), value);
-    Ok(())
 }
 
 /// The JSON members of an object that its generated type does not know (added to the API
@@ -856,55 +648,6 @@ mod enum_tests {
 }
 
 #[cfg(test)]
-mod object_tests {
-    use serde::de::MapAccess;
-
-    #[derive(Debug, Default, PartialEq)]
-    struct Thing {
-        name: Option<String>,
-        count: Option<i64>,
-        tags: Vec<String>,
-        extra: super::UnknownMembers,
-    }
-
-    impl super::JsonObject for Thing {
-        fn read_member<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-            match key {
-                "name" => self.name = map.next_value()?,
-                "count" => self.count = super::next_int64(map)?,
-                "tags" => self.tags = map.next_value()?,
-                _ => super::next_unknown(map, key, &mut self.extra)?,
-            }
-            Ok(())
-        }
-    }
-
-    fn decode(json: &str) -> serde_json::Result<Thing> {
-        super::deserialize_object(&mut serde_json::Deserializer::from_str(json))
-    }
-
-    #[test]
-    fn members_in_any_order_unknown_ones_kept_absent_ones_default() {
-        let thing =
-            decode(r#"{"future": {"a": [1]}, "count": "9007199254740993", "name": "x", "na\u006de2": 1}"#).unwrap();
-        assert_eq!(thing.name.as_deref(), Some("x"));
-        assert_eq!(thing.count, Some(9_007_199_254_740_993));
-        assert!(thing.tags.is_empty());
-        assert_eq!(thing.extra["future"], serde_json::json!({"a": [1]}));
-        assert_eq!(thing.extra["name2"], 1, "escaped member names are decoded");
-        assert_eq!(decode(r#"{"count": 5}"#).unwrap().count, Some(5));
-    }
-
-    #[test]
-    fn non_objects_and_bad_members_are_errors() {
-        assert!(decode("[1, 2]").is_err());
-        assert!(decode(r#"{"name": 3}"#).is_err());
-        assert!(decode(r#"{"count": "many"}"#).is_err());
-        assert!(decode(r#"{"name": "x""#).is_err());
-    }
-}
-
-#[cfg(test)]
 mod in_place_tests {
     #[derive(Debug, Default, PartialEq)]
     pub struct Node {
@@ -924,8 +667,8 @@ mod in_place_tests {
 
     crate::json_object!(Node2, extra { id: "id" as int64 });
 
-    fn decode(json: &str) -> serde_json::Result<Node> {
-        serde_json::from_str(json)
+    fn decode(json: &str) -> Result<Node, super::DecodeError> {
+        super::from_str(json)
     }
 
     fn node2(id: i64) -> Node2 {
@@ -962,13 +705,13 @@ mod in_place_tests {
     #[test]
     fn wrong_shapes_are_errors_with_their_position() {
         for (json, expected) in [
-            (r#"{"child": [1]}"#, "expected a JSON object"),
-            (r#"{"children": {"id": 1}}"#, "expected an array of JSON objects"),
-            (r#"{"children": [null]}"#, "expected a JSON object"),
+            (r#"{"child": [1]}"#, "invalid type: sequence, expected an object at line 1 column 11"),
+            (r#"{"children": {"id": 1}}"#, "invalid type: map, expected a sequence at line 1 column 14"),
+            (r#"{"children": [null]}"#, "invalid type: null, expected an object at line 1 column 15"),
             (r#"{"children": [{"id": "x"}]}"#, "64-bit signed integer"),
         ] {
             let err = decode(json).unwrap_err().to_string();
-            assert!(err.contains(expected) && err.contains("line 1 column"), "{json}: {err}");
+            assert!(err.contains(expected) && err.contains(" at line 1 column "), "{json}: {err}");
         }
     }
 }

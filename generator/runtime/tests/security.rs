@@ -271,7 +271,7 @@ async fn secrets_never_leak() {
         struct Typed {
             count: u32,
         }
-        errors.push(call(name).send::<Typed>().await.unwrap_err());
+        errors.push(call(name).send::<discovery_runtime::wire::Serde<Typed>>().await.unwrap_err());
     }
     for name in ["envelope", "missing", "slow"] {
         errors.push(call(name).send::<Value>().await.unwrap_err());

@@ -170,6 +170,7 @@ async fn undecodable_success_body_keeps_status_and_excerpt() {
     }
     assert_eq!(err.http_status(), Some(200));
 
+    use discovery_runtime::wire::Serde;
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]
     struct Strict {
@@ -179,7 +180,7 @@ async fn undecodable_success_body_keeps_status_and_excerpt() {
     let client = server.client().build().unwrap();
     let mut call = Call::new(&client, &GET_PERSON);
     call.path_param("resourceName", "people/c1");
-    let err = call.send::<Strict>().await.unwrap_err();
+    let err = call.send::<Serde<Strict>>().await.unwrap_err();
     assert!(matches!(&err, Error::Decode { body_excerpt, .. } if body_excerpt.contains("many")), "{err:?}");
 }
 

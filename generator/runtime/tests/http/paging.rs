@@ -1,26 +1,39 @@
 //! Paging across `nextPageToken`.
 
+use discovery_runtime::wire::UnknownMembers;
 use discovery_runtime::{Call, Client, Error, ItemStream, Page, PageStream};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::support::*;
 
-#[derive(Deserialize, Debug, Default)]
-#[serde(rename_all = "camelCase", default)]
+// Shaped as a generated crate shapes them.
+#[derive(Debug, Default)]
 struct ListConnectionsResponse {
     connections: Vec<Person>,
     next_page_token: Option<String>,
     next_sync_token: Option<String>,
-    total_items: i32,
+    total_items: Option<i32>,
+    extra: UnknownMembers,
 }
 
-#[derive(Deserialize, Debug, Clone, PartialEq)]
-#[serde(rename_all = "camelCase")]
+discovery_runtime::json_object!(
+    ListConnectionsResponse,
+    extra {
+        connections: "connections" as objects,
+        next_page_token: "nextPageToken",
+        next_sync_token: "nextSyncToken",
+        total_items: "totalItems",
+    }
+);
+
+#[derive(Debug, Default, Clone, PartialEq)]
 struct Person {
-    resource_name: String,
+    resource_name: Option<String>,
+    extra: UnknownMembers,
 }
+
+discovery_runtime::json_object!(Person, extra { resource_name: "resourceName" });
 
 impl Page for ListConnectionsResponse {
     type Item = Person;
@@ -90,13 +103,13 @@ async fn items_span_pages_and_last_page_keeps_the_sync_token() {
     assert!(items.last_page().is_none());
     let mut names = Vec::new();
     while let Some(person) = items.try_next().await.unwrap() {
-        names.push(person.resource_name);
+        names.push(person.resource_name.unwrap());
     }
     assert_eq!(names, ["people/c1", "people/c2", "people/c3", "people/c4", "people/c5", "people/c6"]);
     let last = items.last_page().unwrap();
     assert_eq!(last.next_sync_token.as_deref(), Some("sync-1"));
     assert!(last.connections.is_empty());
-    assert_eq!(last.total_items, 6);
+    assert_eq!(last.total_items, Some(6));
     assert_eq!(server.count(), 3);
 }
 
