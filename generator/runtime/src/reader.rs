@@ -21,8 +21,14 @@ use crate::wire::UnknownMembers;
 const MAX_DEPTH: u32 = 127;
 
 /// Why a JSON text could not be decoded, and where.
+///
+/// Boxed: every read returns a `Result`, and a one-word error keeps the successful path
+/// cheap.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeError {
+pub struct DecodeError(Box<ErrorDetail>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ErrorDetail {
     message: String,
     /// 1-based; 0 when the error has no position (raised outside a text).
     line: usize,
@@ -32,31 +38,35 @@ pub struct DecodeError {
 impl DecodeError {
     /// An error without a position.
     pub fn new(message: impl Into<String>) -> Self {
-        DecodeError { message: message.into(), line: 0, column: 0 }
+        DecodeError(Box::new(ErrorDetail { message: message.into(), line: 0, column: 0 }))
+    }
+
+    fn at(message: String, line: usize, column: usize) -> Self {
+        DecodeError(Box::new(ErrorDetail { message, line, column }))
     }
 
     /// What went wrong, without the position.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The 1-based line of the error, or 0 when it has no position.
     pub fn line(&self) -> usize {
-        self.line
+        self.0.line
     }
 
     /// The 1-based column (in bytes) of the error, or 0 when it has no position.
     pub fn column(&self) -> usize {
-        self.column
+        self.0.column
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            f.write_str(&self.message)
+        if self.0.line == 0 {
+            f.write_str(&self.0.message)
         } else {
-            write!(f, "{} at line {} column {}", self.message, self.line, self.column)
+            write!(f, "{} at line {} column {}", self.0.message, self.0.line, self.0.column)
         }
     }
 }
@@ -157,7 +167,7 @@ impl<'a> JsonReader<'a> {
         let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         // As serde_json counts: the column is the number of bytes of the line before `pos`,
         // so an error about a character is given at `pos` one past it.
-        DecodeError { message: message.into(), line, column }
+        DecodeError::at(message.into(), line, column)
     }
 
     fn eof(&self) -> DecodeError {
@@ -165,7 +175,16 @@ impl<'a> JsonReader<'a> {
     }
 
     /// The next byte after whitespace, not consumed.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
+        // Every byte above the space is not whitespace: the common case, with compact JSON.
+        match self.text.as_bytes().get(self.pos) {
+            Some(&b) if b > b' ' => Some(b),
+            _ => self.peek_after_whitespace(),
+        }
+    }
+
+    fn peek_after_whitespace(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
         while let Some(&b) = bytes.get(self.pos) {
             match b {
@@ -627,12 +646,15 @@ fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
         let quote = word ^ (ONES * u64::from(b'"'));
         let backslash = word ^ (ONES * u64::from(b'\\'));
         // Each term has a byte's high bit set where that byte is a zero of it (a quote, a
-        // backslash) or below 0x20; it may also flag a later byte, never miss one.
+        // backslash) or below 0x20; it may also flag a later byte, never miss one, so the
+        // lowest flag is the first such byte.
         let special = (quote.wrapping_sub(ONES) & !quote)
             | (backslash.wrapping_sub(ONES) & !backslash)
             | (word.wrapping_sub(ONES * 0x20) & !word);
-        if special & HIGH != 0 {
-            break;
+        let special = special & HIGH;
+        if special != 0 {
+            // Borrows only run upwards, from a flagged byte: the lowest flag is exact.
+            return i + (special.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
@@ -858,7 +880,7 @@ where
 {
     use serde::Deserialize as _;
     let value = serde_json::Value::deserialize(deserializer)?;
-    from_str(&value.to_string()).map_err(|e| <D::Error as serde::de::Error>::custom(e.message))
+    from_str(&value.to_string()).map_err(|e| <D::Error as serde::de::Error>::custom(e.message()))
 }
 
 #[cfg(test)]
