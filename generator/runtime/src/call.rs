@@ -1,11 +1,11 @@
 //! One method invocation: building the request, sending it with retries, decoding the answer.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -537,9 +537,10 @@ impl Call {
 /// A method's default scopes as the owned strings `TokenProvider::token` takes, made once
 /// per process rather than for every request.
 fn method_scopes(scopes: &'static [&'static str]) -> Arc<[String]> {
-    type Cache = Mutex<HashMap<(usize, usize), Arc<[String]>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // A B-tree of two-word keys: a lookup is a few integer comparisons, where a `HashMap`
+    // would run SipHash on every request.
+    static CACHE: Mutex<BTreeMap<(usize, usize), Arc<[String]>>> = Mutex::new(BTreeMap::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     // Keyed by address: equal slices that the compiler did not merge just get two entries.
     let key = (scopes.as_ptr() as usize, scopes.len());
     cache.entry(key).or_insert_with(|| scopes.iter().map(|s| (*s).to_owned()).collect()).clone()

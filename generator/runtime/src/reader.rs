@@ -157,10 +157,12 @@ impl<'a> JsonReader<'a> {
     }
 
     /// An error at the current position.
+    #[cold]
     pub fn error(&self, message: impl Into<String>) -> DecodeError {
         self.error_at(self.pos, message)
     }
 
+    #[cold]
     fn error_at(&self, pos: usize, message: impl Into<String>) -> DecodeError {
         let before = &self.text.as_bytes()[..pos.min(self.text.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -170,6 +172,7 @@ impl<'a> JsonReader<'a> {
         DecodeError::at(message.into(), line, column)
     }
 
+    #[cold]
     fn eof(&self) -> DecodeError {
         self.error("EOF while parsing a value")
     }
@@ -196,6 +199,7 @@ impl<'a> JsonReader<'a> {
     }
 
     /// An "invalid type" error naming what the next value is.
+    #[cold]
     fn invalid_type(&mut self, expected: &str) -> DecodeError {
         let found = match self.peek() {
             None => return self.eof(),
@@ -291,6 +295,7 @@ impl<'a> JsonReader<'a> {
         }
     }
 
+    #[cold]
     fn bad_string_byte(&self, i: usize) -> DecodeError {
         if i >= self.text.len() {
             self.error_at(i, "EOF while parsing a string")
@@ -408,6 +413,7 @@ impl<'a> JsonReader<'a> {
         Ok((&self.text[start..i], integer))
     }
 
+    #[cold]
     fn number_error(&self, at: usize) -> DecodeError {
         if at >= self.text.len() {
             self.error_at(at, "EOF while parsing a value")
