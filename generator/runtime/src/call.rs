@@ -539,7 +539,8 @@ impl Call {
 fn method_scopes(scopes: &'static [&'static str]) -> Arc<[String]> {
     // A B-tree of two-word keys: a lookup is a few integer comparisons, where a `HashMap`
     // would run SipHash on every request.
-    static CACHE: Mutex<BTreeMap<(usize, usize), Arc<[String]>>> = Mutex::new(BTreeMap::new());
+    type Cache = Mutex<BTreeMap<(usize, usize), Arc<[String]>>>;
+    static CACHE: Cache = Mutex::new(BTreeMap::new());
     let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     // Keyed by address: equal slices that the compiler did not merge just get two entries.
     let key = (scopes.as_ptr() as usize, scopes.len());
