@@ -220,7 +220,7 @@ impl Call {
     /// Serialises a generated object type as the JSON request body, like
     /// [`json_body`](Call::json_body) but through the type's own (non-generic) serialiser.
     pub fn object_body(&mut self, body: &dyn crate::wire::JsonBody) {
-        self.set_body(body.to_json());
+        self.body = Body::Json(body.to_json().into());
     }
 
     fn set_body(&mut self, encoded: serde_json::Result<Vec<u8>>) {

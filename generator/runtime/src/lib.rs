@@ -92,6 +92,7 @@ mod retry;
 mod types;
 pub mod wire;
 pub mod workflows;
+mod writer;
 
 pub use bytes;
 pub use call::{Call, Response, ResponseFuture};

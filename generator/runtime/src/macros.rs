@@ -153,7 +153,7 @@ macro_rules! call_options {
 /// assert_eq!(serde_json::to_string(&note).unwrap(), r#"{"text":"hi","viewCount":"7","later":1}"#);
 ///
 /// use discovery_runtime::wire::JsonBody;
-/// assert_eq!(note.to_json().unwrap(), br#"{"text":"hi","viewCount":"7","later":1}"#);
+/// assert_eq!(note.to_json(), br#"{"text":"hi","viewCount":"7","later":1}"#);
 /// ```
 #[macro_export]
 macro_rules! json_object {
@@ -161,8 +161,8 @@ macro_rules! json_object {
         $crate::json_object!($object, $unknown { $($members)* });
 
         impl $crate::wire::JsonBody for $object {
-            fn to_json(&self) -> ::core::result::Result<::std::vec::Vec<u8>, $crate::serde_json::Error> {
-                $crate::serde_json::to_vec(self)
+            fn to_json(&self) -> ::std::vec::Vec<u8> {
+                $crate::wire::to_vec(self)
             }
         }
     };
@@ -176,6 +176,14 @@ macro_rules! json_object {
                     map.serialize_entry(key, value)?;
                 }
                 map.end()
+            }
+        }
+
+        impl $crate::wire::ToJson for $object {
+            fn write_json(&self, writer: &mut $crate::wire::JsonWriter) {
+                let mut object = writer.begin_object();
+                $(object.member($wire, &self.$field);)*
+                object.end_with(&self.$unknown);
             }
         }
 
@@ -285,6 +293,12 @@ macro_rules! string_enum {
         impl<'de> $crate::serde::Deserialize<'de> for $enum {
             fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 $crate::wire::deserialize_enum(deserializer)
+            }
+        }
+
+        impl $crate::wire::ToJson for $enum {
+            fn write_json(&self, writer: &mut $crate::wire::JsonWriter) {
+                writer.string(self.as_str());
             }
         }
 

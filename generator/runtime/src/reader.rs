@@ -644,7 +644,7 @@ fn without_position(e: &serde_json::Error) -> String {
 
 /// The index of the first byte at or after `i` that ends the plain run of a string: a
 /// quote, a backslash or a control character (or the end). Eight bytes at a time.
-fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = bytes.get(i..i + 8) {

@@ -1,11 +1,13 @@
 //! How generated types meet JSON: the reader that decodes responses ([`FromJson`],
-//! [`JsonObject`], [`from_str`]), the members written by [`json_object!`](crate::json_object),
-//! and serde helpers for encodings that differ from serde's defaults.
+//! [`JsonObject`], [`from_str`]), the writer that encodes request bodies ([`ToJson`],
+//! [`to_vec`]), and the serde side of [`json_object!`](crate::json_object) (members written by
+//! serde, helpers for encodings that differ from serde's defaults).
 
 pub use crate::reader::{
     deserialize_via_value, from_str, read_object, read_object_into, read_object_push, read_object_some, DecodeError,
     FromJson, JsonObject, JsonReader, Serde,
 };
+pub use crate::writer::{to_vec, JsonWriter, ObjectWriter, ToJson};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,12 +17,12 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// An object type that can be a request body: serialised by a function of the crate that
+/// An object type that can be a request body: encoded by a function of the crate that
 /// defines the type, so that the code which sends it ([`Call::object_body`](crate::Call::object_body))
-/// is not generic and the serialiser is compiled once, not in every crate that sends one.
+/// is not generic.
 pub trait JsonBody {
     /// The JSON encoding of `self`.
-    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error>;
+    fn to_json(&self) -> Vec<u8>;
 }
 
 /// One member of a generated object type, read and written by [`json_object!`](crate::json_object).
