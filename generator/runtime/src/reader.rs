@@ -961,15 +961,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn mutated_documents_agree_with_serde_json() {
+    /// Mutates seed documents (deletions, duplications and insertions of structural
+    /// characters reach most of the grammar's error paths) and checks that both readers
+    /// agree on each result, until `more` says stop.
+    fn mutate_and_compare(mut state: u64, mut more: impl FnMut(u64) -> bool) -> u64 {
         let seeds = [
             r#"{"resourceName": "people/c1", "etag": "%EgUBAi43PRoEAQIFByIM", "names": [{"metadata": {"primary": true, "source": {"type": "CONTACT", "id": "1"}}, "displayName": "Ada \u00c9 \"L\"", "givenName": "Ada"}], "n": [0, -1.5e-3, 12345678901234567890, 3]}"#,
             r#"[{"a": null}, [[], {}], "\\", "\ud83d\ude00 tail", 1e300, false]"#,
         ];
-        // A small deterministic generator: deletions, duplications and insertions of
-        // structural characters reach most of the grammar's error paths.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
             state ^= state << 13;
             state ^= state >> 7;
@@ -977,25 +976,44 @@ mod tests {
             state
         };
         let inserts = ["\"", "\\", ",", ":", "{", "}", "[", "]", " ", "-", "0", "e", ".", "\u{1}", "n", "\\u", "é"];
-        for seed in seeds {
-            agree(seed);
-            for _ in 0..3000 {
-                let mut text = seed.to_owned();
-                for _ in 0..1 + next() % 3 {
-                    let at = (next() as usize) % (text.len() + 1);
-                    let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-                    match next() % 3 {
-                        0 => {
-                            let end = (at + 1 + (next() as usize) % 4).min(text.len());
-                            let end = (end..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap();
-                            text.replace_range(at..end, "");
-                        }
-                        _ => text.insert_str(at, inserts[(next() as usize) % inserts.len()]),
+        let mut cases = 0;
+        while more(cases) {
+            let seed = seeds[(next() % 2) as usize];
+            let mut text = seed.to_owned();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() as usize) % (text.len() + 1);
+                let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                match next() % 3 {
+                    0 => {
+                        let end = (at + 1 + (next() as usize) % 4).min(text.len());
+                        let end = (end..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap();
+                        text.replace_range(at..end, "");
                     }
+                    _ => text.insert_str(at, inserts[(next() as usize) % inserts.len()]),
                 }
-                agree(&text);
             }
+            agree(&text);
+            cases += 1;
         }
+        cases
+    }
+
+    #[test]
+    fn mutated_documents_agree_with_serde_json() {
+        mutate_and_compare(0x2545_f491_4f6c_dd1d, |cases| cases < 6000);
+    }
+
+    /// The same for `FUZZ_SECONDS` (default 60) from a seed taken from the clock:
+    /// `cargo test -p discovery-runtime --lib -- --ignored reader_fuzz_long`.
+    #[test]
+    #[ignore = "long; run by hand"]
+    fn reader_fuzz_long() {
+        let seconds = std::env::var("FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        eprintln!("reader_fuzz_long: seed {seed:#x}");
+        let cases = mutate_and_compare(seed, |_| std::time::Instant::now() < deadline);
+        eprintln!("reader_fuzz_long: {cases} documents agreed");
     }
 
     #[test]
