@@ -42,7 +42,7 @@ discovery_runtime::json_object!(Address, extra {
     extended_address: "extendedAddress",
     formatted_type: "formattedType",
     formatted_value: "formattedValue",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     po_box: "poBox",
     postal_code: "postalCode",
     region: "region",
@@ -64,7 +64,7 @@ pub struct AgeRangeType {
 
 discovery_runtime::json_object!(AgeRangeType, extra {
     age_range: "ageRange",
-    metadata: "metadata" as object,
+    metadata: "metadata",
 });
 
 /// The age range.
@@ -106,7 +106,7 @@ pub struct BatchCreateContactsRequest {
 }
 
 discovery_runtime::json_object!(BatchCreateContactsRequest, extra, request_body {
-    contacts: "contacts" as objects,
+    contacts: "contacts",
     read_mask: "readMask",
     sources: "sources",
 });
@@ -122,7 +122,7 @@ pub struct BatchCreateContactsResponse {
 }
 
 discovery_runtime::json_object!(BatchCreateContactsResponse, extra {
-    created_people: "createdPeople" as objects,
+    created_people: "createdPeople",
 });
 
 /// A request to delete a batch of existing contacts.
@@ -150,7 +150,7 @@ pub struct BatchGetContactGroupsResponse {
 }
 
 discovery_runtime::json_object!(BatchGetContactGroupsResponse, extra {
-    responses: "responses" as objects,
+    responses: "responses",
 });
 
 /// A request to update a batch of contacts.
@@ -206,7 +206,7 @@ pub struct Biography {
 
 discovery_runtime::json_object!(Biography, extra {
     content_type: "contentType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -247,8 +247,8 @@ pub struct Birthday {
 }
 
 discovery_runtime::json_object!(Birthday, extra {
-    date: "date" as object,
-    metadata: "metadata" as object,
+    date: "date",
+    metadata: "metadata",
     text: "text",
 });
 
@@ -266,7 +266,7 @@ pub struct BraggingRights {
 }
 
 discovery_runtime::json_object!(BraggingRights, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -288,7 +288,7 @@ pub struct CalendarUrl {
 
 discovery_runtime::json_object!(CalendarUrl, extra {
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     url: "url",
 });
@@ -309,7 +309,7 @@ pub struct ClientData {
 
 discovery_runtime::json_object!(ClientData, extra {
     key: "key",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -340,13 +340,13 @@ pub struct ContactGroup {
 }
 
 discovery_runtime::json_object!(ContactGroup, extra {
-    client_data: "clientData" as objects,
+    client_data: "clientData",
     etag: "etag",
     formatted_name: "formattedName",
     group_type: "groupType",
     member_count: "memberCount",
     member_resource_names: "memberResourceNames",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     name: "name",
     resource_name: "resourceName",
 });
@@ -424,9 +424,9 @@ pub struct ContactGroupResponse {
 }
 
 discovery_runtime::json_object!(ContactGroupResponse, extra {
-    contact_group: "contactGroup" as object,
+    contact_group: "contactGroup",
     requested_resource_name: "requestedResourceName",
-    status: "status" as object,
+    status: "status",
 });
 
 /// A wrapper that contains the person data to populate a newly created source.
@@ -440,7 +440,7 @@ pub struct ContactToCreate {
 }
 
 discovery_runtime::json_object!(ContactToCreate, extra {
-    contact_person: "contactPerson" as object,
+    contact_person: "contactPerson",
 });
 
 /// A request to copy an "Other contact" to my contacts group.
@@ -479,7 +479,7 @@ pub struct CoverPhoto {
 
 discovery_runtime::json_object!(CoverPhoto, extra {
     default: "default",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     url: "url",
 });
 
@@ -496,7 +496,7 @@ pub struct CreateContactGroupRequest {
 }
 
 discovery_runtime::json_object!(CreateContactGroupRequest, extra, request_body {
-    contact_group: "contactGroup" as object,
+    contact_group: "contactGroup",
     read_group_fields: "readGroupFields",
 });
 
@@ -531,7 +531,7 @@ pub struct DeleteContactPhotoResponse {
 }
 
 discovery_runtime::json_object!(DeleteContactPhotoResponse, extra {
-    person: "person" as object,
+    person: "person",
 });
 
 /// Optional. Additional data to merge into the directory sources if they are connected through verified join keys such as email addresses or phone numbers.
@@ -608,7 +608,7 @@ pub struct EmailAddress {
 discovery_runtime::json_object!(EmailAddress, extra {
     display_name: "displayName",
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -640,9 +640,9 @@ pub struct Event {
 }
 
 discovery_runtime::json_object!(Event, extra {
-    date: "date" as object,
+    date: "date",
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
 });
 
@@ -664,7 +664,7 @@ pub struct ExternalId {
 
 discovery_runtime::json_object!(ExternalId, extra {
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -687,7 +687,7 @@ pub struct FieldMetadata {
 
 discovery_runtime::json_object!(FieldMetadata, extra {
     primary: "primary",
-    source: "source" as object,
+    source: "source",
     source_primary: "sourcePrimary",
     verified: "verified",
 });
@@ -705,7 +705,7 @@ pub struct FileAs {
 }
 
 discovery_runtime::json_object!(FileAs, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -728,7 +728,7 @@ pub struct Gender {
 discovery_runtime::json_object!(Gender, extra {
     address_me_as: "addressMeAs",
     formatted_value: "formattedValue",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -743,7 +743,7 @@ pub struct GetPeopleResponse {
 }
 
 discovery_runtime::json_object!(GetPeopleResponse, extra {
-    responses: "responses" as objects,
+    responses: "responses",
 });
 
 /// Arbitrary client data that is populated by clients. Duplicate keys and values are allowed.
@@ -786,7 +786,7 @@ pub struct ImClient {
 discovery_runtime::json_object!(ImClient, extra {
     formatted_protocol: "formattedProtocol",
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     protocol: "protocol",
     r#type: "type",
     username: "username",
@@ -805,7 +805,7 @@ pub struct Interest {
 }
 
 discovery_runtime::json_object!(Interest, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -829,7 +829,7 @@ pub struct ListConnectionsResponse {
 }
 
 discovery_runtime::json_object!(ListConnectionsResponse, extra {
-    connections: "connections" as objects,
+    connections: "connections",
     next_page_token: "nextPageToken",
     next_sync_token: "nextSyncToken",
     total_items: "totalItems",
@@ -853,7 +853,7 @@ pub struct ListContactGroupsResponse {
 }
 
 discovery_runtime::json_object!(ListContactGroupsResponse, extra {
-    contact_groups: "contactGroups" as objects,
+    contact_groups: "contactGroups",
     next_page_token: "nextPageToken",
     next_sync_token: "nextSyncToken",
     total_items: "totalItems",
@@ -876,7 +876,7 @@ pub struct ListDirectoryPeopleResponse {
 discovery_runtime::json_object!(ListDirectoryPeopleResponse, extra {
     next_page_token: "nextPageToken",
     next_sync_token: "nextSyncToken",
-    people: "people" as objects,
+    people: "people",
 });
 
 /// The response to a request for the authenticated user's "Other contacts".
@@ -898,7 +898,7 @@ pub struct ListOtherContactsResponse {
 discovery_runtime::json_object!(ListOtherContactsResponse, extra {
     next_page_token: "nextPageToken",
     next_sync_token: "nextSyncToken",
-    other_contacts: "otherContacts" as objects,
+    other_contacts: "otherContacts",
     total_size: "totalSize",
 });
 
@@ -915,7 +915,7 @@ pub struct Locale {
 }
 
 discovery_runtime::json_object!(Locale, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -949,7 +949,7 @@ discovery_runtime::json_object!(Location, extra {
     desk_code: "deskCode",
     floor: "floor",
     floor_section: "floorSection",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -969,9 +969,9 @@ pub struct Membership {
 }
 
 discovery_runtime::json_object!(Membership, extra {
-    contact_group_membership: "contactGroupMembership" as object,
-    domain_membership: "domainMembership" as object,
-    metadata: "metadata" as object,
+    contact_group_membership: "contactGroupMembership",
+    domain_membership: "domainMembership",
+    metadata: "metadata",
 });
 
 /// A person's miscellaneous keyword.
@@ -992,7 +992,7 @@ pub struct MiscKeyword {
 
 discovery_runtime::json_object!(MiscKeyword, extra {
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -1124,7 +1124,7 @@ discovery_runtime::json_object!(Name, extra {
     given_name: "givenName",
     honorific_prefix: "honorificPrefix",
     honorific_suffix: "honorificSuffix",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     middle_name: "middleName",
     phonetic_family_name: "phoneticFamilyName",
     phonetic_full_name: "phoneticFullName",
@@ -1150,7 +1150,7 @@ pub struct Nickname {
 }
 
 discovery_runtime::json_object!(Nickname, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -1206,7 +1206,7 @@ pub struct Occupation {
 }
 
 discovery_runtime::json_object!(Occupation, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -1255,15 +1255,15 @@ discovery_runtime::json_object!(Organization, extra {
     current: "current",
     department: "department",
     domain: "domain",
-    end_date: "endDate" as object,
+    end_date: "endDate",
     formatted_type: "formattedType",
     full_time_equivalent_millipercent: "fullTimeEquivalentMillipercent",
     job_description: "jobDescription",
     location: "location",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     name: "name",
     phonetic_name: "phoneticName",
-    start_date: "startDate" as object,
+    start_date: "startDate",
     symbol: "symbol",
     title: "title",
     r#type: "type",
@@ -1384,44 +1384,44 @@ pub struct Person {
 }
 
 discovery_runtime::json_object!(Person, extra, request_body {
-    addresses: "addresses" as objects,
+    addresses: "addresses",
     age_range: "ageRange",
-    age_ranges: "ageRanges" as objects,
-    biographies: "biographies" as objects,
-    birthdays: "birthdays" as objects,
-    bragging_rights: "braggingRights" as objects,
-    calendar_urls: "calendarUrls" as objects,
-    client_data: "clientData" as objects,
-    cover_photos: "coverPhotos" as objects,
-    email_addresses: "emailAddresses" as objects,
+    age_ranges: "ageRanges",
+    biographies: "biographies",
+    birthdays: "birthdays",
+    bragging_rights: "braggingRights",
+    calendar_urls: "calendarUrls",
+    client_data: "clientData",
+    cover_photos: "coverPhotos",
+    email_addresses: "emailAddresses",
     etag: "etag",
-    events: "events" as objects,
-    external_ids: "externalIds" as objects,
-    file_ases: "fileAses" as objects,
-    genders: "genders" as objects,
-    im_clients: "imClients" as objects,
-    interests: "interests" as objects,
-    locales: "locales" as objects,
-    locations: "locations" as objects,
-    memberships: "memberships" as objects,
-    metadata: "metadata" as object,
-    misc_keywords: "miscKeywords" as objects,
-    names: "names" as objects,
-    nicknames: "nicknames" as objects,
-    occupations: "occupations" as objects,
-    organizations: "organizations" as objects,
-    phone_numbers: "phoneNumbers" as objects,
-    photos: "photos" as objects,
-    relations: "relations" as objects,
-    relationship_interests: "relationshipInterests" as objects,
-    relationship_statuses: "relationshipStatuses" as objects,
-    residences: "residences" as objects,
+    events: "events",
+    external_ids: "externalIds",
+    file_ases: "fileAses",
+    genders: "genders",
+    im_clients: "imClients",
+    interests: "interests",
+    locales: "locales",
+    locations: "locations",
+    memberships: "memberships",
+    metadata: "metadata",
+    misc_keywords: "miscKeywords",
+    names: "names",
+    nicknames: "nicknames",
+    occupations: "occupations",
+    organizations: "organizations",
+    phone_numbers: "phoneNumbers",
+    photos: "photos",
+    relations: "relations",
+    relationship_interests: "relationshipInterests",
+    relationship_statuses: "relationshipStatuses",
+    residences: "residences",
     resource_name: "resourceName",
-    sip_addresses: "sipAddresses" as objects,
-    skills: "skills" as objects,
-    taglines: "taglines" as objects,
-    urls: "urls" as objects,
-    user_defined: "userDefined" as objects,
+    sip_addresses: "sipAddresses",
+    skills: "skills",
+    taglines: "taglines",
+    urls: "urls",
+    user_defined: "userDefined",
 });
 
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
@@ -1545,7 +1545,7 @@ discovery_runtime::json_object!(PersonMetadata, extra {
     linked_people_resource_names: "linkedPeopleResourceNames",
     object_type: "objectType",
     previous_resource_names: "previousResourceNames",
-    sources: "sources" as objects,
+    sources: "sources",
 });
 
 /// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
@@ -1588,9 +1588,9 @@ pub struct PersonResponse {
 
 discovery_runtime::json_object!(PersonResponse, extra {
     http_status_code: "httpStatusCode",
-    person: "person" as object,
+    person: "person",
     requested_resource_name: "requestedResourceName",
-    status: "status" as object,
+    status: "status",
 });
 
 /// A person's phone number.
@@ -1614,7 +1614,7 @@ pub struct PhoneNumber {
 discovery_runtime::json_object!(PhoneNumber, extra {
     canonical_form: "canonicalForm",
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -1635,7 +1635,7 @@ pub struct Photo {
 
 discovery_runtime::json_object!(Photo, extra {
     default: "default",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     url: "url",
 });
 
@@ -1743,7 +1743,7 @@ pub struct Relation {
 
 discovery_runtime::json_object!(Relation, extra {
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     person: "person",
     r#type: "type",
 });
@@ -1765,7 +1765,7 @@ pub struct RelationshipInterest {
 
 discovery_runtime::json_object!(RelationshipInterest, extra {
     formatted_value: "formattedValue",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -1786,7 +1786,7 @@ pub struct RelationshipStatus {
 
 discovery_runtime::json_object!(RelationshipStatus, extra {
     formatted_value: "formattedValue",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -1807,7 +1807,7 @@ pub struct Residence {
 
 discovery_runtime::json_object!(Residence, extra {
     current: "current",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -1827,7 +1827,7 @@ pub struct SearchDirectoryPeopleResponse {
 
 discovery_runtime::json_object!(SearchDirectoryPeopleResponse, extra {
     next_page_token: "nextPageToken",
-    people: "people" as objects,
+    people: "people",
     total_size: "totalSize",
 });
 
@@ -1842,7 +1842,7 @@ pub struct SearchResponse {
 }
 
 discovery_runtime::json_object!(SearchResponse, extra {
-    results: "results" as objects,
+    results: "results",
 });
 
 /// A result of a search query.
@@ -1856,7 +1856,7 @@ pub struct SearchResult {
 }
 
 discovery_runtime::json_object!(SearchResult, extra {
-    person: "person" as object,
+    person: "person",
 });
 
 /// A person's SIP address. Session Initial Protocol addresses are used for VoIP communications to make voice or video calls over the internet.
@@ -1877,7 +1877,7 @@ pub struct SipAddress {
 
 discovery_runtime::json_object!(SipAddress, extra {
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -1895,7 +1895,7 @@ pub struct Skill {
 }
 
 discovery_runtime::json_object!(Skill, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -1922,7 +1922,7 @@ pub struct Source {
 discovery_runtime::json_object!(Source, extra {
     etag: "etag",
     id: "id",
-    profile_metadata: "profileMetadata" as object,
+    profile_metadata: "profileMetadata",
     r#type: "type",
     update_time: "updateTime",
 });
@@ -1994,7 +1994,7 @@ pub struct Tagline {
 }
 
 discovery_runtime::json_object!(Tagline, extra {
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });
 
@@ -2013,7 +2013,7 @@ pub struct UpdateContactGroupRequest {
 }
 
 discovery_runtime::json_object!(UpdateContactGroupRequest, extra, request_body {
-    contact_group: "contactGroup" as object,
+    contact_group: "contactGroup",
     read_group_fields: "readGroupFields",
     update_group_fields: "updateGroupFields",
 });
@@ -2049,7 +2049,7 @@ pub struct UpdateContactPhotoResponse {
 }
 
 discovery_runtime::json_object!(UpdateContactPhotoResponse, extra {
-    person: "person" as object,
+    person: "person",
 });
 
 /// Field names that a field-mask parameter accepts, as the Discovery document lists them.
@@ -2152,7 +2152,7 @@ pub struct Url {
 
 discovery_runtime::json_object!(Url, extra {
     formatted_type: "formattedType",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     r#type: "type",
     value: "value",
 });
@@ -2173,6 +2173,6 @@ pub struct UserDefined {
 
 discovery_runtime::json_object!(UserDefined, extra {
     key: "key",
-    metadata: "metadata" as object,
+    metadata: "metadata",
     value: "value",
 });

@@ -396,9 +396,8 @@ fn request_body_names(api: &Api) -> HashSet<&str> {
 
 fn types_rs(api: &Api) -> TokenStream {
     let bodies = request_body_names(api);
-    let objects = object_names(api);
     let items = api.types.iter().map(|def| match def {
-        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str()), &objects),
+        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str())),
         TypeDef::Enum(e) => enum_item(e),
         TypeDef::MaskFields(m) => mask_fields_item(m),
         TypeDef::Alias(a) => {
@@ -413,28 +412,23 @@ fn types_rs(api: &Api) -> TokenStream {
     }
 }
 
-fn struct_item(s: &Struct, request_body: bool, objects: &HashSet<&str>) -> TokenStream {
+fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
     let name = ident(&s.name);
     let doc = doc_attrs(&s.doc);
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
     let fields = s.fields.iter().map(field_item);
     let unknown = ident(&s.unknown_fields);
-    // One runtime macro gives the type its JSON encoding from this table (serialising,
-    // one-pass decoding that keeps unknown members, `JsonBody`): no serde derive, no
-    // attribute per field, and far less code for the compiler than serde's visitors.
-    // Only request bodies get `JsonBody`: its serialiser is compiled for every type that has it.
+    // One runtime macro gives the type its JSON encoding from this table: the runtime's
+    // reader and writer (one non-generic function each, which is what keeps a generated
+    // crate quick to compile), serde's traits for applications, unknown members kept, and
+    // `JsonBody` for request bodies only, since it compiles the writer for every type
+    // reachable from the body.
     let marker = request_body.then(|| quote!(, request_body));
     let members = s.fields.iter().map(|field| {
         let (wire, field_name) = (&field.wire, ident(&field.name));
-        // Objects and arrays of objects are decoded in place (`as object`, `as objects`):
-        // objects are large, and decoding one apart and moving it into its field costs a copy.
-        let is_object = |ty: &Type| matches!(ty, Type::Named(name) if objects.contains(name.as_str()));
-        let codec = match &field.ty {
-            ty if ty.has_int64() => Some(quote!(as int64)),
-            ty if is_object(ty) && !field.boxed => Some(quote!(as object)),
-            Type::Vec(item) if is_object(item) => Some(quote!(as objects)),
-            _ => None,
-        };
+        // 64-bit integers travel as strings; serde needs telling, the runtime's writer
+        // knows (see `json_object!`).
+        let codec = field.ty.has_int64().then(|| quote!(as int64));
         quote!(#field_name: #wire #codec)
     });
     quote! {

@@ -128,8 +128,7 @@ macro_rules! call_options {
 /// [`wire::UnknownMembers`](crate::wire::UnknownMembers), when reading and
 /// written back after the others, so that read, modify, write loses nothing. Reading is one
 /// pass over the members, without buffering, and nested objects are decoded where they
-/// live. (`as object` and `as objects`, marking members that hold objects, change nothing
-/// today.) `Deserialize`, for applications that embed generated types in their own serde
+/// live. `Deserialize`, for applications that embed generated types in their own serde
 /// types, goes through a `serde_json::Value`; [`wire::from_str`](crate::wire::from_str) is
 /// the direct way.
 ///

@@ -119,17 +119,6 @@ pub mod member {
         value.write_member(map, key)
     }
 
-    /// Members holding one object (written as any other member; the marker is kept so
-    /// that tables read the same as when objects were decoded apart).
-    pub mod object {
-        pub use super::write;
-    }
-
-    /// Members holding an array of objects.
-    pub mod objects {
-        pub use super::write;
-    }
-
     /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
     pub mod int64 {
         use super::*;
@@ -659,7 +648,7 @@ mod in_place_tests {
         extra: super::UnknownMembers,
     }
 
-    crate::json_object!(Node, extra { name: "name", child: "child" as object, children: "children" as objects });
+    crate::json_object!(Node, extra { name: "name", child: "child", children: "children" });
 
     #[derive(Debug, Default, PartialEq)]
     pub struct Node2 {

@@ -20,7 +20,7 @@ struct ListConnectionsResponse {
 discovery_runtime::json_object!(
     ListConnectionsResponse,
     extra {
-        connections: "connections" as objects,
+        connections: "connections",
         next_page_token: "nextPageToken",
         next_sync_token: "nextSyncToken",
         total_items: "totalItems",
