@@ -3,6 +3,7 @@
 mod errors;
 mod media;
 mod paging;
+mod pool;
 mod requests;
 mod retries;
 mod support;
