@@ -848,6 +848,7 @@ impl<T: serde::de::DeserializeOwned> FromJson for Serde<T> {
 }
 
 /// `FromJson::read_json` of an object type.
+#[doc(hidden)]
 pub fn read_object<T: JsonObject + Default>(reader: &mut JsonReader<'_>) -> Result<T> {
     let mut object = T::default();
     reader.object(&mut object)?;
@@ -855,12 +856,14 @@ pub fn read_object<T: JsonObject + Default>(reader: &mut JsonReader<'_>) -> Resu
 }
 
 /// `FromJson::read_json_into` of an object type: a repeated member replaces the earlier value.
+#[doc(hidden)]
 pub fn read_object_into<T: JsonObject + Default>(object: &mut T, reader: &mut JsonReader<'_>) -> Result<()> {
     *object = T::default();
     reader.object(object)
 }
 
 /// `FromJson::read_json_some` of an object type.
+#[doc(hidden)]
 pub fn read_object_some<T: JsonObject + Default>(slot: &mut Option<T>, reader: &mut JsonReader<'_>) -> Result<()> {
     match slot {
         Some(object) => read_object_into(object, reader),
@@ -869,6 +872,7 @@ pub fn read_object_some<T: JsonObject + Default>(slot: &mut Option<T>, reader: &
 }
 
 /// `FromJson::read_json_push` of an object type: decoded in the array's buffer.
+#[doc(hidden)]
 pub fn read_object_push<T: JsonObject + Default>(items: &mut Vec<T>, reader: &mut JsonReader<'_>) -> Result<()> {
     items.push(T::default());
     let last = items.last_mut().expect("just pushed");
