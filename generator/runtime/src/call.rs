@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use http_body_util::BodyExt as _;
 use tracing::Instrument;
 
 use crate::client::Client;
@@ -126,8 +127,8 @@ impl fmt::Debug for Call {
 
 /// A request ready to be sent, possibly several times.
 pub(crate) struct Request {
-    pub(crate) method: reqwest::Method,
-    pub(crate) url: reqwest::Url,
+    pub(crate) method: http::Method,
+    pub(crate) url: url::Url,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<bytes::Bytes>,
     /// Whether repeating the request after an ambiguous failure is safe.
@@ -150,7 +151,7 @@ pub(crate) struct RawResponse {
 pub(crate) enum Attempt {
     Done(RawResponse),
     /// A successful response whose body is left to the caller (downloads).
-    Streaming(reqwest::Response),
+    Streaming(http::Response<hyper::body::Incoming>),
 }
 
 impl Call {
@@ -313,7 +314,7 @@ impl Call {
         }
 
         Ok(Request {
-            method: self.method.http_method.to_reqwest(),
+            method: self.method.http_method.to_http(),
             url: self.url(self.method.path)?,
             headers,
             body,
@@ -350,7 +351,7 @@ impl Call {
     }
 
     /// Expands `template` and appends the query (and the API key).
-    pub(crate) fn url(&self, template: &str) -> Result<reqwest::Url> {
+    pub(crate) fn url(&self, template: &str) -> Result<url::Url> {
         let path = crate::path::expand(template, self.method.path_params, &self.path_values)?;
         // Only the template decides whether a path is relative to the root URL (media
         // upload paths start with `/`): a value starting with `/` in `{+name}` must not
@@ -446,11 +447,8 @@ impl Call {
         let inner = &self.client.inner;
         span.record("attempt", number);
 
-        let mut req = reqwest::Request::new(request.method.clone(), request.url.clone());
-        let headers = req.headers_mut();
-        *headers = request.headers.clone();
-        // Appended, as reqwest's request builder would: a `User-Agent` set on the call is
-        // sent as well.
+        let mut headers = request.headers.clone();
+        // Appended: a `User-Agent` set on the call is sent as well.
         headers.append(USER_AGENT, inner.user_agent.clone());
         let mut token_used = None;
         if request.authenticate {
@@ -463,26 +461,26 @@ impl Call {
                     ))
                 })?;
                 value.set_sensitive(true);
-                req.headers_mut().append(AUTHORIZATION, value);
+                headers.append(AUTHORIZATION, value);
                 token_used = Some(token);
             }
         }
-        match &request.body {
-            Some(body) if !body.is_empty() => *req.body_mut() = Some(body.clone().into()),
-            _ => {
-                // Google front ends answer 411 Length Required to a body-less POST, PUT or
-                // PATCH that does not state its length, which the HTTP stack omits.
-                let m = &request.method;
-                if *m == reqwest::Method::POST || *m == reqwest::Method::PUT || *m == reqwest::Method::PATCH {
-                    req.headers_mut().append(CONTENT_LENGTH, HeaderValue::from_static("0"));
-                }
+        let body = request.body.clone().filter(|b| !b.is_empty());
+        if body.is_none() {
+            // Google front ends answer 411 Length Required to a body-less POST, PUT or
+            // PATCH that does not state its length, which the HTTP stack omits.
+            let m = &request.method;
+            if *m == http::Method::POST || *m == http::Method::PUT || *m == http::Method::PATCH {
+                headers.append(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
         }
+        let outgoing =
+            crate::transport::Outgoing { method: request.method.clone(), url: request.url.clone(), headers, body };
 
         let started = Instant::now();
         let max_body = inner.max_response_bytes;
         let exchange = async move {
-            let resp = inner.http.execute(req).await.map_err(Error::transport)?;
+            let resp = inner.http.send(outgoing).await.map_err(Error::Transport)?;
             if stream && resp.status().is_success() {
                 return Ok(Attempt::Streaming(resp));
             }
@@ -551,12 +549,7 @@ fn method_scopes(scopes: &'static [&'static str]) -> Arc<[String]> {
 /// parsed. Scheme, host and port are taken from `parsed` rather than parsed again for every
 /// request; only when `prefix` has a query or fragment, or `rel` or `query` could start one,
 /// is the whole text parsed.
-fn join_url(
-    prefix: &str,
-    parsed: &reqwest::Url,
-    rel: &str,
-    query: &str,
-) -> std::result::Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+fn join_url(prefix: &str, parsed: &url::Url, rel: &str, query: &str) -> std::result::Result<url::Url, url::ParseError> {
     let delimiter = |s: &str| s.contains(['?', '#']);
     if parsed.query().is_some() || parsed.fragment().is_some() || delimiter(rel) || query.contains('#') {
         let mut url = format!("{prefix}{rel}");
@@ -564,7 +557,7 @@ fn join_url(
             url.push('?');
             url.push_str(query);
         }
-        return reqwest::Url::parse(&url);
+        return url::Url::parse(&url);
     }
     let mut url = parsed.clone();
     let mut path = String::with_capacity(parsed.path().len() + rel.len());
@@ -578,7 +571,7 @@ fn join_url(
 }
 
 /// The `Authorization` value for `token`, built without an intermediate string.
-fn bearer(token: &str) -> std::result::Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
+fn bearer(token: &str) -> std::result::Result<HeaderValue, http::header::InvalidHeaderValue> {
     let mut value = Vec::with_capacity("Bearer ".len() + token.len());
     value.extend_from_slice(b"Bearer ");
     value.extend_from_slice(token.as_bytes());
@@ -632,17 +625,19 @@ pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
 /// Reads a whole body, at most `limit` bytes of it: a successful response beyond that is
 /// [`Error::ResponseTooLarge`] (decided from `Content-Length` before reading when it is
 /// announced), an error response is cut at the limit, since only its start is kept.
-pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
-    let status = resp.status().as_u16();
-    // Reading the body does not look at the headers again.
-    let headers = std::mem::take(resp.headers_mut());
+pub(crate) async fn read_body(resp: http::Response<hyper::body::Incoming>, limit: u64) -> Result<RawResponse> {
+    let (parts, mut incoming) = resp.into_parts();
+    let status = parts.status.as_u16();
     let too_large = Error::ResponseTooLarge { status, limit };
     let success = is_success(status);
-    if success && resp.content_length().is_some_and(|len| len > limit) {
+    if success && crate::transport::content_length(&parts.headers).is_some_and(|len| len > limit) {
         return Err(too_large);
     }
     let mut body = Chunks::default();
-    while let Some(mut chunk) = resp.chunk().await.map_err(Error::transport)? {
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| Error::Transport(crate::transport::TransportError::body(e)))?;
+        // Trailers carry nothing an API response needs.
+        let Ok(mut chunk) = frame.into_data() else { continue };
         let room = limit - body.len;
         if chunk.len() as u64 > room {
             if success {
@@ -656,7 +651,7 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
         body.push(chunk);
     }
     let body = body.join();
-    Ok(RawResponse { status, headers, body, secrets: Vec::new() })
+    Ok(RawResponse { status, headers: parts.headers, body, secrets: Vec::new() })
 }
 
 /// A body being received. Chunks are kept as they come and joined once at the end, sized
@@ -760,8 +755,15 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let e = reqwest::Client::new().post(format!("http://{addr}/")).send().await.unwrap_err();
-        let connect = Error::transport(e);
+        let transport = crate::transport::Transport::new(&Default::default()).unwrap();
+        let outgoing = crate::transport::Outgoing {
+            method: http::Method::POST,
+            url: format!("http://{addr}/").parse().unwrap(),
+            headers: HeaderMap::new(),
+            body: None,
+        };
+        let connect = Error::Transport(transport.send(outgoing).await.unwrap_err());
+        assert!(matches!(&connect, Error::Transport(e) if e.is_connect()), "{connect:?}");
         assert!(should_retry(&connect, false));
         assert!(should_retry(&connect, true));
 
@@ -842,12 +844,12 @@ mod tests {
             ["", "v1/people/c1", "/v1/x", "v1/a%2Fb:go", "../up", "v1/./x/..", "v1/a\\b", "v1/é", "v1/a?b", "v1/a#b"];
         let queries = ["", "personFields=names%2CemailAddresses&pageSize=10", "a=%23", "a=#b", "k=é ?"];
         for prefix in prefixes {
-            let parsed = reqwest::Url::parse(prefix).unwrap();
+            let parsed = url::Url::parse(prefix).unwrap();
             for rel in rels {
                 for query in queries {
                     let text =
                         if query.is_empty() { format!("{prefix}{rel}") } else { format!("{prefix}{rel}?{query}") };
-                    let expected = reqwest::Url::parse(&text).unwrap();
+                    let expected = url::Url::parse(&text).unwrap();
                     let joined = join_url(prefix, &parsed, rel, query).unwrap();
                     assert_eq!(joined.as_str(), expected.as_str(), "{text}");
                     assert_eq!(joined, expected, "{text}");

@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use http::HeaderValue;
+
+use crate::transport::{ProxyConfig, Transport, TransportConfig};
 
 use crate::auth::TokenProvider;
 use crate::error::{Error, Result};
@@ -28,9 +30,9 @@ pub(crate) struct ClientInner {
     /// Root URL for paths that start with `/` (media uploads); always ends with `/`.
     pub(crate) root_url: String,
     /// `base_url` and `root_url` parsed, so that each request parses only its path and query.
-    pub(crate) base: reqwest::Url,
-    pub(crate) root: reqwest::Url,
-    pub(crate) http: reqwest::Client,
+    pub(crate) base: url::Url,
+    pub(crate) root: url::Url,
+    pub(crate) http: Transport,
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
     pub(crate) api_key: Option<String>,
     pub(crate) user_agent: HeaderValue,
@@ -78,7 +80,7 @@ impl Client {
 
     /// [`resolve`](Self::resolve) in parts: the URL `path` is relative to, as text and
     /// parsed, and the rest of `path`.
-    pub(crate) fn resolve_parts<'p>(&self, path: &'p str) -> (&str, &reqwest::Url, &'p str) {
+    pub(crate) fn resolve_parts<'p>(&self, path: &'p str) -> (&str, &url::Url, &'p str) {
         let i = &self.inner;
         match path.strip_prefix('/') {
             Some(rooted) => (&i.root_url, &i.root, rooted),
@@ -125,7 +127,7 @@ pub struct ClientBuilder<C = Client> {
     pool_idle_timeout: Option<Duration>,
     retry: RetryPolicy,
     serialize_mutations: bool,
-    http_client: Option<reqwest::Client>,
+    proxy: ProxyConfig,
     max_response_bytes: u64,
     _client: PhantomData<fn() -> C>,
 }
@@ -165,7 +167,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             pool_idle_timeout: None,
             retry: RetryPolicy::default(),
             serialize_mutations: true,
-            http_client: None,
+            proxy: ProxyConfig::Environment,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             _client: PhantomData,
         }
@@ -216,8 +218,11 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
-    /// Limits connection establishment. Ignored when an HTTP client is supplied with
-    /// [`http_client`](Self::http_client), which keeps its own settings.
+    /// Limits connection establishment (TCP, and the proxy's `CONNECT` when there is one;
+    /// not the TLS handshake, which the attempt's [`timeout`](Self::timeout) covers). A
+    /// connection that times out is an [`Error::Transport`] for which
+    /// [`Error::is_timeout`] is true, and may be retried even for mutations, since nothing
+    /// was sent.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = Some(d);
         self
@@ -228,11 +233,11 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// a connection being closed under it is sent again on a new one when nothing of it had
     /// been written).
     ///
-    /// Why not reqwest's default of 90 s: its idle timeout keeps a timer armed for the
-    /// life of the client, so that every wait for a response also arms a kernel timer; on
-    /// the loopback benchmark that cost about 3 % of the throughput of small requests.
-    /// Set it when a proxy or load balancer drops idle connections without closing them.
-    /// Ignored when an HTTP client is supplied with [`http_client`](Self::http_client).
+    /// Why no timeout by default (reqwest and `hyper-util` default to 90 s): reaping idle
+    /// connections keeps a timer armed for the life of the client, so that every wait for a
+    /// response also arms a kernel timer; on the loopback benchmark that cost about 3 % of
+    /// the throughput of small requests. Set it when a proxy or load balancer drops idle
+    /// connections without closing them.
     pub fn pool_idle_timeout(mut self, d: Duration) -> Self {
         self.pool_idle_timeout = Some(d);
         self
@@ -265,20 +270,32 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
-    /// Uses this `reqwest` client (proxies, custom TLS roots...). Its redirect policy applies;
-    /// `reqwest` drops the `Authorization` header on redirects to another host, but sends
-    /// the previous URL (with an API key in it) as `Referer` unless it was built with
-    /// `referer(false)`, as the client this crate builds is.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+    /// Sends every request through this HTTP proxy (`http://host:port`, with
+    /// `user:password@` for basic authentication), whatever the environment says: `https`
+    /// URLs through a `CONNECT` tunnel, `http` URLs as absolute-form requests to the proxy.
+    ///
+    /// By default the proxies of the environment are used, read when the client is built:
+    /// `HTTPS_PROXY` for `https` URLs, `HTTP_PROXY` for `http` URLs (ignored in CGI
+    /// programs, where a request header can set it), `ALL_PROXY` for both, `NO_PROXY` for
+    /// the hosts and domains that are reached directly, each also in lowercase. Only
+    /// `http://` proxies are supported; with another kind, requests fail with
+    /// [`Error::Transport`].
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyConfig::All(url.into());
+        self
+    }
+
+    /// Connects directly, ignoring the proxy variables of the environment.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyConfig::None;
         self
     }
 
     /// Builds the client.
     ///
     /// Fails with [`Error::InvalidRequest`] when a URL is not an absolute `http`/`https` URL
-    /// or the user agent is not a valid header value, and with [`Error::Transport`] when the
-    /// HTTP client cannot be created.
+    /// or the user agent is not a valid header value, and with [`Error::Transport`] when TLS
+    /// cannot be set up.
     pub fn build(self) -> Result<C> {
         // The work is done by a non-generic function, compiled once in this crate rather
         // than in every application that builds a client.
@@ -298,7 +315,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             pool_idle_timeout: self.pool_idle_timeout,
             retry: self.retry,
             serialize_mutations: self.serialize_mutations,
-            http_client: self.http_client,
+            proxy: self.proxy,
             max_response_bytes: self.max_response_bytes,
             _client: PhantomData,
         }
@@ -331,21 +348,12 @@ impl ClientBuilder<Client> {
         let user_agent = HeaderValue::from_str(ua)
             .map_err(|_| Error::InvalidRequest("the user agent is not a valid header value".into()))?;
 
-        let http = match self.http_client {
-            Some(http) => http,
-            None => {
-                // No `Referer` on redirects: it would carry the previous URL, API key
-                // included, to wherever the redirect points.
-                let mut b = reqwest::Client::builder()
-                    .redirect(redirect_policy())
-                    .referer(false)
-                    .pool_idle_timeout(self.pool_idle_timeout);
-                if let Some(d) = self.connect_timeout {
-                    b = b.connect_timeout(d);
-                }
-                b.build().map_err(Error::transport)?
-            }
-        };
+        let http = Transport::new(&TransportConfig {
+            connect_timeout: self.connect_timeout,
+            pool_idle_timeout: self.pool_idle_timeout,
+            proxy: self.proxy,
+        })
+        .map_err(Error::Transport)?;
 
         let client = Client {
             inner: Arc::new(ClientInner {
@@ -375,28 +383,11 @@ fn with_slash(mut url: String) -> String {
     url
 }
 
-fn check_url(url: &str) -> Result<reqwest::Url> {
-    match reqwest::Url::parse(url) {
+fn check_url(url: &str) -> Result<url::Url> {
+    match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
         _ => Err(Error::InvalidRequest(format!("{url:?} is not an absolute http or https URL"))),
     }
-}
-
-/// Follows at most ten redirects and never from `https` to `http`, where the request
-/// (and any API key in its query) would travel in clear text. `reqwest` itself drops the
-/// `Authorization` header whenever a redirect leaves the original host.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade =
-            attempt.url().scheme() == "http" && attempt.previous().last().is_some_and(|prev| prev.scheme() == "https");
-        if downgrade {
-            attempt.error("refusing a redirect from https to http")
-        } else if attempt.previous().len() > 10 {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
 }
 
 #[cfg(test)]

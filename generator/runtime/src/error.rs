@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
 use serde_json::Value;
 
 use crate::auth::AuthError;
+pub use crate::transport::TransportError;
 
 /// The result type of every fallible operation in generated clients.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -20,10 +21,10 @@ pub(crate) const EXCERPT_LEN: usize = 512;
 #[non_exhaustive]
 pub enum Error {
     /// The request could not be sent or the response could not be read (DNS, connection,
-    /// TLS, reset, too many redirects...). The URL is never part of the message, since it may
-    /// carry an API key.
+    /// TLS, proxy, reset, refused redirect...). The URL is never part of the message, since it
+    /// may carry an API key.
     #[error("transport error: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] TransportError),
     /// An attempt took longer than the configured timeout.
     #[error("the request timed out")]
     Timeout,
@@ -80,22 +81,11 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn transport(e: reqwest::Error) -> Self {
-        // A connect timeout stays a transport error: it proves nothing was sent, which
-        // matters when deciding whether a non-idempotent request may be retried.
-        if e.is_timeout() && !e.is_connect() {
-            Error::Timeout
-        } else {
-            Error::Transport(e.without_url())
-        }
-    }
-
     /// The HTTP status of the response that caused the error, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
             Error::Service(e) => Some(e.http_status),
             Error::Decode { status, .. } | Error::ResponseTooLarge { status, .. } => Some(*status),
-            Error::Transport(e) => e.status().map(|s| s.as_u16()),
             _ => None,
         }
     }
@@ -155,16 +145,17 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Timeout => true,
-            // Without compression features, reqwest's "decode" errors are failures to read
-            // the response body (connection closed or reset mid-body), as transient as a
-            // failure to send; JSON that does not decode is `Error::Decode`.
-            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode(),
+            // A body cut short (connection closed or reset) is as transient as a failure to
+            // send; JSON that does not decode is `Error::Decode`.
+            Error::Transport(e) => e.is_transient(),
             Error::Service(e) => matches!(e.http_status, 408 | 429 | 500 | 502 | 503 | 504) || e.is_rate_limited(),
             _ => false,
         }
     }
 
-    /// Whether the error is a timeout.
+    /// Whether the error is a timeout: of an attempt, or of connecting (a
+    /// [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout), which stays an
+    /// [`Error::Transport`] because it proves nothing was sent).
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Timeout => true,
@@ -478,7 +469,7 @@ fn parse_proto_duration(v: &Value) -> Option<Duration> {
 
 /// The `Retry-After` header as a delay: delta-seconds or an HTTP date.
 pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -506,7 +497,7 @@ pub(crate) fn redact_in(text: &mut String, secret: &str) {
 /// The message of an error whose body says nothing usable: the status's reason phrase
 /// (`Display` already starts with `HTTP {status}`).
 fn status_text(status: u16) -> String {
-    match reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
+    match http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
         Some(reason) => reason.to_owned(),
         None => "no error message in the response".to_owned(),
     }

@@ -60,14 +60,14 @@ impl HttpMethod {
         !matches!(self, HttpMethod::Get | HttpMethod::Head)
     }
 
-    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+    pub(crate) fn to_http(self) -> http::Method {
         match self {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Head => reqwest::Method::HEAD,
-            HttpMethod::Post => reqwest::Method::POST,
-            HttpMethod::Put => reqwest::Method::PUT,
-            HttpMethod::Patch => reqwest::Method::PATCH,
-            HttpMethod::Delete => reqwest::Method::DELETE,
+            HttpMethod::Get => http::Method::GET,
+            HttpMethod::Head => http::Method::HEAD,
+            HttpMethod::Post => http::Method::POST,
+            HttpMethod::Put => http::Method::PUT,
+            HttpMethod::Patch => http::Method::PATCH,
+            HttpMethod::Delete => http::Method::DELETE,
         }
     }
 }

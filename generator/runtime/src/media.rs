@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use tracing::Instrument;
 
 use crate::call::{decode_body, is_success, Attempt, Call, RawResponse, Request, ResponseFuture};
@@ -84,10 +84,14 @@ impl ByteStream {
     /// The body of `resp`; with `idle`, a body that stops arriving fails with
     /// [`Error::Timeout`] once no chunk came for that long (then the stream ends), while a
     /// slow but steady one goes on.
-    fn from_response(resp: reqwest::Response, idle: Option<Duration>) -> Self {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(Error::transport)));
+    fn from_response(resp: http::Response<hyper::body::Incoming>, idle: Option<Duration>) -> Self {
+        let (parts, body) = resp.into_parts();
+        let status = parts.status.as_u16();
+        let headers = parts.headers;
+        let chunks = Box::pin(
+            http_body_util::BodyExt::into_data_stream(body)
+                .map(|r| r.map_err(|e| Error::Transport(crate::transport::TransportError::body(e)))),
+        );
         let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
             None => chunks,
             Some(idle) => Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
@@ -120,7 +124,7 @@ impl ByteStream {
 
     /// The announced length of the body, if any.
     pub fn content_length(&self) -> Option<u64> {
-        self.headers.get(reqwest::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+        crate::transport::content_length(&self.headers)
     }
 
     /// The media type of the body, if announced.
@@ -254,7 +258,7 @@ impl Call {
             };
             self.query("uploadType", upload_type);
             let request = Request {
-                method: self.method.http_method.to_reqwest(),
+                method: self.method.http_method.to_http(),
                 url: self.url(template)?,
                 headers,
                 body: Some(body),
@@ -284,7 +288,7 @@ impl Call {
     /// failures.
     async fn upload_chunks(
         &self,
-        session: reqwest::Url,
+        session: url::Url,
         authenticate: bool,
         data: &bytes::Bytes,
         chunk_size: usize,
@@ -318,7 +322,7 @@ impl Call {
             headers
                 .insert(CONTENT_RANGE, HeaderValue::from_str(&range).map_err(|_| Error::Upload("bad range".into()))?);
             let request = Request {
-                method: reqwest::Method::PUT,
+                method: http::Method::PUT,
                 url: session.clone(),
                 headers,
                 body: Some(body),
@@ -443,7 +447,7 @@ fn multipart_body(metadata: Option<&[u8]>, media_type: &str, data: &[u8]) -> Res
     Ok((body.into(), header))
 }
 
-fn session_url(request_url: &reqwest::Url, raw: &RawResponse) -> Result<reqwest::Url> {
+fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
     let location = raw
         .headers
         .get(LOCATION)
