@@ -100,7 +100,16 @@ impl TransportError {
     }
 
     fn exchange(e: hyper_util::client::legacy::Error) -> Self {
-        let kind = if e.is_connect() { Kind::Connect } else { Kind::Request };
+        let mut kind = if e.is_connect() { Kind::Connect } else { Kind::Request };
+        // The connector's own refusals (a proxy it cannot use) keep their kind, which says
+        // that trying again is pointless.
+        let mut next = StdError::source(&e);
+        while let Some(cause) = next {
+            if let Some(own) = cause.downcast_ref::<TransportError>() {
+                kind = own.kind;
+            }
+            next = cause.source();
+        }
         Self::new(kind, Some(e.into()))
     }
 }
@@ -116,10 +125,12 @@ impl fmt::Display for TransportError {
         }?;
         // The causes are folded into the message, since most callers print only the top
         // error. The legacy client's own layer says only "client error (Connect)", which the
-        // kind above already says better.
+        // kind above says better.
         let mut next = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
         while let Some(e) = next {
-            if !e.is::<hyper_util::client::legacy::Error>() {
+            // A `TransportError` below this one comes from the connector, whose kind this
+            // one took over along with its message.
+            if !e.is::<hyper_util::client::legacy::Error>() && !e.is::<TransportError>() {
                 write!(f, ": {e}")?;
             }
             next = e.source();

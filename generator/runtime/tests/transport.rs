@@ -156,6 +156,8 @@ async fn only_http_proxies_are_accepted() {
     let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
     assert!(e.is_connect(), "{e}");
     assert!(e.to_string().contains("only http:// proxies are supported"), "{e}");
+    // Nothing was sent, but trying again cannot help.
+    assert!(!err.is_retryable(), "{e}");
 }
 
 /// The only test of this binary that touches the environment, which is read when a client
