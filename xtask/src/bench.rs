@@ -107,10 +107,6 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
     eprintln!("{}", machine.summary());
 
     let mut report = Report::default();
-    if wants(Section::Size) {
-        eprintln!("== size");
-        report.size = Some(size(root, options)?);
-    }
     if wants(Section::Gen) {
         eprintln!("== gen");
         report.gen = Some(generation(root, options)?);
@@ -122,6 +118,12 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
     if wants(Section::Compile) {
         eprintln!("== compile");
         report.compile = Some(compile(root, &bench_dir, options)?);
+    }
+    // Last: the support crate's version comes from the lock file the compile section
+    // writes, on a fresh checkout.
+    if wants(Section::Size) {
+        eprintln!("== size");
+        report.size = Some(size(root, options)?);
     }
 
     let existing = fs::read_to_string(&options.out).unwrap_or_default();
@@ -1031,7 +1033,7 @@ fn render_runtime(s: &mut String, r: &RuntimeResults) {
          (`bench/runtime-bench/data/person.json`, ~2.9 KB per person); each client run is another process \
          with a current-thread tokio runtime, HTTP/1.1 over plain `http://` with a keep-alive pool and a \
          static bearer token (google-people1 through `hyper-rustls` `https_or_http` + `hyper-util`, as its \
-         docs show; ours through its default `reqwest` client). CPU is `getrusage(RUSAGE_SELF)` of the \
+         docs show; ours through its runtime's default client, also `hyper-rustls` + `hyper-util`). CPU is `getrusage(RUSAGE_SELF)` of the \
          client process around the measured loop, after a warm-up; server CPU is not counted. Each \
          `batchUpdateContacts` request is built inside the loop on both sides (200 clones of one person).\n"
     );
