@@ -218,8 +218,9 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
-    /// Limits connection establishment (TCP, and the proxy's `CONNECT` when there is one;
-    /// not the TLS handshake, which the attempt's [`timeout`](Self::timeout) covers). A
+    /// Limits establishing the TCP connection (to the proxy, when there is one; the TLS
+    /// handshake and a proxy's `CONNECT` exchange are covered by the attempt's
+    /// [`timeout`](Self::timeout)). A
     /// connection that times out is an [`Error::Transport`] for which
     /// [`Error::is_timeout`] is true, and may be retried even for mutations, since nothing
     /// was sent.
