@@ -616,7 +616,8 @@ pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
         return err.is_retryable();
     }
     match err {
-        Error::Transport(e) => e.is_connect(),
+        // A proxy that cannot be used is a connection that was not made, but a lasting one.
+        Error::Transport(e) => e.is_connect() && err.is_retryable(),
         Error::Service(e) => e.http_status == 429,
         _ => false,
     }
@@ -764,6 +765,20 @@ mod tests {
         };
         let connect = Error::Transport(transport.send(outgoing).await.unwrap_err());
         assert!(matches!(&connect, Error::Transport(e) if e.is_connect()), "{connect:?}");
+        let config = crate::transport::TransportConfig {
+            proxy: crate::transport::ProxyConfig::All("socks5://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        let outgoing = crate::transport::Outgoing {
+            method: http::Method::POST,
+            url: format!("http://{addr}/").parse().unwrap(),
+            headers: HeaderMap::new(),
+            body: None,
+        };
+        let unusable_proxy = crate::transport::Transport::new(&config).unwrap().send(outgoing).await.unwrap_err();
+        let unusable_proxy = Error::Transport(unusable_proxy);
+        assert!(!should_retry(&unusable_proxy, false), "{unusable_proxy:?}");
+        assert!(!should_retry(&unusable_proxy, true), "{unusable_proxy:?}");
         assert!(should_retry(&connect, false));
         assert!(should_retry(&connect, true));
 

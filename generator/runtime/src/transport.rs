@@ -1,11 +1,12 @@
 //! HTTP/1.1 over `hyper-util`'s pooled client: TLS (rustls, webpki roots), proxies from the
 //! environment or the builder, and redirects followed by this crate's own rules.
 //!
-//! Why not reqwest: it parses every request's URL twice more (for its redirect layer and
-//! for the response), which made a small call cost about 10 % more CPU than the same call
-//! through `hyper-util`; and its redirect and `Referer` rules had to be configured against
-//! leaking credentials anyway. The rules are written out here instead, where the tests in
-//! `tests/faults.rs`, `tests/security.rs` and `tests/http/requests.rs` hold them.
+//! Why not reqwest: its layers (a redirect layer on every client, whatever the policy, and
+//! two more URL parses per request) took about 30K of the 166K instructions of a small
+//! `people.get` (callgrind, docs/benchmarks.md), and its redirect and `Referer` rules had
+//! to be configured against leaking credentials anyway. The rules are written out here
+//! instead, where `tests/transport.rs`, `tests/faults.rs`, `tests/security.rs` and
+//! `tests/http/requests.rs` hold them.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -141,8 +142,8 @@ impl fmt::Display for TransportError {
 
 impl StdError for TransportError {}
 
-/// Which proxies to use.
-#[derive(Clone, Debug, Default)]
+/// Which proxies to use. No `Debug`: a proxy URL may hold a password.
+#[derive(Clone, Default)]
 pub(crate) enum ProxyConfig {
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their lowercase forms),
     /// read when the client is built.
@@ -170,7 +171,7 @@ impl ProxyConfig {
 }
 
 /// Settings of the connection layer.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct TransportConfig {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) pool_idle_timeout: Option<Duration>,
