@@ -128,6 +128,7 @@ pub struct ClientBuilder<C = Client> {
     retry: RetryPolicy,
     serialize_mutations: bool,
     proxy: ProxyConfig,
+    root_certificates: Vec<Vec<u8>>,
     max_response_bytes: u64,
     _client: PhantomData<fn() -> C>,
 }
@@ -168,6 +169,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             retry: RetryPolicy::default(),
             serialize_mutations: true,
             proxy: ProxyConfig::Environment,
+            root_certificates: Vec::new(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             _client: PhantomData,
         }
@@ -292,11 +294,21 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// Trusts this certificate authority as well as the built-in roots (Mozilla's, from the
+    /// `webpki-roots` crate): for a company proxy that inspects TLS, a private endpoint or a
+    /// test server with its own certificate. DER bytes or PEM text, which may hold several
+    /// certificates; [`build`](Self::build) fails with [`Error::InvalidRequest`] when they
+    /// do not parse.
+    pub fn add_root_certificate(mut self, certificate: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(certificate.into());
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails with [`Error::InvalidRequest`] when a URL is not an absolute `http`/`https` URL
-    /// or the user agent is not a valid header value, and with [`Error::Transport`] when TLS
-    /// cannot be set up.
+    /// the user agent is not a valid header value or a root certificate does not parse, and
+    /// with [`Error::Transport`] when TLS cannot be set up.
     pub fn build(self) -> Result<C> {
         // The work is done by a non-generic function, compiled once in this crate rather
         // than in every application that builds a client.
@@ -317,6 +329,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             retry: self.retry,
             serialize_mutations: self.serialize_mutations,
             proxy: self.proxy,
+            root_certificates: self.root_certificates,
             max_response_bytes: self.max_response_bytes,
             _client: PhantomData,
         }
@@ -349,10 +362,15 @@ impl ClientBuilder<Client> {
         let user_agent = HeaderValue::from_str(ua)
             .map_err(|_| Error::InvalidRequest("the user agent is not a valid header value".into()))?;
 
+        let mut extra_roots = Vec::new();
+        for certificate in &self.root_certificates {
+            extra_roots.extend(crate::transport::parse_certificates(certificate)?);
+        }
         let http = Transport::new(&TransportConfig {
             connect_timeout: self.connect_timeout,
             pool_idle_timeout: self.pool_idle_timeout,
             proxy: self.proxy,
+            extra_roots,
         })
         .map_err(Error::Transport)?;
 

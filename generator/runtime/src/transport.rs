@@ -27,6 +27,8 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tower_service::Service;
 use url::Url;
@@ -176,6 +178,8 @@ pub(crate) struct TransportConfig {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) pool_idle_timeout: Option<Duration>,
     pub(crate) proxy: ProxyConfig,
+    /// Trusted besides the webpki roots.
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
 }
 
 /// The pooled HTTP client and the rules for redirects and proxies.
@@ -202,7 +206,7 @@ impl Transport {
         // Detects peers that vanished without closing (as reqwest's default does).
         http.set_keepalive(Some(Duration::from_secs(15)));
         http.set_connect_timeout(config.connect_timeout);
-        let tls = tls_config().map_err(|e| TransportError::new(Kind::Connect, Some(e.into())))?;
+        let tls = tls_config(&config.extra_roots).map_err(|e| TransportError::new(Kind::Connect, Some(e.into())))?;
         let https = https_connector(tls.clone(), http.clone());
         let proxies = config.proxy.matcher().map(Arc::new);
         let connector = Connector { https, http, tls, proxies: proxies.clone() };
@@ -314,10 +318,34 @@ fn becomes_get(status: StatusCode, method: &Method) -> bool {
     }
 }
 
+/// The certificates in `bytes`, PEM text (every `CERTIFICATE` block) or one DER
+/// certificate, each checked to be usable as a root.
+pub(crate) fn parse_certificates(bytes: &[u8]) -> crate::Result<Vec<CertificateDer<'static>>> {
+    let invalid = |why: &str| crate::Error::InvalidRequest(format!("invalid root certificate: {why}"));
+    let certificates = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        let certificates = CertificateDer::pem_slice_iter(bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(&e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(invalid("no CERTIFICATE block in the PEM text"));
+        }
+        certificates
+    } else {
+        vec![CertificateDer::from(bytes.to_vec())]
+    };
+    for certificate in &certificates {
+        rustls::RootCertStore::empty().add(certificate.clone()).map_err(|e| invalid(&e.to_string()))?;
+    }
+    Ok(certificates)
+}
+
 /// rustls with the `ring` provider and the webpki roots (the connector sets ALPN to
 /// HTTP/1.1).
-fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+fn tls_config(extra_roots: &[CertificateDer<'static>]) -> Result<rustls::ClientConfig, rustls::Error> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for certificate in extra_roots {
+        roots.add(certificate.clone())?;
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use discovery_runtime::auth::StaticToken;
 use discovery_runtime::{ApiInfo, Call, Client, ClientBuilder, Error, HttpMethod, MethodInfo, PathParam, RetryPolicy};
+use rustls::pki_types::PrivateKeyDer;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 mod raw_http;
@@ -47,6 +48,13 @@ static CREATE: MethodInfo = MethodInfo {
 
 const TOKEN: &str = "ya29.transport-token";
 
+/// A self-signed certificate for `localhost` (valid until 2126) and its key, made with
+/// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500
+/// -subj /CN=localhost -addext subjectAltName=DNS:localhost`.
+const CERT_DER: &[u8] = include_bytes!("data/cert.der");
+const CERT_PEM: &[u8] = include_bytes!("data/cert.pem");
+const KEY_DER: &[u8] = include_bytes!("data/key.der");
+
 /// A server answering each request with `answer(request, own port)`, then closing.
 struct Server {
     port: u16,
@@ -55,19 +63,39 @@ struct Server {
 
 impl Server {
     async fn start(answer: fn(&RawRequest, u16) -> String) -> Server {
+        Server::listen(answer, None).await
+    }
+
+    /// The same over TLS, with the certificate of `tests/data` (for `localhost`).
+    async fn start_tls(answer: fn(&RawRequest, u16) -> String) -> Server {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
+            .unwrap();
+        Server::listen(answer, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn listen(answer: fn(&RawRequest, u16) -> String, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
+            while let Ok((stream, _)) = listener.accept().await {
                 let seen = seen.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    if let Some(request) = read_request(&mut stream).await {
-                        let reply = answer(&request, port);
-                        seen.lock().unwrap().push(request);
-                        let _ = stream.write_all(reply.as_bytes()).await;
-                        let _ = stream.shutdown().await;
+                    match tls {
+                        None => serve_one(stream, port, answer, &seen).await,
+                        // A client that does not trust the certificate gives up here.
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                serve_one(stream, port, answer, &seen).await;
+                            }
+                        }
                     }
                 });
             }
@@ -81,6 +109,20 @@ impl Server {
 
     fn requests(&self) -> Vec<RawRequest> {
         self.requests.lock().unwrap().clone()
+    }
+}
+
+async fn serve_one(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    port: u16,
+    answer: fn(&RawRequest, u16) -> String,
+    seen: &Mutex<Vec<RawRequest>>,
+) {
+    if let Some(request) = read_request(&mut stream).await {
+        let reply = answer(&request, port);
+        seen.lock().unwrap().push(request);
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
     }
 }
 
@@ -98,7 +140,13 @@ fn ok_json(_: &RawRequest, _: u16) -> String {
     reply("200 OK", &[("content-type", "application/json")], r#"{"ok":true}"#)
 }
 
+/// A client builder that ignores the environment: one test of this binary sets proxy
+/// variables, and tests run concurrently.
 fn builder() -> ClientBuilder {
+    env_builder().no_proxy()
+}
+
+fn env_builder() -> ClientBuilder {
     Client::builder(&API).token_provider(StaticToken::new(TOKEN)).retry_policy(RetryPolicy::none())
 }
 
@@ -161,7 +209,7 @@ async fn only_http_proxies_are_accepted() {
 }
 
 /// The only test of this binary that touches the environment, which is read when a client
-/// is built; the other tests name their proxy or have none.
+/// is built; the other tests use `builder()`, which ignores it.
 #[tokio::test]
 async fn environment_proxies_are_used_unless_the_builder_says_no() {
     let proxy = Server::start(ok_json).await;
@@ -171,10 +219,10 @@ async fn environment_proxies_are_used_unless_the_builder_says_no() {
     }
     std::env::set_var("HTTP_PROXY", format!("http://127.0.0.1:{}", proxy.port));
 
-    let through_env = builder().base_url(direct.url()).build().unwrap();
-    let ignoring_env = builder().base_url(direct.url()).no_proxy().build().unwrap();
+    let through_env = env_builder().base_url(direct.url()).build().unwrap();
+    let ignoring_env = env_builder().base_url(direct.url()).no_proxy().build().unwrap();
     std::env::set_var("NO_PROXY", "127.0.0.1");
-    let excluded = builder().base_url(direct.url()).build().unwrap();
+    let excluded = env_builder().base_url(direct.url()).build().unwrap();
     std::env::remove_var("HTTP_PROXY");
     std::env::remove_var("NO_PROXY");
 
@@ -227,4 +275,65 @@ async fn redirects_keep_or_drop_the_method_and_body_by_status() {
     }
     // Each status: the POST and the request that landed.
     assert_eq!(server.requests().len(), 10);
+}
+
+#[tokio::test]
+async fn https_works_with_a_trusted_certificate_and_only_then() {
+    let server = Server::start_tls(ok_json).await;
+    let url = format!("https://localhost:{}/", server.port);
+
+    let untrusting = builder().base_url(&url).build().unwrap();
+    let err = get(&untrusting).await.unwrap_err();
+    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
+    assert!(e.is_connect(), "{e}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+    assert!(server.requests().is_empty());
+
+    for certificate in [CERT_DER, CERT_PEM] {
+        let trusting = builder().base_url(&url).add_root_certificate(certificate).build().unwrap();
+        assert_eq!(get(&trusting).await.unwrap()["ok"], true);
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].request_line(), "GET /v1/items/a HTTP/1.1");
+    assert_eq!(requests[0].header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+}
+
+#[tokio::test]
+async fn certificates_that_do_not_parse_fail_the_build() {
+    for bad in [
+        &b"not a certificate"[..],
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        b"\x30\x03\x02\x01",
+    ] {
+        let err = builder().add_root_certificate(bad).build().unwrap_err();
+        assert!(matches!(&err, Error::InvalidRequest(m) if m.contains("root certificate")), "{err:?}");
+    }
+}
+
+/// Redirects every request to the plain server whose port is in the `to` query parameter.
+fn downgrade(request: &RawRequest, _: u16) -> String {
+    let port = request.request_line().split("to=").nth(1).and_then(|s| s.split([' ', '&']).next()).unwrap_or("9");
+    reply("302 Found", &[("location", &format!("http://127.0.0.1:{port}/landing"))], "")
+}
+
+#[tokio::test]
+async fn a_redirect_from_https_to_http_is_refused_before_anything_is_sent() {
+    let secure = Server::start_tls(downgrade).await;
+    let plain = Server::start(ok_json).await;
+    let client = builder()
+        .base_url(format!("https://localhost:{}/", secure.port))
+        .api_key("AIza-transport-key")
+        .add_root_certificate(CERT_DER)
+        .build()
+        .unwrap();
+    let mut call = Call::new(&client, &GET);
+    call.path_param("item", "a");
+    call.query("to", plain.port.to_string());
+    let err = call.send::<Value>().await.unwrap_err();
+    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
+    assert!(e.is_redirect(), "{e}");
+    assert!(!err.is_retryable());
+    assert_eq!(secure.requests().len(), 1);
+    assert!(plain.requests().is_empty(), "the key and token would have gone out in clear text");
 }

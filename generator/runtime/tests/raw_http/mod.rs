@@ -1,8 +1,7 @@
 //! Reading HTTP/1.1 requests byte by byte, for the loopback servers of the fault and
 //! security tests, which must see exactly what the client sent and misbehave on purpose.
 
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// One request as it arrived.
 #[derive(Clone, Debug)]
@@ -27,7 +26,7 @@ impl RawRequest {
 
 /// Reads one request: the head up to the blank line, then `Content-Length` bytes of body.
 /// `None` when the client closed the connection before a whole head arrived.
-pub async fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
+pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> Option<RawRequest> {
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];
     let head_end = loop {
