@@ -765,6 +765,10 @@ mod tests {
         };
         let connect = Error::Transport(transport.send(outgoing).await.unwrap_err());
         assert!(matches!(&connect, Error::Transport(e) if e.is_connect()), "{connect:?}");
+        // The cause is part of the message, and the legacy client's own layer is not.
+        let message = connect.to_string();
+        assert!(message.starts_with("transport error: could not connect to the server: "), "{message}");
+        assert!(!message.contains("client error"), "{message}");
         let config = crate::transport::TransportConfig {
             proxy: crate::transport::ProxyConfig::All("socks5://127.0.0.1:9".into()),
             ..Default::default()
