@@ -636,7 +636,7 @@ pub(crate) async fn read_body(resp: http::Response<hyper::body::Incoming>, limit
     }
     let mut body = Chunks::default();
     while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| Error::Transport(crate::transport::TransportError::body(e)))?;
+        let frame = frame.map_err(crate::transport::TransportError::body)?;
         // Trailers carry nothing an API response needs.
         let Ok(mut chunk) = frame.into_data() else { continue };
         let room = limit - body.len;
@@ -756,35 +756,30 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let transport = crate::transport::Transport::new(&Default::default()).unwrap();
-        let outgoing = crate::transport::Outgoing {
+        let post = || crate::transport::Outgoing {
             method: http::Method::POST,
             url: format!("http://{addr}/").parse().unwrap(),
             headers: HeaderMap::new(),
             body: None,
         };
-        let connect = Error::Transport(transport.send(outgoing).await.unwrap_err());
+        let transport = crate::transport::Transport::new(&Default::default()).unwrap();
+        let connect = Error::Transport(transport.send(post()).await.unwrap_err());
         assert!(matches!(&connect, Error::Transport(e) if e.is_connect()), "{connect:?}");
         // The cause is part of the message, and the legacy client's own layer is not.
         let message = connect.to_string();
         assert!(message.starts_with("transport error: could not connect to the server: "), "{message}");
         assert!(!message.contains("client error"), "{message}");
+        assert!(should_retry(&connect, false));
+        assert!(should_retry(&connect, true));
+
         let config = crate::transport::TransportConfig {
             proxy: crate::transport::ProxyConfig::All("socks5://127.0.0.1:9".into()),
             ..Default::default()
         };
-        let outgoing = crate::transport::Outgoing {
-            method: http::Method::POST,
-            url: format!("http://{addr}/").parse().unwrap(),
-            headers: HeaderMap::new(),
-            body: None,
-        };
-        let unusable_proxy = crate::transport::Transport::new(&config).unwrap().send(outgoing).await.unwrap_err();
-        let unusable_proxy = Error::Transport(unusable_proxy);
+        let transport = crate::transport::Transport::new(&config).unwrap();
+        let unusable_proxy = Error::Transport(transport.send(post()).await.unwrap_err());
         assert!(!should_retry(&unusable_proxy, false), "{unusable_proxy:?}");
         assert!(!should_retry(&unusable_proxy, true), "{unusable_proxy:?}");
-        assert!(should_retry(&connect, false));
-        assert!(should_retry(&connect, true));
 
         let unavailable = Error::from(ServiceError::from_response(503, &HeaderMap::new(), b""));
         assert!(!should_retry(&unavailable, false));

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
-use crate::transport::{ProxyConfig, Transport, TransportConfig};
-
 use crate::auth::TokenProvider;
 use crate::error::{Error, Result};
 use crate::info::ApiInfo;
 use crate::retry::RetryPolicy;
+use crate::transport::{ProxyConfig, Transport, TransportConfig};
 
 /// A handle to one API: base URL, credentials, HTTP connection pool and defaults.
 ///

@@ -89,8 +89,7 @@ impl ByteStream {
         let status = parts.status.as_u16();
         let headers = parts.headers;
         let chunks = Box::pin(
-            http_body_util::BodyExt::into_data_stream(body)
-                .map(|r| r.map_err(|e| Error::Transport(crate::transport::TransportError::body(e)))),
+            http_body_util::BodyExt::into_data_stream(body).map(|r| r.map_err(crate::transport::TransportError::body)),
         );
         let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
             None => chunks,

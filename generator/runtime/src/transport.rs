@@ -78,14 +78,7 @@ impl TransportError {
     /// Whether connecting took longer than
     /// [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout) allows.
     pub fn is_timeout(&self) -> bool {
-        let mut next = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
-        while let Some(e) = next {
-            if e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::TimedOut) {
-                return true;
-            }
-            next = e.source();
-        }
-        false
+        self.causes().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::TimedOut))
     }
 
     /// Whether trying again could succeed: a failed connection or exchange may be
@@ -98,21 +91,25 @@ impl TransportError {
         TransportError { kind, source }
     }
 
-    pub(crate) fn body(e: hyper::Error) -> Self {
-        Self::new(Kind::Body, Some(e.into()))
+    /// The source and the sources below it.
+    fn causes(&self) -> impl Iterator<Item = &(dyn StdError + 'static)> {
+        causes(self.source.as_deref().map(|e| e as &(dyn StdError + 'static)))
+    }
+
+    /// A failure while reading a response body, as the runtime's error.
+    pub(crate) fn body(e: hyper::Error) -> crate::Error {
+        crate::Error::Transport(Self::new(Kind::Body, Some(e.into())))
     }
 
     fn exchange(e: hyper_util::client::legacy::Error) -> Self {
-        let mut kind = if e.is_connect() { Kind::Connect } else { Kind::Request };
         // The connector's own refusals (a proxy it cannot use) keep their kind, which says
         // that trying again is pointless.
-        let mut next = StdError::source(&e);
-        while let Some(cause) = next {
-            if let Some(own) = cause.downcast_ref::<TransportError>() {
-                kind = own.kind;
-            }
-            next = cause.source();
-        }
+        let own = causes(StdError::source(&e)).find_map(|cause| cause.downcast_ref::<TransportError>());
+        let kind = match own {
+            Some(own) => own.kind,
+            None if e.is_connect() => Kind::Connect,
+            None => Kind::Request,
+        };
         Self::new(kind, Some(e.into()))
     }
 }
@@ -129,17 +126,20 @@ impl fmt::Display for TransportError {
         // The causes are folded into the message, since most callers print only the top
         // error. The legacy client's own layer says only "client error (Connect)", which the
         // kind above says better.
-        let mut next = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
-        while let Some(e) = next {
-            // A `TransportError` below this one comes from the connector, whose kind this
-            // one took over along with its message.
-            if !e.is::<hyper_util::client::legacy::Error>() && !e.is::<TransportError>() {
-                write!(f, ": {e}")?;
-            }
-            next = e.source();
+        // A `TransportError` below this one comes from the connector, whose kind this one
+        // took over along with its message.
+        let told =
+            |e: &&(dyn StdError + 'static)| e.is::<hyper_util::client::legacy::Error>() || e.is::<TransportError>();
+        for cause in self.causes().filter(|e| !told(e)) {
+            write!(f, ": {cause}")?;
         }
         Ok(())
     }
+}
+
+/// `first` and the sources below it.
+fn causes<'a>(first: Option<&'a (dyn StdError + 'static)>) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(first, |e: &&'a (dyn StdError + 'static)| (*e).source())
 }
 
 impl StdError for TransportError {}
