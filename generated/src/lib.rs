@@ -28,13 +28,13 @@ pub use discovery_runtime::{
 pub use discovery_runtime::workflows;
 
 /// Discovery revision `20251117` of `people` v1.
-pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo {
-    name: "people",
-    version: "v1",
-    root_url: "https://people.googleapis.com/",
-    service_path: "",
-    user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
-};
+pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo::new(
+        "people",
+        "v1",
+        "https://people.googleapis.com/",
+        "",
+    )
+    .with_user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")));
 
 /// OAuth 2.0 scopes of this API. Each method asks for the scopes the Discovery document lists for it.
 pub mod scopes {

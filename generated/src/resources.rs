@@ -157,18 +157,17 @@ pub struct ContactGroupsBatchGetCall {
 
 impl ContactGroupsBatchGetCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.batchGet",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/contactGroups:batchGet",
-        path_params: &[],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.readonly",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.batchGet",
+            discovery_runtime::HttpMethod::Get,
+            "v1/contactGroups:batchGet",
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.readonly",
+            ],
+        );
 
     /// Optional. A field mask to restrict which fields on the group are returned. Defaults to `metadata`, `groupType`, `memberCount`, and `name` if not set or set to empty. Valid fields are: * clientData * groupType * memberCount * metadata * name
     pub fn group_fields(
@@ -197,15 +196,12 @@ pub struct ContactGroupsCreateCall {
 
 impl ContactGroupsCreateCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.create",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/contactGroups",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.create",
+            discovery_runtime::HttpMethod::Post,
+            "v1/contactGroups",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(ContactGroupsCreateCall => crate::types::ContactGroup);
@@ -219,20 +215,20 @@ pub struct ContactGroupsDeleteCall {
 
 impl ContactGroupsDeleteCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.delete",
-        http_method: discovery_runtime::HttpMethod::Delete,
-        path: "v1/{+resourceName}",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^contactGroups/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.delete",
+            discovery_runtime::HttpMethod::Delete,
+            "v1/{+resourceName}",
+        )
+        .with_path_params(
+            &[
+                discovery_runtime::PathParam::new(
+                    "resourceName",
+                    Some("^contactGroups/[^/]+$"),
+                ),
+            ],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
     /// Optional. Set to true to also delete the contacts in the specified group.
     pub fn delete_contacts(mut self, value: bool) -> Self {
@@ -252,23 +248,25 @@ pub struct ContactGroupsGetCall {
 
 impl ContactGroupsGetCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.get",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/{+resourceName}",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^contactGroups/[^/]+$"),
-            },
-        ],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.readonly",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.get",
+            discovery_runtime::HttpMethod::Get,
+            "v1/{+resourceName}",
+        )
+        .with_path_params(
+            &[
+                discovery_runtime::PathParam::new(
+                    "resourceName",
+                    Some("^contactGroups/[^/]+$"),
+                ),
+            ],
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.readonly",
+            ],
+        );
 
     /// Optional. A field mask to restrict which fields on the group are returned. Defaults to `metadata`, `groupType`, `memberCount`, and `name` if not set or set to empty. Valid fields are: * clientData * groupType * memberCount * metadata * name
     pub fn group_fields(
@@ -297,18 +295,17 @@ pub struct ContactGroupsListCall {
 
 impl ContactGroupsListCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.list",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/contactGroups",
-        path_params: &[],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.readonly",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.list",
+            discovery_runtime::HttpMethod::Get,
+            "v1/contactGroups",
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.readonly",
+            ],
+        );
 
     /// Optional. A field mask to restrict which fields on the group are returned. Defaults to `metadata`, `groupType`, `memberCount`, and `name` if not set or set to empty. Valid fields are: * clientData * groupType * memberCount * metadata * name
     pub fn group_fields(
@@ -376,20 +373,20 @@ pub struct ContactGroupsUpdateCall {
 
 impl ContactGroupsUpdateCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.update",
-        http_method: discovery_runtime::HttpMethod::Put,
-        path: "v1/{+resourceName}",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^contactGroups/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.update",
+            discovery_runtime::HttpMethod::Put,
+            "v1/{+resourceName}",
+        )
+        .with_path_params(
+            &[
+                discovery_runtime::PathParam::new(
+                    "resourceName",
+                    Some("^contactGroups/[^/]+$"),
+                ),
+            ],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(ContactGroupsUpdateCall => crate::types::ContactGroup);
@@ -439,20 +436,20 @@ pub struct ContactGroupsMembersModifyCall {
 
 impl ContactGroupsMembersModifyCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.contactGroups.members.modify",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/{+resourceName}/members:modify",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^contactGroups/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.contactGroups.members.modify",
+            discovery_runtime::HttpMethod::Post,
+            "v1/{+resourceName}/members:modify",
+        )
+        .with_path_params(
+            &[
+                discovery_runtime::PathParam::new(
+                    "resourceName",
+                    Some("^contactGroups/[^/]+$"),
+                ),
+            ],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(ContactGroupsMembersModifyCall => crate::types::ModifyContactGroupMembersResponse);
@@ -548,23 +545,25 @@ pub struct OtherContactsCopyOtherContactToMyContactsGroupCall {
 
 impl OtherContactsCopyOtherContactToMyContactsGroupCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.otherContacts.copyOtherContactToMyContactsGroup",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/{+resourceName}:copyOtherContactToMyContactsGroup",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^otherContacts/[^/]+$"),
-            },
-        ],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.other.readonly",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.otherContacts.copyOtherContactToMyContactsGroup",
+            discovery_runtime::HttpMethod::Post,
+            "v1/{+resourceName}:copyOtherContactToMyContactsGroup",
+        )
+        .with_path_params(
+            &[
+                discovery_runtime::PathParam::new(
+                    "resourceName",
+                    Some("^otherContacts/[^/]+$"),
+                ),
+            ],
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.other.readonly",
+            ],
+        );
 }
 
 discovery_runtime::call_options!(OtherContactsCopyOtherContactToMyContactsGroupCall => crate::types::Person);
@@ -578,15 +577,12 @@ pub struct OtherContactsListCall {
 
 impl OtherContactsListCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.otherContacts.list",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/otherContacts",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts.other.readonly"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.otherContacts.list",
+            discovery_runtime::HttpMethod::Get,
+            "v1/otherContacts",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts.other.readonly"]);
 
     /// Optional. The number of "Other contacts" to include in the response. Valid values are between 1 and 1000, inclusive. Defaults to 100 if not set or set to 0.
     pub fn page_size(mut self, value: i32) -> Self {
@@ -660,15 +656,12 @@ pub struct OtherContactsSearchCall {
 
 impl OtherContactsSearchCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.otherContacts.search",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/otherContacts:search",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts.other.readonly"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.otherContacts.search",
+            discovery_runtime::HttpMethod::Get,
+            "v1/otherContacts:search",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts.other.readonly"]);
 
     /// Optional. The number of results to return. Defaults to 10 if field is not set, or set to 0. Values greater than 30 will be capped to 30.
     pub fn page_size(mut self, value: i32) -> Self {
@@ -1054,15 +1047,12 @@ pub struct PeopleBatchCreateContactsCall {
 
 impl PeopleBatchCreateContactsCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.batchCreateContacts",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/people:batchCreateContacts",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.batchCreateContacts",
+            discovery_runtime::HttpMethod::Post,
+            "v1/people:batchCreateContacts",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(PeopleBatchCreateContactsCall => crate::types::BatchCreateContactsResponse);
@@ -1076,15 +1066,12 @@ pub struct PeopleBatchDeleteContactsCall {
 
 impl PeopleBatchDeleteContactsCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.batchDeleteContacts",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/people:batchDeleteContacts",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.batchDeleteContacts",
+            discovery_runtime::HttpMethod::Post,
+            "v1/people:batchDeleteContacts",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(PeopleBatchDeleteContactsCall => crate::types::Empty);
@@ -1098,15 +1085,12 @@ pub struct PeopleBatchUpdateContactsCall {
 
 impl PeopleBatchUpdateContactsCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.batchUpdateContacts",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/people:batchUpdateContacts",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.batchUpdateContacts",
+            discovery_runtime::HttpMethod::Post,
+            "v1/people:batchUpdateContacts",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(PeopleBatchUpdateContactsCall => crate::types::BatchUpdateContactsResponse);
@@ -1120,15 +1104,12 @@ pub struct PeopleCreateContactCall {
 
 impl PeopleCreateContactCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.createContact",
-        http_method: discovery_runtime::HttpMethod::Post,
-        path: "v1/people:createContact",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.createContact",
+            discovery_runtime::HttpMethod::Post,
+            "v1/people:createContact",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
     /// Optional. A mask of what source types to return. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
     pub fn sources(
@@ -1151,20 +1132,15 @@ pub struct PeopleDeleteContactCall {
 
 impl PeopleDeleteContactCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.deleteContact",
-        http_method: discovery_runtime::HttpMethod::Delete,
-        path: "v1/{+resourceName}:deleteContact",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^people/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.deleteContact",
+            discovery_runtime::HttpMethod::Delete,
+            "v1/{+resourceName}:deleteContact",
+        )
+        .with_path_params(
+            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(PeopleDeleteContactCall => crate::types::Empty);
@@ -1178,20 +1154,15 @@ pub struct PeopleDeleteContactPhotoCall {
 
 impl PeopleDeleteContactPhotoCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.deleteContactPhoto",
-        http_method: discovery_runtime::HttpMethod::Delete,
-        path: "v1/{+resourceName}:deleteContactPhoto",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^people/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.deleteContactPhoto",
+            discovery_runtime::HttpMethod::Delete,
+            "v1/{+resourceName}:deleteContactPhoto",
+        )
+        .with_path_params(
+            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
     /// Optional. A field mask to restrict which fields on the person are returned. Multiple fields can be specified by separating them with commas. Defaults to empty if not set, which will skip the post mutate get. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
     ///
@@ -1225,33 +1196,30 @@ pub struct PeopleGetCall {
 
 impl PeopleGetCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.get",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/{+resourceName}",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^people/[^/]+$"),
-            },
-        ],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.other.readonly",
-            "https://www.googleapis.com/auth/contacts.readonly",
-            "https://www.googleapis.com/auth/directory.readonly",
-            "https://www.googleapis.com/auth/user.addresses.read",
-            "https://www.googleapis.com/auth/user.birthday.read",
-            "https://www.googleapis.com/auth/user.emails.read",
-            "https://www.googleapis.com/auth/user.gender.read",
-            "https://www.googleapis.com/auth/user.organization.read",
-            "https://www.googleapis.com/auth/user.phonenumbers.read",
-            "https://www.googleapis.com/auth/userinfo.email",
-            "https://www.googleapis.com/auth/userinfo.profile",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.get",
+            discovery_runtime::HttpMethod::Get,
+            "v1/{+resourceName}",
+        )
+        .with_path_params(
+            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.other.readonly",
+                "https://www.googleapis.com/auth/contacts.readonly",
+                "https://www.googleapis.com/auth/directory.readonly",
+                "https://www.googleapis.com/auth/user.addresses.read",
+                "https://www.googleapis.com/auth/user.birthday.read",
+                "https://www.googleapis.com/auth/user.emails.read",
+                "https://www.googleapis.com/auth/user.gender.read",
+                "https://www.googleapis.com/auth/user.organization.read",
+                "https://www.googleapis.com/auth/user.phonenumbers.read",
+                "https://www.googleapis.com/auth/userinfo.email",
+                "https://www.googleapis.com/auth/userinfo.profile",
+            ],
+        );
 
     /// Required. Comma-separated list of person fields to be included in the response. Each path should start with `person.`: for example, `person.names` or `person.photos`.
     pub fn request_mask_include_field(
@@ -1283,28 +1251,27 @@ pub struct PeopleGetBatchGetCall {
 
 impl PeopleGetBatchGetCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.getBatchGet",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/people:batchGet",
-        path_params: &[],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.other.readonly",
-            "https://www.googleapis.com/auth/contacts.readonly",
-            "https://www.googleapis.com/auth/directory.readonly",
-            "https://www.googleapis.com/auth/user.addresses.read",
-            "https://www.googleapis.com/auth/user.birthday.read",
-            "https://www.googleapis.com/auth/user.emails.read",
-            "https://www.googleapis.com/auth/user.gender.read",
-            "https://www.googleapis.com/auth/user.organization.read",
-            "https://www.googleapis.com/auth/user.phonenumbers.read",
-            "https://www.googleapis.com/auth/userinfo.email",
-            "https://www.googleapis.com/auth/userinfo.profile",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.getBatchGet",
+            discovery_runtime::HttpMethod::Get,
+            "v1/people:batchGet",
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.other.readonly",
+                "https://www.googleapis.com/auth/contacts.readonly",
+                "https://www.googleapis.com/auth/directory.readonly",
+                "https://www.googleapis.com/auth/user.addresses.read",
+                "https://www.googleapis.com/auth/user.birthday.read",
+                "https://www.googleapis.com/auth/user.emails.read",
+                "https://www.googleapis.com/auth/user.gender.read",
+                "https://www.googleapis.com/auth/user.organization.read",
+                "https://www.googleapis.com/auth/user.phonenumbers.read",
+                "https://www.googleapis.com/auth/userinfo.email",
+                "https://www.googleapis.com/auth/userinfo.profile",
+            ],
+        );
 
     /// Required. Comma-separated list of person fields to be included in the response. Each path should start with `person.`: for example, `person.names` or `person.photos`.
     pub fn request_mask_include_field(
@@ -1336,15 +1303,12 @@ pub struct PeopleListDirectoryPeopleCall {
 
 impl PeopleListDirectoryPeopleCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.listDirectoryPeople",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/people:listDirectoryPeople",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/directory.readonly"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.listDirectoryPeople",
+            discovery_runtime::HttpMethod::Get,
+            "v1/people:listDirectoryPeople",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/directory.readonly"]);
 
     /// Optional. Additional data to merge into the directory sources if they are connected through verified join keys such as email addresses or phone numbers.
     pub fn merge_sources(
@@ -1418,18 +1382,17 @@ pub struct PeopleSearchContactsCall {
 
 impl PeopleSearchContactsCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.searchContacts",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/people:searchContacts",
-        path_params: &[],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.readonly",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.searchContacts",
+            discovery_runtime::HttpMethod::Get,
+            "v1/people:searchContacts",
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.readonly",
+            ],
+        );
 
     /// Optional. The number of results to return. Defaults to 10 if field is not set, or set to 0. Values greater than 30 will be capped to 30.
     pub fn page_size(mut self, value: i32) -> Self {
@@ -1458,15 +1421,12 @@ pub struct PeopleSearchDirectoryPeopleCall {
 
 impl PeopleSearchDirectoryPeopleCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.searchDirectoryPeople",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/people:searchDirectoryPeople",
-        path_params: &[],
-        scopes: &["https://www.googleapis.com/auth/directory.readonly"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.searchDirectoryPeople",
+            discovery_runtime::HttpMethod::Get,
+            "v1/people:searchDirectoryPeople",
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/directory.readonly"]);
 
     /// Optional. Additional data to merge into the directory sources if they are connected through verified join keys such as email addresses or phone numbers.
     pub fn merge_sources(
@@ -1528,20 +1488,15 @@ pub struct PeopleUpdateContactCall {
 
 impl PeopleUpdateContactCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.updateContact",
-        http_method: discovery_runtime::HttpMethod::Patch,
-        path: "v1/{+resourceName}:updateContact",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^people/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.updateContact",
+            discovery_runtime::HttpMethod::Patch,
+            "v1/{+resourceName}:updateContact",
+        )
+        .with_path_params(
+            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
     /// Optional. A field mask to restrict which fields on each person are returned. Multiple fields can be specified by separating them with commas. Defaults to all fields if not set. Valid values are: * addresses * ageRanges * biographies * birthdays * calendarUrls * clientData * coverPhotos * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * metadata * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * photos * relations * sipAddresses * skills * urls * userDefined
     ///
@@ -1575,20 +1530,15 @@ pub struct PeopleUpdateContactPhotoCall {
 
 impl PeopleUpdateContactPhotoCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.updateContactPhoto",
-        http_method: discovery_runtime::HttpMethod::Patch,
-        path: "v1/{+resourceName}:updateContactPhoto",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^people/[^/]+$"),
-            },
-        ],
-        scopes: &["https://www.googleapis.com/auth/contacts"],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.updateContactPhoto",
+            discovery_runtime::HttpMethod::Patch,
+            "v1/{+resourceName}:updateContactPhoto",
+        )
+        .with_path_params(
+            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+        )
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
 
 discovery_runtime::call_options!(PeopleUpdateContactPhotoCall => crate::types::UpdateContactPhotoResponse);
@@ -1635,23 +1585,20 @@ pub struct PeopleConnectionsListCall {
 
 impl PeopleConnectionsListCall {
     /// What the runtime needs to know to send this method.
-    pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-        id: "people.people.connections.list",
-        http_method: discovery_runtime::HttpMethod::Get,
-        path: "v1/{+resourceName}/connections",
-        path_params: &[
-            discovery_runtime::PathParam {
-                name: "resourceName",
-                pattern: Some("^people/[^/]+$"),
-            },
-        ],
-        scopes: &[
-            "https://www.googleapis.com/auth/contacts",
-            "https://www.googleapis.com/auth/contacts.readonly",
-        ],
-        media_upload: None,
-        supports_media_download: false,
-    };
+    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+            "people.people.connections.list",
+            discovery_runtime::HttpMethod::Get,
+            "v1/{+resourceName}/connections",
+        )
+        .with_path_params(
+            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+        )
+        .with_scopes(
+            &[
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/contacts.readonly",
+            ],
+        );
 
     /// Optional. The number of connections to include in the response. Valid values are between 1 and 1000, inclusive. Defaults to 100 if not set or set to 0.
     pub fn page_size(mut self, value: i32) -> Self {

@@ -36,6 +36,9 @@ pub struct RestDescription {
     pub base_url: String,
     #[serde(default)]
     pub batch_path: String,
+    /// The API version Google's clients send as `x-goog-api-version` (compute has one).
+    #[serde(default)]
+    pub api_version: Option<String>,
     /// Parameters every method accepts (`fields`, `quotaUser`, `alt`, ...).
     #[serde(default, deserialize_with = "unique_keys")]
     pub parameters: BTreeMap<String, JsonSchema>,
@@ -197,6 +200,10 @@ pub struct RestMethod {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub supports_media_download: bool,
+    /// The API version Google's clients send as `x-goog-api-version` for this method
+    /// (compute gives one per method).
+    #[serde(default)]
+    pub api_version: Option<String>,
     #[serde(default)]
     pub supports_media_upload: bool,
     #[serde(default)]

@@ -156,6 +156,7 @@ fn lib_rs(api: &Api) -> TokenStream {
     });
     let objects = object_names(api);
     let client_impl = resource_impl(&api.root, quote!(self.client), &objects);
+    let api_version = api.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
     let revision_line = format!(" Discovery revision `{}` of `{}` {}.", api.revision, api.name, api.version);
     quote! {
         #![doc = include_str!("../README.md")]
@@ -173,13 +174,10 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub use discovery_runtime::workflows;
 
         #[doc = #revision_line]
-        pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo {
-            name: #name,
-            version: #version,
-            root_url: #root_url,
-            service_path: #service_path,
-            user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
-        };
+        pub static API: discovery_runtime::ApiInfo =
+            discovery_runtime::ApiInfo::new(#name, #version, #root_url, #service_path)
+                .with_user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+                #api_version;
 
         #scopes_module
 
@@ -681,42 +679,27 @@ fn method_info(method: &Method) -> TokenStream {
             Some(pattern) => quote!(Some(#pattern)),
             None => quote!(None),
         };
-        quote!(discovery_runtime::PathParam { name: #name, pattern: #pattern })
+        quote!(discovery_runtime::PathParam::new(#name, #pattern))
     });
+    let path_params = (!method.path_params.is_empty()).then(|| quote!(.with_path_params(&[#(#path_params),*])));
     let scopes = &method.scopes;
-    let media_upload = match &method.media_upload {
-        Some(upload) => {
-            let option = |value: &Option<String>| match value {
-                Some(v) => quote!(Some(#v)),
-                None => quote!(None),
-            };
-            let (simple, resumable) = (option(&upload.simple_path), option(&upload.resumable_path));
-            let accept = &upload.accept;
-            let max_size = match upload.max_size {
-                Some(size) => quote!(Some(#size)),
-                None => quote!(None),
-            };
-            quote!(Some(&discovery_runtime::MediaUploadInfo {
-                simple_path: #simple,
-                resumable_path: #resumable,
-                accept: &[#(#accept),*],
-                max_size: #max_size,
-            }))
-        }
-        None => quote!(None),
-    };
-    let download = method.media_download;
+    let scopes = (!scopes.is_empty()).then(|| quote!(.with_scopes(&[#(#scopes),*])));
+    let media_upload = method.media_upload.as_ref().map(|upload| {
+        let simple = upload.simple_path.as_ref().map(|p| quote!(.with_simple_path(#p)));
+        let resumable = upload.resumable_path.as_ref().map(|p| quote!(.with_resumable_path(#p)));
+        let accept = &upload.accept;
+        let accept = (!accept.is_empty()).then(|| quote!(.with_accept(&[#(#accept),*])));
+        let max_size = upload.max_size.map(|size| quote!(.with_max_size(#size)));
+        quote!(.with_media_upload(&discovery_runtime::MediaUploadInfo::new() #simple #resumable #accept #max_size))
+    });
+    let download = method.media_download.then(|| quote!(.with_media_download()));
+    let no_response = method.response.is_none().then(|| quote!(.without_response_body()));
+    let api_version = method.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
     quote! {
         /// What the runtime needs to know to send this method.
-        pub const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo {
-            id: #id,
-            http_method: discovery_runtime::HttpMethod::#http_method,
-            path: #path,
-            path_params: &[#(#path_params),*],
-            scopes: &[#(#scopes),*],
-            media_upload: #media_upload,
-            supports_media_download: #download,
-        };
+        pub(crate) const METHOD: discovery_runtime::MethodInfo =
+            discovery_runtime::MethodInfo::new(#id, discovery_runtime::HttpMethod::#http_method, #path)
+                #path_params #scopes #media_upload #download #no_response #api_version;
     }
 }
 

@@ -23,6 +23,9 @@ pub struct Api {
     pub documentation_link: String,
     pub root_url: String,
     pub service_path: String,
+    /// The `apiVersion` sent as `x-goog-api-version`: the document's, or the one all its
+    /// methods share (compute states it per method).
+    pub api_version: Option<String>,
     /// Package name, e.g. `google-people-v1`.
     pub crate_name: String,
     /// The client type, e.g. `PeopleClient`.
@@ -241,6 +244,8 @@ pub struct Method {
     pub paging: Option<Paging>,
     pub media_upload: Option<MediaUpload>,
     pub media_download: bool,
+    /// The method's `apiVersion` when it differs from [`Api::api_version`].
+    pub api_version: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -326,7 +331,8 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     let mut resolver = Resolver::new(document);
     resolver.resolve_schemas()?;
     let client_name = naming::type_ident(&format!("{}Client", naming::camel(&document.name, "Api", "Api")));
-    let root = resolver.resolve_resource_tree(&client_name)?;
+    let mut root = resolver.resolve_resource_tree(&client_name)?;
+    let api_version = hoist_api_version(document.api_version.as_deref(), &mut root);
     let mut types: Vec<TypeDef> = std::mem::take(&mut resolver.types);
     mark_boxes(&mut types);
     types.sort_by(|a, b| a.name().cmp(b.name()));
@@ -355,6 +361,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         documentation_link: document.documentation_link.clone(),
         root_url: root_url(document),
         service_path: document.service_path.clone(),
+        api_version,
         crate_name: crate_name(&document.name, &document.version),
         client_name,
         scopes,
@@ -362,6 +369,35 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         root,
         schema_count: document.schemas.len(),
     })
+}
+
+/// The API-wide `apiVersion`: the document's, else the one every method states. Methods
+/// keep theirs only where it differs, so that a document like compute, which repeats one
+/// value on each of its 1025 methods, states it once in the generated crate.
+fn hoist_api_version(document: Option<&str>, root: &mut Resource) -> Option<String> {
+    fn each(resource: &mut Resource, f: &mut dyn FnMut(&mut Method)) {
+        resource.methods.iter_mut().for_each(&mut *f);
+        for child in &mut resource.children {
+            each(child, f);
+        }
+    }
+    let mut shared: Option<Option<String>> = None;
+    let mut uniform = true;
+    each(root, &mut |m| match &shared {
+        None => shared = Some(m.api_version.clone()),
+        Some(v) => uniform &= *v == m.api_version,
+    });
+    let api_version = match document.filter(|v| !v.is_empty()) {
+        Some(v) => Some(v.to_owned()),
+        None if uniform => shared.flatten(),
+        None => None,
+    };
+    each(root, &mut |m| {
+        if m.api_version == api_version || m.api_version.is_none() {
+            m.api_version = None;
+        }
+    });
+    api_version
 }
 
 /// `google-{name}-{version}`, lowercase, with every other character a `-`.
@@ -835,6 +871,7 @@ impl<'a> Resolver<'a> {
             paging,
             media_upload,
             media_download: method.supports_media_download,
+            api_version: method.api_version.clone().filter(|v| !v.is_empty()),
         })
     }
 
@@ -1176,6 +1213,30 @@ mod tests {
 
     fn find<'a>(api: &'a Api, name: &str) -> &'a TypeDef {
         api.types.iter().find(|t| t.name() == name).unwrap_or_else(|| panic!("no type {name}"))
+    }
+
+    #[test]
+    fn api_version_is_stated_once_when_every_method_shares_it() {
+        let doc = |a: &str, b: &str, top: &str| {
+            format!(
+                r#"{{"name":"t","version":"v1",{top}"resources":{{"r":{{"methods":{{
+                "a":{{"id":"t.r.a","path":"a","httpMethod":"GET",{a}"scopes":[]}},
+                "b":{{"id":"t.r.b","path":"b","httpMethod":"GET",{b}"scopes":[]}}}}}}}}}}"#
+            )
+        };
+        let versions = |api: &Api| -> (Option<String>, Vec<Option<String>>) {
+            (api.api_version.clone(), api.methods().iter().map(|m| m.api_version.clone()).collect())
+        };
+        let v = |s: &str| Some(s.to_owned());
+        // compute: the same value on every method.
+        let same = api(&doc(r#""apiVersion":"A","#, r#""apiVersion":"A","#, ""));
+        assert_eq!(versions(&same), (v("A"), vec![None, None]));
+        // Mixed: each method keeps its own.
+        let mixed = api(&doc(r#""apiVersion":"A","#, "", ""));
+        assert_eq!(versions(&mixed), (None, vec![v("A"), None]));
+        // A document-wide value, overridden by one method.
+        let top = api(&doc(r#""apiVersion":"B","#, "", r#""apiVersion":"A","#));
+        assert_eq!(versions(&top), (v("A"), vec![v("B"), None]));
     }
 
     #[test]

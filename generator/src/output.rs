@@ -196,9 +196,12 @@ fn space_items(source: &str) -> String {
                     || prev_trimmed == "};"
                     || prev_trimmed == "});"
                     || (prev_trimmed.ends_with(';') && ITEM_STARTS.iter().any(|s| prev_trimmed.starts_with(s))));
+            // The last line of an item written over several lines (`static X: T = f(..)\n
+            // .with(..);`) is indented deeper than the item that follows it.
+            let ends_multiline_item = !prev_is_comment && prev_trimmed.ends_with(';') && indent(prev) > indent(line);
             let starts_item = ITEM_STARTS.iter().any(|s| trimmed.starts_with(s));
             let both_use = prev_trimmed.starts_with("use ") && trimmed.starts_with("use ");
-            if prev_ends_item && starts_item && !both_use && indent(line) == indent(prev) {
+            if starts_item && !both_use && ((prev_ends_item && indent(line) == indent(prev)) || ends_multiline_item) {
                 out.push('\n');
             }
         }

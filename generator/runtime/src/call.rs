@@ -113,7 +113,7 @@ impl fmt::Debug for Call {
             })
             .collect();
         f.debug_struct("Call")
-            .field("method", &self.method.id)
+            .field("method", &self.method.id())
             .field("path_params", &self.path_values)
             .field("query", &query)
             .field("headers", &header_names)
@@ -295,7 +295,7 @@ impl Call {
         let attempts_span = span.clone();
         async move {
             let request = self.json_request()?;
-            let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
+            let _guard = self.client.mutation_guard(self.method.http_method().is_mutation()).await;
             match self.send_with_retry(&request, false, &attempts_span).await? {
                 Attempt::Done(raw) => Ok(raw),
                 Attempt::Streaming(resp) => read_body(resp, self.client.inner.max_response_bytes).await,
@@ -314,11 +314,11 @@ impl Call {
         }
 
         Ok(Request {
-            method: self.method.http_method.to_http(),
-            url: self.url(self.method.path)?,
+            method: self.method.http_method().to_http(),
+            url: self.url(self.method.path())?,
             headers,
             body,
-            idempotent: self.method.http_method.is_idempotent(),
+            idempotent: self.method.http_method().is_idempotent(),
             authenticate: true,
         })
     }
@@ -326,7 +326,7 @@ impl Call {
     pub(crate) fn span(&self) -> tracing::Span {
         tracing::debug_span!(
             "api_call",
-            method = self.method.id,
+            method = self.method.id(),
             attempt = tracing::field::Empty,
             http.status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
@@ -344,7 +344,7 @@ impl Call {
     /// The scopes asked of the token provider.
     pub(crate) fn effective_scopes(&self) -> Arc<[String]> {
         if self.scopes.is_empty() {
-            method_scopes(self.method.scopes)
+            method_scopes(self.method.scopes())
         } else {
             self.scopes.as_slice().into()
         }
@@ -352,7 +352,7 @@ impl Call {
 
     /// Expands `template` and appends the query (and the API key).
     pub(crate) fn url(&self, template: &str) -> Result<url::Url> {
-        let path = crate::path::expand(template, self.method.path_params, &self.path_values)?;
+        let path = crate::path::expand(template, self.method.path_params(), &self.path_values)?;
         // Only the template decides whether a path is relative to the root URL (media
         // upload paths start with `/`): a value starting with `/` in `{+name}` must not
         // move the request out from under the base URL.

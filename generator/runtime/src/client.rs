@@ -100,7 +100,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         f.debug_struct("Client")
-            .field("api", &format_args!("{}:{}", i.api.name, i.api.version))
+            .field("api", &format_args!("{}:{}", i.api.name(), i.api.version()))
             .field("base_url", &i.base_url)
             .field("token_provider", &i.token_provider.as_ref().map(|_| "<set>"))
             .field("api_key", &i.api_key.as_ref().map(|_| "<redacted>"))
@@ -135,7 +135,7 @@ pub struct ClientBuilder<C = Client> {
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("api", &format_args!("{}:{}", self.api.name, self.api.version))
+            .field("api", &format_args!("{}:{}", self.api.name(), self.api.version()))
             .field("base_url", &self.base_url)
             .field("token_provider", &self.token_provider.as_ref().map(|_| "<set>"))
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
@@ -338,12 +338,12 @@ impl<C: From<Client>> ClientBuilder<C> {
 impl ClientBuilder<Client> {
     fn build_client(self) -> Result<Client> {
         let api = self.api;
-        let service_path = api.service_path.trim_start_matches('/');
+        let service_path = api.service_path().trim_start_matches('/');
         let root_url = self.root_url.map(with_slash);
         let base_url = match (self.base_url.map(with_slash), &root_url) {
             (Some(base), _) => base,
             (None, Some(root)) => format!("{root}{service_path}"),
-            (None, None) => format!("{}{service_path}", with_slash(api.root_url.to_owned())),
+            (None, None) => format!("{}{service_path}", with_slash(api.root_url().to_owned())),
         };
         let base_url = with_slash(base_url);
         let root_url = match root_url {
@@ -357,7 +357,7 @@ impl ClientBuilder<Client> {
         let base = check_url(&base_url)?;
         let root = check_url(&root_url)?;
 
-        let ua = self.user_agent.as_deref().unwrap_or(api.user_agent);
+        let ua = self.user_agent.as_deref().unwrap_or(api.user_agent());
         let user_agent = HeaderValue::from_str(ua)
             .map_err(|_| Error::InvalidRequest("the user agent is not a valid header value".into()))?;
 
@@ -412,13 +412,8 @@ fn check_url(url: &str) -> Result<url::Url> {
 mod tests {
     use super::*;
 
-    static API: ApiInfo = ApiInfo {
-        name: "compute",
-        version: "v1",
-        root_url: "https://compute.googleapis.com/",
-        service_path: "compute/v1/",
-        user_agent: "google-compute-v1/0.1.0",
-    };
+    static API: ApiInfo = ApiInfo::new("compute", "v1", "https://compute.googleapis.com/", "compute/v1/")
+        .with_user_agent("google-compute-v1/0.1.0");
 
     #[test]
     fn urls() {

@@ -46,22 +46,11 @@
 //! ```no_run
 //! use discovery_runtime::{auth::StaticToken, ApiInfo, Call, Client, HttpMethod, MethodInfo, PathParam};
 //!
-//! static API: ApiInfo = ApiInfo {
-//!     name: "people",
-//!     version: "v1",
-//!     root_url: "https://people.googleapis.com/",
-//!     service_path: "",
-//!     user_agent: "google-people-v1/0.1.0",
-//! };
-//! static GET: MethodInfo = MethodInfo {
-//!     id: "people.people.get",
-//!     http_method: HttpMethod::Get,
-//!     path: "v1/{+resourceName}",
-//!     path_params: &[PathParam { name: "resourceName", pattern: Some("^people/[^/]+$") }],
-//!     scopes: &["https://www.googleapis.com/auth/contacts.readonly"],
-//!     media_upload: None,
-//!     supports_media_download: false,
-//! };
+//! static API: ApiInfo = ApiInfo::new("people", "v1", "https://people.googleapis.com/", "")
+//!     .with_user_agent("google-people-v1/0.1.0");
+//! static GET: MethodInfo = MethodInfo::new("people.people.get", HttpMethod::Get, "v1/{+resourceName}")
+//!     .with_path_params(&[PathParam::new("resourceName", Some("^people/[^/]+$"))])
+//!     .with_scopes(&["https://www.googleapis.com/auth/contacts.readonly"]);
 //!
 //! # async fn run() -> discovery_runtime::Result<()> {
 //! let client = Client::builder(&API).token_provider(StaticToken::new("ya29...")).build()?;

@@ -184,15 +184,15 @@ impl Call {
     }
 
     async fn download_stream(mut self) -> Result<ByteStream> {
-        if !self.method.supports_media_download {
-            return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id)));
+        if !self.method.supports_media_download() {
+            return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id())));
         }
         self.query("alt", "media");
         let span = self.span();
         let attempts_span = span.clone();
         async move {
             let request = self.json_request()?;
-            let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
+            let _guard = self.client.mutation_guard(self.method.http_method().is_mutation()).await;
             Ok(match self.send_with_retry(&request, true, &attempts_span).await? {
                 Attempt::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
                 Attempt::Done(raw) => ByteStream::from_raw(raw),
@@ -214,8 +214,8 @@ impl Call {
     async fn upload_raw(mut self, media: Media, protocol: UploadProtocol) -> Result<RawResponse> {
         let info = self
             .method
-            .media_upload
-            .ok_or_else(|| Error::InvalidRequest(format!("method {} does not accept media", self.method.id)))?;
+            .media_upload()
+            .ok_or_else(|| Error::InvalidRequest(format!("method {} does not accept media", self.method.id())))?;
         check_media(info, &media)?;
         let span = self.span();
         let attempts_span = span.clone();
@@ -230,12 +230,12 @@ impl Call {
             let (upload_type, template, body) = match (protocol, &metadata) {
                 (UploadProtocol::Simple, None) => {
                     headers.insert(CONTENT_TYPE, content_type);
-                    ("media", path(info.simple_path, "simple")?, media.data.clone())
+                    ("media", path(info.simple_path(), "simple")?, media.data.clone())
                 }
                 (UploadProtocol::Simple | UploadProtocol::Multipart, _) => {
                     let (body, multipart_type) = multipart_body(metadata.as_deref(), &media.content_type, &media.data)?;
                     headers.insert(CONTENT_TYPE, multipart_type);
-                    ("multipart", path(info.simple_path, "multipart")?, body)
+                    ("multipart", path(info.simple_path(), "multipart")?, body)
                 }
                 (UploadProtocol::Resumable { chunk_size }, _) => {
                     if chunk_size == 0 || chunk_size % CHUNK_GRANULARITY != 0 {
@@ -252,20 +252,20 @@ impl Call {
                         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
                     }
                     let body = metadata.clone().unwrap_or_default();
-                    ("resumable", path(info.resumable_path, "resumable")?, body)
+                    ("resumable", path(info.resumable_path(), "resumable")?, body)
                 }
             };
             self.query("uploadType", upload_type);
             let request = Request {
-                method: self.method.http_method.to_http(),
+                method: self.method.http_method().to_http(),
                 url: self.url(template)?,
                 headers,
                 body: Some(body),
-                idempotent: self.method.http_method.is_idempotent(),
+                idempotent: self.method.http_method().is_idempotent(),
                 authenticate: true,
             };
 
-            let _guard = self.client.mutation_guard(self.method.http_method.is_mutation()).await;
+            let _guard = self.client.mutation_guard(self.method.http_method().is_mutation()).await;
             let raw = match self.send_with_retry(&request, false, &attempts_span).await? {
                 Attempt::Done(raw) => raw,
                 Attempt::Streaming(resp) => crate::call::read_body(resp, self.client.inner.max_response_bytes).await?,
@@ -393,7 +393,7 @@ impl Call {
 }
 
 fn check_media(info: &MediaUploadInfo, media: &Media) -> Result<()> {
-    if let Some(max) = info.max_size {
+    if let Some(max) = info.max_size() {
         let len = u64::try_from(media.data.len()).unwrap_or(u64::MAX);
         if len > max {
             return Err(Error::InvalidRequest(format!(
@@ -401,11 +401,11 @@ fn check_media(info: &MediaUploadInfo, media: &Media) -> Result<()> {
             )));
         }
     }
-    if !accepts(info.accept, &media.content_type) {
+    if !accepts(info.accept(), &media.content_type) {
         return Err(Error::InvalidRequest(format!(
             "media type {:?} is not accepted (accepted: {})",
             media.content_type,
-            info.accept.join(", ")
+            info.accept().join(", ")
         )));
     }
     Ok(())

@@ -45,7 +45,7 @@ impl<P> Unpin for PageStream<P> {}
 impl<P> fmt::Debug for PageStream<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PageStream")
-            .field("method", &self.template.method_info().id)
+            .field("method", &self.template.method_info().id())
             .field("finished", &(self.next.is_none() && self.in_flight.is_none()))
             .finish_non_exhaustive()
     }

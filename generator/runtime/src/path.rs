@@ -36,13 +36,13 @@ const RESERVED: &AsciiSet = &SIMPLE
 /// pattern.
 pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static str, String)]) -> Result<String> {
     for param in params {
-        if let (Some(pattern), Some(value)) = (param.pattern, lookup(values, param.name)) {
+        if let (Some(pattern), Some(value)) = (param.pattern(), lookup(values, param.name())) {
             let matched = match segments_match(pattern, value) {
                 Some(matched) => matched,
                 None => compiled(pattern).is_none_or(|re| re.is_match(value)),
             };
             if !matched {
-                return Err(Error::InvalidPathParameter { name: param.name, value: value.to_owned(), pattern });
+                return Err(Error::InvalidPathParameter { name: param.name(), value: value.to_owned(), pattern });
             }
         }
     }
@@ -158,8 +158,8 @@ fn compiled(pattern: &'static str) -> Option<Arc<regex_lite::Regex>> {
 mod tests {
     use super::*;
 
-    const RESOURCE: &[PathParam] = &[PathParam { name: "resourceName", pattern: Some("^people/[^/]+$") }];
-    const FREE: &[PathParam] = &[PathParam { name: "name", pattern: None }];
+    const RESOURCE: &[PathParam] = &[PathParam::new("resourceName", Some("^people/[^/]+$"))];
+    const FREE: &[PathParam] = &[PathParam::new("name", None)];
 
     fn one(name: &'static str, value: &str) -> Vec<(&'static str, String)> {
         vec![(name, value.to_owned())]
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn broken_pattern_is_skipped() {
-        let params = [PathParam { name: "name", pattern: Some("(unclosed") }];
+        let params = [PathParam::new("name", Some("(unclosed"))];
         assert_eq!(expand("x/{name}", &params, &one("name", "v")).unwrap(), "x/v");
     }
 }

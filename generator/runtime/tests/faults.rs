@@ -17,33 +17,16 @@ use server::{full, head, Reply, Server};
 
 mod raw_http;
 
-static API: ApiInfo = ApiInfo {
-    name: "faults",
-    version: "v1",
-    root_url: "https://faults.example.invalid/",
-    service_path: "",
-    user_agent: "faults-test/0.1",
-};
+static API: ApiInfo =
+    ApiInfo::new("faults", "v1", "https://faults.example.invalid/", "").with_user_agent("faults-test/0.1");
 
-static GET: MethodInfo = MethodInfo {
-    id: "faults.items.get",
-    http_method: HttpMethod::Get,
-    path: "v1/items/{item}",
-    path_params: &[PathParam { name: "item", pattern: None }],
-    scopes: &["https://www.googleapis.com/auth/faults"],
-    media_upload: None,
-    supports_media_download: true,
-};
+static GET: MethodInfo = MethodInfo::new("faults.items.get", HttpMethod::Get, "v1/items/{item}")
+    .with_path_params(&[PathParam::new("item", None)])
+    .with_scopes(&["https://www.googleapis.com/auth/faults"])
+    .with_media_download();
 
-static CREATE: MethodInfo = MethodInfo {
-    id: "faults.items.create",
-    http_method: HttpMethod::Post,
-    path: "v1/items",
-    path_params: &[],
-    scopes: &["https://www.googleapis.com/auth/faults"],
-    media_upload: None,
-    supports_media_download: false,
-};
+static CREATE: MethodInfo = MethodInfo::new("faults.items.create", HttpMethod::Post, "v1/items")
+    .with_scopes(&["https://www.googleapis.com/auth/faults"]);
 
 /// Up to `attempts` attempts, with backoffs of at most 5 ms.
 fn fast(attempts: u32) -> RetryPolicy {

@@ -25,57 +25,26 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 mod raw_http;
 
-static API: ApiInfo = ApiInfo {
-    name: "people",
-    version: "v1",
-    root_url: "https://people.example.invalid/",
-    service_path: "svc/v1/",
-    user_agent: "security-test/0.1",
-};
+static API: ApiInfo =
+    ApiInfo::new("people", "v1", "https://people.example.invalid/", "svc/v1/").with_user_agent("security-test/0.1");
 
 /// People's `people.get`: `{+resourceName}` checked against a pattern.
-static GET_PERSON: MethodInfo = MethodInfo {
-    id: "people.people.get",
-    http_method: HttpMethod::Get,
-    path: "v1/{+resourceName}",
-    path_params: &[PathParam { name: "resourceName", pattern: Some("^people/[^/]+$") }],
-    scopes: &["https://www.googleapis.com/auth/contacts"],
-    media_upload: None,
-    supports_media_download: true,
-};
+static GET_PERSON: MethodInfo = MethodInfo::new("people.people.get", HttpMethod::Get, "v1/{+resourceName}")
+    .with_path_params(&[PathParam::new("resourceName", Some("^people/[^/]+$"))])
+    .with_scopes(&["https://www.googleapis.com/auth/contacts"])
+    .with_media_download();
 
 /// Reserved expansion without a pattern: only the runtime's own checks apply.
-static GET_FREE: MethodInfo = MethodInfo {
-    id: "t.things.get",
-    http_method: HttpMethod::Get,
-    path: "v1/{+name}:get",
-    path_params: &[PathParam { name: "name", pattern: None }],
-    scopes: &[],
-    media_upload: None,
-    supports_media_download: false,
-};
+static GET_FREE: MethodInfo = MethodInfo::new("t.things.get", HttpMethod::Get, "v1/{+name}:get")
+    .with_path_params(&[PathParam::new("name", None)]);
 
 /// Simple expansion without a pattern.
-static GET_ITEM: MethodInfo = MethodInfo {
-    id: "t.items.get",
-    http_method: HttpMethod::Get,
-    path: "v1/items/{item}/view",
-    path_params: &[PathParam { name: "item", pattern: None }],
-    scopes: &[],
-    media_upload: None,
-    supports_media_download: false,
-};
+static GET_ITEM: MethodInfo = MethodInfo::new("t.items.get", HttpMethod::Get, "v1/items/{item}/view")
+    .with_path_params(&[PathParam::new("item", None)]);
 
 /// A template that starts with its variable, as IAM methods do (`{+resource}:getIamPolicy`).
-static GET_IAM: MethodInfo = MethodInfo {
-    id: "t.getIamPolicy",
-    http_method: HttpMethod::Get,
-    path: "{+resource}:getIamPolicy",
-    path_params: &[PathParam { name: "resource", pattern: None }],
-    scopes: &[],
-    media_upload: None,
-    supports_media_download: false,
-};
+static GET_IAM: MethodInfo = MethodInfo::new("t.getIamPolicy", HttpMethod::Get, "{+resource}:getIamPolicy")
+    .with_path_params(&[PathParam::new("resource", None)]);
 
 /// The request the server gets for `value` in `method`'s only path parameter: its
 /// request line, or `None` when the client refused to send it.
@@ -83,7 +52,7 @@ async fn request_line(server: &raw::Server, method: &'static MethodInfo, value: 
     let client = Client::builder(&API).root_url(server.url()).retry_policy(RetryPolicy::none()).build().unwrap();
     let before = server.count();
     let mut call = Call::new(&client, method);
-    call.path_param(method.path_params[0].name, value);
+    call.path_param(method.path_params()[0].name(), value);
     match call.send_empty().await {
         Ok(()) => {
             let requests = server.requests();
@@ -152,7 +121,7 @@ async fn path_parameters_stay_inside_their_template() {
     ];
     for (method, value, expected) in cases {
         let got = request_line(&server, method, value).await;
-        assert_eq!(&got, expected, "{} {value:?}", method.id);
+        assert_eq!(&got, expected, "{} {value:?}", method.id());
     }
 }
 

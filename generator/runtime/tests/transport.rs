@@ -18,33 +18,15 @@ use tokio::net::TcpListener;
 mod raw_http;
 use raw_http::{read_request, RawRequest};
 
-static API: ApiInfo = ApiInfo {
-    name: "transport",
-    version: "v1",
-    root_url: "https://api.example.invalid/",
-    service_path: "",
-    user_agent: "transport-test/0.1",
-};
+static API: ApiInfo =
+    ApiInfo::new("transport", "v1", "https://api.example.invalid/", "").with_user_agent("transport-test/0.1");
 
-static GET: MethodInfo = MethodInfo {
-    id: "transport.items.get",
-    http_method: HttpMethod::Get,
-    path: "v1/items/{item}",
-    path_params: &[PathParam { name: "item", pattern: None }],
-    scopes: &["https://www.googleapis.com/auth/transport"],
-    media_upload: None,
-    supports_media_download: false,
-};
+static GET: MethodInfo = MethodInfo::new("transport.items.get", HttpMethod::Get, "v1/items/{item}")
+    .with_path_params(&[PathParam::new("item", None)])
+    .with_scopes(&["https://www.googleapis.com/auth/transport"]);
 
-static CREATE: MethodInfo = MethodInfo {
-    id: "transport.items.create",
-    http_method: HttpMethod::Post,
-    path: "v1/items",
-    path_params: &[],
-    scopes: &["https://www.googleapis.com/auth/transport"],
-    media_upload: None,
-    supports_media_download: false,
-};
+static CREATE: MethodInfo = MethodInfo::new("transport.items.create", HttpMethod::Post, "v1/items")
+    .with_scopes(&["https://www.googleapis.com/auth/transport"]);
 
 const TOKEN: &str = "ya29.transport-token";
 

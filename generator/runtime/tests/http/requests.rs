@@ -238,7 +238,7 @@ async fn bearer_token_with_the_method_scopes() {
     assert_eq!(reqs[0].header("authorization"), Some("Bearer tok-123"));
     assert!(!reqs[0].uri.contains("tok-123"));
     let seen = seen.lock().unwrap();
-    assert_eq!(seen[0], GET_PERSON.scopes);
+    assert_eq!(seen[0], GET_PERSON.scopes());
     assert_eq!(seen[1], ["https://www.googleapis.com/auth/contacts.readonly"]);
 }
 

@@ -14,93 +14,50 @@ use discovery_runtime::{
     ApiInfo, Client, ClientBuilder, HttpMethod, MediaUploadInfo, MethodInfo, PathParam, RetryPolicy,
 };
 
-pub static API: ApiInfo = ApiInfo {
-    name: "people",
-    version: "v1",
-    root_url: "https://people.example.invalid/",
-    service_path: "",
-    user_agent: "google-people-v1/0.1.0",
-};
+pub static API: ApiInfo =
+    ApiInfo::new("people", "v1", "https://people.example.invalid/", "").with_user_agent("google-people-v1/0.1.0");
 
-const RESOURCE_NAME: &[PathParam] = &[PathParam { name: "resourceName", pattern: Some("^people/[^/]+$") }];
+const RESOURCE_NAME: &[PathParam] = &[PathParam::new("resourceName", Some("^people/[^/]+$"))];
 
-pub static GET_PERSON: MethodInfo = MethodInfo {
-    id: "people.people.get",
-    http_method: HttpMethod::Get,
-    path: "v1/{+resourceName}",
-    path_params: RESOURCE_NAME,
-    scopes: &["https://www.googleapis.com/auth/contacts", "https://www.googleapis.com/auth/contacts.readonly"],
-    media_upload: None,
-    supports_media_download: false,
-};
+pub static GET_PERSON: MethodInfo = MethodInfo::new("people.people.get", HttpMethod::Get, "v1/{+resourceName}")
+    .with_path_params(RESOURCE_NAME)
+    .with_scopes(&["https://www.googleapis.com/auth/contacts", "https://www.googleapis.com/auth/contacts.readonly"]);
 
-pub static UPDATE_CONTACT: MethodInfo = MethodInfo {
-    id: "people.people.updateContact",
-    http_method: HttpMethod::Patch,
-    path: "v1/{+resourceName}:updateContact",
-    path_params: RESOURCE_NAME,
-    scopes: &["https://www.googleapis.com/auth/contacts"],
-    media_upload: None,
-    supports_media_download: false,
-};
+pub static UPDATE_CONTACT: MethodInfo =
+    MethodInfo::new("people.people.updateContact", HttpMethod::Patch, "v1/{+resourceName}:updateContact")
+        .with_path_params(RESOURCE_NAME)
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
-pub static CREATE_CONTACT: MethodInfo = MethodInfo {
-    id: "people.people.createContact",
-    http_method: HttpMethod::Post,
-    path: "v1/people:createContact",
-    path_params: &[],
-    scopes: &["https://www.googleapis.com/auth/contacts"],
-    media_upload: None,
-    supports_media_download: false,
-};
+pub static CREATE_CONTACT: MethodInfo =
+    MethodInfo::new("people.people.createContact", HttpMethod::Post, "v1/people:createContact")
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
-pub static UPDATE_GROUP: MethodInfo = MethodInfo {
-    id: "people.contactGroups.update",
-    http_method: HttpMethod::Put,
-    path: "v1/{+resourceName}",
-    path_params: &[PathParam { name: "resourceName", pattern: Some("^contactGroups/[^/]+$") }],
-    scopes: &["https://www.googleapis.com/auth/contacts"],
-    media_upload: None,
-    supports_media_download: false,
-};
+pub static UPDATE_GROUP: MethodInfo =
+    MethodInfo::new("people.contactGroups.update", HttpMethod::Put, "v1/{+resourceName}")
+        .with_path_params(&[PathParam::new("resourceName", Some("^contactGroups/[^/]+$"))])
+        .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
-pub static LIST_CONNECTIONS: MethodInfo = MethodInfo {
-    id: "people.people.connections.list",
-    http_method: HttpMethod::Get,
-    path: "v1/{+resourceName}/connections",
-    path_params: RESOURCE_NAME,
-    scopes: &["https://www.googleapis.com/auth/contacts.readonly"],
-    media_upload: None,
-    supports_media_download: false,
-};
+pub static LIST_CONNECTIONS: MethodInfo =
+    MethodInfo::new("people.people.connections.list", HttpMethod::Get, "v1/{+resourceName}/connections")
+        .with_path_params(RESOURCE_NAME)
+        .with_scopes(&["https://www.googleapis.com/auth/contacts.readonly"]);
 
 /// A method whose path uses simple expansion.
-pub static GET_OBJECT: MethodInfo = MethodInfo {
-    id: "storage.objects.get",
-    http_method: HttpMethod::Get,
-    path: "b/{bucket}/o/{object}",
-    path_params: &[PathParam { name: "bucket", pattern: None }, PathParam { name: "object", pattern: None }],
-    scopes: &["https://www.googleapis.com/auth/devstorage.read_only"],
-    media_upload: None,
-    supports_media_download: true,
-};
+pub static GET_OBJECT: MethodInfo = MethodInfo::new("storage.objects.get", HttpMethod::Get, "b/{bucket}/o/{object}")
+    .with_path_params(&[PathParam::new("bucket", None), PathParam::new("object", None)])
+    .with_scopes(&["https://www.googleapis.com/auth/devstorage.read_only"])
+    .with_media_download();
 
-pub static UPLOAD_INFO: MediaUploadInfo = MediaUploadInfo {
-    simple_path: Some("/upload/storage/v1/b/{bucket}/o"),
-    resumable_path: Some("/upload/storage/v1/b/{bucket}/o"),
-    accept: &["text/*", "application/octet-stream"],
-    max_size: Some(4 * 1024 * 1024),
-};
+pub static UPLOAD_INFO: MediaUploadInfo = MediaUploadInfo::new()
+    .with_simple_path("/upload/storage/v1/b/{bucket}/o")
+    .with_resumable_path("/upload/storage/v1/b/{bucket}/o")
+    .with_accept(&["text/*", "application/octet-stream"])
+    .with_max_size(4 * 1024 * 1024);
 
-pub static INSERT_OBJECT: MethodInfo = MethodInfo {
-    id: "storage.objects.insert",
-    http_method: HttpMethod::Post,
-    path: "b/{bucket}/o",
-    path_params: &[PathParam { name: "bucket", pattern: None }],
-    scopes: &["https://www.googleapis.com/auth/devstorage.read_write"],
-    media_upload: Some(&UPLOAD_INFO),
-    supports_media_download: false,
-};
+pub static INSERT_OBJECT: MethodInfo = MethodInfo::new("storage.objects.insert", HttpMethod::Post, "b/{bucket}/o")
+    .with_path_params(&[PathParam::new("bucket", None)])
+    .with_scopes(&["https://www.googleapis.com/auth/devstorage.read_write"])
+    .with_media_upload(&UPLOAD_INFO);
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
