@@ -94,6 +94,18 @@ impl PeopleClient {
     pub fn client(&self) -> &discovery_runtime::Client {
         &self.client
     }
+
+    /// A client for another user: the same HTTP client (one connection pool, one TLS
+    /// set-up) and settings, with `provider`'s tokens and a mutation queue of its own.
+    /// Cheap enough to make one per user and request.
+    pub fn with_token_provider(
+        &self,
+        provider: impl discovery_runtime::auth::TokenProvider + 'static,
+    ) -> Self {
+        Self {
+            client: self.client.with_token_provider(provider),
+        }
+    }
 }
 
 impl From<discovery_runtime::Client> for PeopleClient {

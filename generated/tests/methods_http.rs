@@ -217,8 +217,13 @@ fn fast_retries() -> RetryPolicy {
 fn assert_standard_headers(req: &Recorded, what: &str) {
     let bearer = format!("Bearer {TOKEN}");
     assert_eq!(req.header("authorization"), Some(bearer.as_str()), "{what}: Authorization");
-    let ua = format!("google-people-v1/{}", env!("CARGO_PKG_VERSION"));
+    let ua = format!("google-people-v1/{} (gzip)", env!("CARGO_PKG_VERSION"));
     assert_eq!(req.header("user-agent"), Some(ua.as_str()), "{what}: User-Agent");
+    assert_eq!(req.header("accept-encoding"), Some("gzip"), "{what}: Accept-Encoding");
+    let api_client = req.header("x-goog-api-client").unwrap_or_default();
+    assert!(api_client.starts_with("gl-rust/") && api_client.contains(" gdcl/"), "{what}: {api_client}");
+    // People has no apiVersion.
+    assert_eq!(req.header("x-goog-api-version"), None, "{what}: x-goog-api-version");
 }
 
 // ---------------------------------------------------------------------------------------

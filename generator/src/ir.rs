@@ -684,7 +684,7 @@ impl<'a> Resolver<'a> {
         };
         // The client type also carries the crate's own items; keep accessors off them.
         let mut accessors = Namespace::new();
-        accessors.reserve(["builder", "from_client", "client"]);
+        accessors.reserve(["builder", "from_client", "client", "with_token_provider"]);
         self.fill_resource(&mut root, &self.document.methods, &self.document.resources, accessors, "")?;
         Ok(root)
     }

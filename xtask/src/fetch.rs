@@ -120,6 +120,10 @@ pub fn fetch(url: &str, out: &Path) -> Result<FetchOutcome> {
 /// The response body of a successful GET, as text.
 fn download(url: &str) -> Result<String> {
     let parsed = reqwest::Url::parse(url).with_context(|| format!("invalid URL {url}"))?;
+    // The workspace builds reqwest without a bundled crypto provider (the runtime brings
+    // ring, so that no aws-lc is compiled); this process picks ring too. An error only
+    // means a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::blocking::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(TOTAL_TIMEOUT)

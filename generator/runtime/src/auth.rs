@@ -40,17 +40,34 @@ pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<String, AuthError>
 pub trait TokenProvider: Send + Sync + 'static {
     /// Returns a bearer token valid for `scopes`, without the `Bearer ` prefix.
     fn token<'a>(&'a self, scopes: &'a [String]) -> TokenFuture<'a>;
+
+    /// Called when the service refused `token` with HTTP 401 (revoked, or expired earlier
+    /// than the provider thought). A provider that can get a new one forgets `token` and
+    /// returns `true`: the runtime then asks for a token again and repeats the request,
+    /// once. The default returns `false`, and the 401 is the call's answer.
+    fn invalidate(&self, token: &str) -> bool {
+        let _ = token;
+        false
+    }
 }
 
 impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
     fn token<'a>(&'a self, scopes: &'a [String]) -> TokenFuture<'a> {
         (**self).token(scopes)
     }
+
+    fn invalidate(&self, token: &str) -> bool {
+        (**self).invalidate(token)
+    }
 }
 
 impl<T: TokenProvider + ?Sized> TokenProvider for Box<T> {
     fn token<'a>(&'a self, scopes: &'a [String]) -> TokenFuture<'a> {
         (**self).token(scopes)
+    }
+
+    fn invalidate(&self, token: &str) -> bool {
+        (**self).invalidate(token)
     }
 }
 

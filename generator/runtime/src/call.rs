@@ -1,4 +1,5 @@
-//! One method invocation: building the request, sending it with retries, decoding the answer.
+//! One method invocation: building the request, sending it through the retry loop,
+//! decoding the answer.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -9,15 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
-use http_body_util::BodyExt as _;
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
 use crate::info::MethodInfo;
 use crate::query::{encode_pairs, QueryValue};
-use crate::retry::RetryPolicy;
+use crate::retry::{Attempted, Deadline, RetryPolicy, Retrying};
 use crate::wire::FromJson;
 use crate::BoxFuture;
 
@@ -34,7 +34,7 @@ pub struct Response<T> {
 
 /// The future of a sent call, resolving to its decoded response.
 ///
-/// The exchange (retries, the mutation lock, reading the body) is a boxed future whose code
+/// The exchange (retries, the mutation queue, reading the body) is a boxed future whose code
 /// lives in this crate; only the last step, decoding into `T`, depends on the response
 /// type. A generated crate therefore compiles a small `poll` and a decoder per response
 /// type instead of the whole exchange again for each, and an application that awaits a
@@ -85,6 +85,7 @@ pub struct Call {
     scopes: Vec<String>,
     retry: Option<RetryPolicy>,
     timeout: Option<Duration>,
+    deadline: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -121,12 +122,13 @@ impl fmt::Debug for Call {
             .field("scopes", &self.scopes)
             .field("retry", &self.retry)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
 
 /// A request ready to be sent, possibly several times.
-pub(crate) struct Request {
+pub(crate) struct Prepared {
     pub(crate) method: http::Method,
     pub(crate) url: url::Url,
     pub(crate) headers: HeaderMap,
@@ -135,6 +137,9 @@ pub(crate) struct Request {
     pub(crate) idempotent: bool,
     /// Whether to attach the bearer token.
     pub(crate) authenticate: bool,
+    /// Which statuses are an answer rather than an error: 2xx, and for the chunks of a
+    /// resumable upload also `308 Resume Incomplete`.
+    pub(crate) answers: fn(u16) -> bool,
 }
 
 /// A response whose body was read in full.
@@ -147,11 +152,11 @@ pub(crate) struct RawResponse {
     pub(crate) secrets: Vec<String>,
 }
 
-/// The outcome of one attempt.
-pub(crate) enum Attempt {
+/// What an attempt brought back: a whole response, or (for downloads) a successful one
+/// whose body is left to the caller.
+pub(crate) enum Exchange {
     Done(RawResponse),
-    /// A successful response whose body is left to the caller (downloads).
-    Streaming(http::Response<hyper::body::Incoming>),
+    Streaming(reqwest::Response),
 }
 
 impl Call {
@@ -167,6 +172,7 @@ impl Call {
             scopes: Vec::new(),
             retry: None,
             timeout: None,
+            deadline: None,
         }
     }
 
@@ -237,7 +243,9 @@ impl Call {
         self.query.push((Cow::Owned(name.into()), value.into()));
     }
 
-    /// Adds a request header. An invalid name or value is reported by the sending method.
+    /// Adds a request header, replacing the client's default for that name (such as
+    /// `User-Agent` or `x-goog-user-project`); repeat it to send several values. An invalid
+    /// name or value is reported by the sending method.
     pub fn header(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.headers.push((name.into(), value.into()));
     }
@@ -256,6 +264,13 @@ impl Call {
     /// Overrides the client's per-attempt timeout for this call.
     pub fn set_timeout(&mut self, d: Duration) {
         self.timeout = Some(d);
+    }
+
+    /// Overrides the client's deadline for this call: the whole call, from the wait for the
+    /// mutation queue to the end of the last attempt, ends within `d` of its start
+    /// ([`Error::Timeout`] otherwise).
+    pub fn set_deadline(&mut self, d: Duration) {
+        self.deadline = Some(d);
     }
 
     /// Whether a JSON body was set.
@@ -288,38 +303,60 @@ impl Call {
         Box::pin(self.execute())
     }
 
-    /// Sends the call and returns the raw successful response, with retries, the mutation
-    /// lock and a tracing span.
+    /// Sends the call and returns the raw successful response, within its deadline, in the
+    /// mutation queue, through the retry loop, in a tracing span.
     async fn execute(self) -> Result<RawResponse> {
+        let deadline = self.start_deadline();
         let span = self.span();
         let attempts_span = span.clone();
         async move {
             let request = self.json_request()?;
-            let _guard = self.client.mutation_guard(self.method.http_method().is_mutation()).await;
-            match self.send_with_retry(&request, false, &attempts_span).await? {
-                Attempt::Done(raw) => Ok(raw),
-                Attempt::Streaming(resp) => read_body(resp, self.client.inner.max_response_bytes).await,
+            let _queued = self.enter_mutation_queue(&deadline).await?;
+            match self.send_prepared(&request, false, deadline, &attempts_span).await? {
+                Exchange::Done(raw) => Ok(raw),
+                Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await,
             }
         }
         .instrument(span)
         .await
     }
 
+    /// The call's deadline, counted from now.
+    pub(crate) fn start_deadline(&self) -> Deadline {
+        Deadline::after(self.deadline.or(self.client.shared.deadline))
+    }
+
+    /// Waits for this client's earlier mutations when mutations are serialised; the guard
+    /// keeps later ones waiting until it is dropped. The wait ends at the deadline.
+    pub(crate) async fn enter_mutation_queue(
+        &self,
+        deadline: &Deadline,
+    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>> {
+        let mutation = self.method.http_method().is_mutation();
+        match (&self.client.user.mutation_queue, mutation) {
+            (Some(queue), true) => deadline.bound(queue.lock()).await.map(Some).inspect_err(|_| {
+                tracing::debug!("the deadline passed while waiting for earlier mutations");
+            }),
+            _ => Ok(None),
+        }
+    }
+
     /// The method's request with the call's JSON body, if any.
-    pub(crate) fn json_request(&self) -> Result<Request> {
+    pub(crate) fn json_request(&self) -> Result<Prepared> {
         let body = self.body_bytes()?;
-        let mut headers = self.request_headers()?;
+        let accept = self.method.has_json_response();
+        let mut headers = self.request_headers(accept)?;
         if body.is_some() && !headers.contains_key(CONTENT_TYPE) {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-
-        Ok(Request {
+        Ok(Prepared {
             method: self.method.http_method().to_http(),
             url: self.url(self.method.path())?,
             headers,
             body,
             idempotent: self.method.http_method().is_idempotent(),
             authenticate: true,
+            answers: is_success,
         })
     }
 
@@ -334,11 +371,35 @@ impl Call {
     }
 
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
-        self.retry.as_ref().unwrap_or(&self.client.inner.retry)
+        self.retry.as_ref().unwrap_or(&self.client.shared.retry)
     }
 
     pub(crate) fn attempt_timeout(&self) -> Option<Duration> {
-        self.timeout.or(self.client.inner.timeout)
+        self.timeout.or(self.client.shared.timeout)
+    }
+
+    /// How the attempts of a request of this call are retried.
+    pub(crate) fn retrying(&self, idempotent: bool, deadline: Deadline) -> Retrying<'_> {
+        Retrying {
+            policy: self.retry_policy(),
+            deadline,
+            attempt_timeout: self.attempt_timeout(),
+            idempotent,
+            auth: self.client.user.token_provider.as_deref(),
+        }
+    }
+
+    /// Sends `request` through the retry loop, recording each attempt on `span` (the call's,
+    /// passed along rather than taken from the subscriber's idea of the current span, which
+    /// not every subscriber keeps). Statuses that are not answers become [`Error::Service`].
+    pub(crate) async fn send_prepared(
+        &self,
+        request: &Prepared,
+        stream: bool,
+        deadline: Deadline,
+        span: &tracing::Span,
+    ) -> Result<Exchange> {
+        self.retrying(request.idempotent, deadline).run(|number| self.attempt(request, number, stream, span)).await
     }
 
     /// The scopes asked of the token provider.
@@ -356,30 +417,40 @@ impl Call {
         // Only the template decides whether a path is relative to the root URL (media
         // upload paths start with `/`): a value starting with `/` in `{+name}` must not
         // move the request out from under the base URL.
+        let shared = &self.client.shared;
         let (prefix, parsed, rel) = if template.starts_with('/') {
             self.client.resolve_parts(&path)
         } else {
-            (self.client.base_url(), &self.client.inner.base, path.as_str())
+            (shared.base_url.as_str(), &shared.base, path.as_str())
         };
         // Room for the pairs unencoded and some escapes: usually no regrowth.
         let mut query =
             String::with_capacity(self.query.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() + 16);
         encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
-        if let Some(key) = &self.client.inner.api_key {
+        if let Some(key) = &shared.api_key {
             encode_pairs(&mut query, [("key", key.as_str())]);
         }
         join_url(prefix, parsed, rel, &query).map_err(|e| {
             let mut msg = format!("the request URL is invalid: {e}");
-            if let Some(key) = &self.client.inner.api_key {
+            if let Some(key) = &shared.api_key {
                 redact_in(&mut msg, key);
             }
             Error::InvalidRequest(msg)
         })
     }
 
-    /// The extra headers set on the call, validated.
-    pub(crate) fn request_headers(&self) -> Result<HeaderMap> {
-        let mut map = HeaderMap::new();
+    /// The headers of every request of this call: the client's (`User-Agent`,
+    /// `x-goog-api-client`, `x-goog-api-version`, `x-goog-user-project`, defaults), the
+    /// method's `x-goog-api-version` where it has its own, `Accept` (`application/json`
+    /// when `json` is expected, else `*/*`), and the call's own, which replace the client's
+    /// of the same name.
+    pub(crate) fn request_headers(&self, json: bool) -> Result<HeaderMap> {
+        let mut map = self.client.shared.headers.clone();
+        if let Some(version) = self.method.api_version() {
+            map.insert(crate::client::X_GOOG_API_VERSION, HeaderValue::from_static(version));
+        }
+        map.insert(ACCEPT, HeaderValue::from_static(if json { "application/json" } else { "*/*" }));
+        let mut replaced: Vec<HeaderName> = Vec::new();
         for (name, value) in &self.headers {
             let header = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::InvalidRequest(format!("invalid header name {name:?}")))?;
@@ -387,7 +458,12 @@ impl Call {
                 .map_err(|_| Error::InvalidRequest(format!("invalid value for header `{name}`")))?;
             // Callers may pass credentials here; keep them out of any `Debug` output.
             value.set_sensitive(true);
-            map.append(header, value);
+            if replaced.contains(&header) {
+                map.append(header, value);
+            } else {
+                map.insert(header.clone(), value);
+                replaced.push(header);
+            }
         }
         Ok(map)
     }
@@ -401,134 +477,98 @@ impl Call {
         }
     }
 
-    /// Sends `request`, retrying per the call's policy. Non-success answers become
-    /// [`Error::Service`].
-    pub(crate) async fn send_with_retry(
-        &self,
-        request: &Request,
-        stream: bool,
-        span: &tracing::Span,
-    ) -> Result<Attempt> {
-        let policy = self.retry_policy();
-        let start = Instant::now();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = match self.attempt(request, attempt, stream, span).await {
-                Ok(Attempt::Done(raw)) if !is_success(raw.status) => Err(self.service_error(&raw).into()),
-                other => other,
-            };
-            let err = match result {
-                Ok(done) => return Ok(done),
-                Err(err) => err,
-            };
-            if attempt >= policy.get_max_attempts() || !should_retry(&err, request.idempotent) {
-                return Err(err);
-            }
-            let wait = err.retry_after().unwrap_or_else(|| policy.backoff(attempt));
-            if start.elapsed() + wait > policy.get_total_timeout() {
-                tracing::debug!(?wait, "not retrying: the wait would exceed the time budget");
-                return Err(err);
-            }
-            tracing::debug!(attempt, ?wait, error = %err, "retrying");
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// One attempt: token, request, response. Any status is returned as is. The attempt
-    /// number, status and latency are recorded on `span`.
+    /// One attempt: token, request, response. Statuses that `request.answers` does not
+    /// accept become [`Error::Service`]; with `stream`, an answer's body is left unread.
+    /// The attempt number, status and latency are recorded on `span`.
     pub(crate) async fn attempt(
         &self,
-        request: &Request,
+        request: &Prepared,
         number: u32,
         stream: bool,
         span: &tracing::Span,
-    ) -> Result<Attempt> {
-        let inner = &self.client.inner;
+    ) -> Attempted<Exchange> {
         span.record("attempt", number);
+        let started = Instant::now();
+        let mut token = None;
+        let result = self.exchange_once(request, stream, &mut token).await;
+        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("latency_ms", latency);
+        match &result {
+            Ok(exchange) => {
+                let status = match exchange {
+                    Exchange::Done(raw) => raw.status,
+                    Exchange::Streaming(resp) => resp.status().as_u16(),
+                };
+                span.record("http.status", status);
+                tracing::debug!(attempt = number, status, latency_ms = latency, "response");
+            }
+            Err(e) => {
+                if let Some(status) = e.http_status() {
+                    span.record("http.status", status);
+                }
+                tracing::debug!(attempt = number, latency_ms = latency, error = %e, "attempt failed")
+            }
+        }
+        Attempted { result, token }
+    }
 
-        let mut headers = request.headers.clone();
-        // Appended: a `User-Agent` set on the call is sent as well.
-        headers.append(USER_AGENT, inner.user_agent.clone());
-        let mut token_used = None;
+    async fn exchange_once(
+        &self,
+        request: &Prepared,
+        stream: bool,
+        token_used: &mut Option<String>,
+    ) -> Result<Exchange> {
+        let shared = &self.client.shared;
+        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
+        let headers = outgoing.headers_mut();
+        *headers = request.headers.clone();
         if request.authenticate {
-            if let Some(provider) = &inner.token_provider {
-                let scopes = self.effective_scopes();
-                let token = provider.token(&scopes).await.map_err(Error::Auth)?;
+            if let Some(provider) = &self.client.user.token_provider {
+                let token = provider.token(&self.effective_scopes()).await.map_err(Error::Auth)?;
                 let mut value = bearer(&token).map_err(|_| {
                     Error::Auth(crate::auth::AuthError::new(
                         "the token contains characters that cannot be sent in a header",
                     ))
                 })?;
                 value.set_sensitive(true);
-                headers.append(AUTHORIZATION, value);
-                token_used = Some(token);
+                headers.insert(AUTHORIZATION, value);
+                *token_used = Some(token);
             }
         }
-        let body = request.body.clone().filter(|b| !b.is_empty());
-        if body.is_none() {
-            // Google front ends answer 411 Length Required to a body-less POST, PUT or
-            // PATCH that does not state its length, which the HTTP stack omits.
-            let m = &request.method;
-            if *m == http::Method::POST || *m == http::Method::PUT || *m == http::Method::PATCH {
-                headers.append(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        match request.body.clone().filter(|b| !b.is_empty()) {
+            Some(body) => *outgoing.body_mut() = Some(body.into()),
+            None => {
+                // Google front ends answer 411 Length Required to a body-less POST, PUT or
+                // PATCH that does not state its length, which the HTTP stack omits.
+                let m = &request.method;
+                if *m == http::Method::POST || *m == http::Method::PUT || *m == http::Method::PATCH {
+                    outgoing.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
             }
         }
-        let outgoing =
-            crate::transport::Outgoing { method: request.method.clone(), url: request.url.clone(), headers, body };
 
-        let started = Instant::now();
-        let max_body = inner.max_response_bytes;
-        let exchange = async move {
-            let resp = inner.http.send(outgoing).await.map_err(Error::Transport)?;
-            if stream && resp.status().is_success() {
-                return Ok(Attempt::Streaming(resp));
-            }
-            read_body(resp, max_body).await.map(Attempt::Done)
-        };
-        let mut result = match self.attempt_timeout() {
-            Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or_else(|_| Err(Error::Timeout)),
-            None => exchange.await,
-        };
+        let resp = shared.http.execute(outgoing).await.map_err(Error::from_transport)?;
+        let status = resp.status().as_u16();
+        if stream && (request.answers)(status) {
+            return Ok(Exchange::Streaming(resp));
+        }
+        let mut raw = read_body(resp, shared.max_response_bytes).await?;
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
-        if let Ok(Attempt::Done(raw)) = &mut result {
-            let key = inner.api_key.as_deref();
-            let encoded_key = key.map(|k| {
-                let mut q = String::new();
-                encode_pairs(&mut q, [("", k)]);
-                q[1..].to_owned()
-            });
-            if is_success(raw.status) {
-                raw.secrets = token_used.into_iter().chain(key.map(str::to_owned)).chain(encoded_key).collect();
-            } else {
-                let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
-                raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
-            }
+        let key = shared.api_key.as_deref();
+        let encoded_key = key.map(|k| {
+            let mut q = String::new();
+            encode_pairs(&mut q, [("", k)]);
+            q[1..].to_owned()
+        });
+        if (request.answers)(raw.status) {
+            raw.secrets = token_used.iter().cloned().chain(key.map(str::to_owned)).chain(encoded_key).collect();
+            Ok(Exchange::Done(raw))
+        } else {
+            let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
+            raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
+            Err(ServiceError::from_response(raw.status, &raw.headers, &raw.body).into())
         }
-
-        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        span.record("latency_ms", latency);
-        match &result {
-            Ok(Attempt::Done(raw)) => {
-                span.record("http.status", raw.status);
-                tracing::debug!(attempt = number, status = raw.status, latency_ms = latency, "response");
-            }
-            Ok(Attempt::Streaming(resp)) => {
-                let status = resp.status().as_u16();
-                span.record("http.status", status);
-                tracing::debug!(attempt = number, status, latency_ms = latency, "response");
-            }
-            Err(e) => {
-                tracing::debug!(attempt = number, latency_ms = latency, error = %e, "attempt failed")
-            }
-        }
-        result
-    }
-
-    /// Builds the service error for a non-success answer (already scrubbed by `attempt`).
-    pub(crate) fn service_error(&self, raw: &RawResponse) -> ServiceError {
-        ServiceError::from_response(raw.status, &raw.headers, &raw.body)
     }
 }
 
@@ -608,38 +648,21 @@ pub(crate) fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-/// Whether a failed attempt may be repeated: any transient failure when the method is
-/// idempotent; otherwise only when the service surely did nothing: the connection failed,
-/// or the answer was 429 (a rate limit refuses a request before it is processed).
-pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
-    if idempotent {
-        return err.is_retryable();
-    }
-    match err {
-        // A proxy that cannot be used is a connection that was not made, but a lasting one.
-        Error::Transport(e) => e.is_connect() && err.is_retryable(),
-        Error::Service(e) => e.http_status == 429,
-        _ => false,
-    }
-}
-
-/// Reads a whole body, at most `limit` bytes of it: a successful response beyond that is
-/// [`Error::ResponseTooLarge`] (decided from `Content-Length` before reading when it is
-/// announced), an error response is cut at the limit, since only its start is kept.
-pub(crate) async fn read_body(resp: http::Response<hyper::body::Incoming>, limit: u64) -> Result<RawResponse> {
-    let (parts, mut incoming) = resp.into_parts();
-    let status = parts.status.as_u16();
+/// Reads a whole body, at most `limit` bytes of it (after gzip decoding): a successful
+/// response beyond that is [`Error::ResponseTooLarge`] (decided from `Content-Length` before
+/// reading when it is announced), an error response is cut at the limit, since only its
+/// start is kept.
+pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
+    let status = resp.status().as_u16();
+    let headers = std::mem::take(resp.headers_mut());
     let too_large = Error::ResponseTooLarge { status, limit };
     let success = is_success(status);
-    if success && crate::transport::content_length(&parts.headers).is_some_and(|len| len > limit) {
+    if success && crate::media::content_length(&headers).is_some_and(|len| len > limit) {
         return Err(too_large);
     }
     let mut body = Chunks::default();
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(crate::transport::TransportError::body)?;
-        // Trailers carry nothing an API response needs.
-        let Ok(mut chunk) = frame.into_data() else { continue };
-        let room = limit - body.len;
+    while let Some(mut chunk) = resp.chunk().await.map_err(|e| Error::Transport(e.into()))? {
+        let room = limit.saturating_sub(body.len);
         if chunk.len() as u64 > room {
             if success {
                 return Err(too_large);
@@ -652,7 +675,7 @@ pub(crate) async fn read_body(resp: http::Response<hyper::body::Incoming>, limit
         body.push(chunk);
     }
     let body = body.join();
-    Ok(RawResponse { status, headers: parts.headers, body, secrets: Vec::new() })
+    Ok(RawResponse { status, headers, body, secrets: Vec::new() })
 }
 
 /// A body being received. Chunks are kept as they come and joined once at the end, sized
@@ -751,43 +774,25 @@ fn decode_error(raw: &RawResponse, e: &dyn fmt::Display) -> Error {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn only_connect_failures_are_retried_for_non_idempotent_methods() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
-        let post = || crate::transport::Outgoing {
-            method: http::Method::POST,
-            url: format!("http://{addr}/").parse().unwrap(),
-            headers: HeaderMap::new(),
-            body: None,
-        };
-        let transport = crate::transport::Transport::new(&Default::default()).unwrap();
-        let connect = Error::Transport(transport.send(post()).await.unwrap_err());
-        assert!(matches!(&connect, Error::Transport(e) if e.is_connect()), "{connect:?}");
-        // The cause is part of the message, and the legacy client's own layer is not.
-        let message = connect.to_string();
-        assert!(message.starts_with("transport error: could not connect to the server: "), "{message}");
-        assert!(!message.contains("client error"), "{message}");
+    #[test]
+    fn only_connect_failures_and_rate_limits_are_retried_for_non_idempotent_methods() {
+        use crate::retry::should_retry;
+        let connect = Error::Transport(crate::TransportError::connect("refused"));
         assert!(should_retry(&connect, false));
         assert!(should_retry(&connect, true));
-
-        let config = crate::transport::TransportConfig {
-            proxy: crate::transport::ProxyConfig::All("socks5://127.0.0.1:9".into()),
-            ..Default::default()
-        };
-        let transport = crate::transport::Transport::new(&config).unwrap();
-        let unusable_proxy = Error::Transport(transport.send(post()).await.unwrap_err());
-        assert!(!should_retry(&unusable_proxy, false), "{unusable_proxy:?}");
-        assert!(!should_retry(&unusable_proxy, true), "{unusable_proxy:?}");
-
+        let lost = Error::Transport(crate::TransportError::request("reset"));
+        assert!(!should_retry(&lost, false));
+        assert!(should_retry(&lost, true));
         let unavailable = Error::from(ServiceError::from_response(503, &HeaderMap::new(), b""));
         assert!(!should_retry(&unavailable, false));
         assert!(should_retry(&unavailable, true));
+        let limited = Error::from(ServiceError::from_response(429, &HeaderMap::new(), b""));
+        assert!(should_retry(&limited, false));
         assert!(!should_retry(&Error::Timeout, false));
         assert!(should_retry(&Error::Timeout, true));
         let bad = Error::from(ServiceError::from_response(400, &HeaderMap::new(), b""));
         assert!(!should_retry(&bad, true));
+        assert!(!should_retry(&Error::InvalidRequest("too long".into()), true));
     }
 
     fn raw(body: &'static [u8]) -> RawResponse {

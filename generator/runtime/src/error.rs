@@ -25,7 +25,10 @@ pub enum Error {
     /// may carry an API key.
     #[error("transport error: {0}")]
     Transport(#[source] TransportError),
-    /// An attempt took longer than the configured timeout.
+    /// An attempt took longer than its timeout
+    /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout), 60 s by default), or the
+    /// call went past its deadline ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline)),
+    /// waiting for earlier mutations included.
     #[error("the request timed out")]
     Timeout,
     /// The server answered with success but the body could not be decoded.
@@ -55,9 +58,10 @@ pub enum Error {
         /// The pattern it had to match.
         pattern: &'static str,
     },
-    /// The request could not be built (missing or unsafe path parameter, body that could
-    /// not be serialised, invalid header, media that the method does not accept...). Nothing
-    /// was sent.
+    /// The request could not be built or can never be sent as it is (missing or unsafe path
+    /// parameter, body that could not be serialised, invalid header, a URL longer than the
+    /// HTTP stack accepts, media that the method does not accept...). Nothing was sent, and
+    /// it is never retried.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// A media upload could not be completed (for example the server gave no resumable
@@ -143,14 +147,7 @@ impl Error {
     /// 429, 500, 502, 503, 504 and rate-limit reasons. Says nothing about whether repeating
     /// the request is safe; see [`HttpMethod::is_idempotent`](crate::HttpMethod::is_idempotent).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Timeout => true,
-            // A body cut short (connection closed or reset) is as transient as a failure to
-            // send; JSON that does not decode is `Error::Decode`.
-            Error::Transport(e) => e.is_transient(),
-            Error::Service(e) => matches!(e.http_status, 408 | 429 | 500 | 502 | 503 | 504) || e.is_rate_limited(),
-            _ => false,
-        }
+        crate::retry::is_transient(self)
     }
 
     /// Whether the error is a timeout: of an attempt, or of connecting (a
@@ -167,6 +164,19 @@ impl Error {
     /// How long the server asked to wait before trying again (`Retry-After` or `RetryInfo`).
     pub fn retry_after(&self) -> Option<Duration> {
         self.service_error().and_then(|e| e.retry_after)
+    }
+}
+
+impl Error {
+    /// A failure of the HTTP layer: [`Error::InvalidRequest`] when the request can never be
+    /// sent as it is (nothing was sent, and retrying cannot help), else
+    /// [`Error::Transport`].
+    pub(crate) fn from_transport(e: TransportError) -> Self {
+        if e.is_unsendable() {
+            Error::InvalidRequest(e.to_string())
+        } else {
+            Error::Transport(e)
+        }
     }
 }
 
@@ -315,7 +325,7 @@ impl ServiceError {
         if err.message.is_empty() {
             err.message = status_text(http_status);
         }
-        err.retry_after = retry_after_header(headers).or_else(|| {
+        err.retry_after = crate::retry::retry_after_header(headers).or_else(|| {
             err.details.iter().find_map(|d| match d {
                 ErrorDetail::RetryInfo { retry_delay } => Some(*retry_delay),
                 _ => None,
@@ -360,7 +370,7 @@ impl ServiceError {
         self.errors.iter().any(|e| e.reason.as_deref().is_some_and(|r| reasons.contains(&r)))
     }
 
-    fn is_rate_limited(&self) -> bool {
+    pub(crate) fn is_rate_limited(&self) -> bool {
         self.http_status == 429
             || self.status.as_deref() == Some("RESOURCE_EXHAUSTED")
             || self.error_info_reason() == Some("RATE_LIMIT_EXCEEDED")
@@ -467,16 +477,6 @@ fn parse_proto_duration(v: &Value) -> Option<Duration> {
     }
 }
 
-/// The `Retry-After` header as a delay: delta-seconds or an HTTP date.
-pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = crate::retry::parse_http_date(value)?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
-}
-
 /// The first [`EXCERPT_LEN`] bytes of a body as text, cut at a character boundary.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN)]).into_owned();
@@ -540,5 +540,47 @@ mod tests {
         let e = ServiceError::from_response(503, &HeaderMap::new(), b"");
         assert_eq!(e.message, "Service Unavailable");
         assert!(e.to_string().starts_with("HTTP 503: Service Unavailable"), "{e}");
+    }
+
+    mod hostile_values {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Error bodies a server could send: arbitrary bytes, and envelopes whose fields
+        /// (codes, retry delays, details) hold anything.
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            let delay = prop_oneof!["[-+0-9.eE]{0,30}s?", any::<i64>().prop_map(|n| format!("{n}s"))];
+            let envelope = (any::<i64>(), delay, any::<i64>(), any::<i64>(), "[ -~]{0,20}").prop_map(
+                |(code, delay, seconds, nanos, text)| {
+                    serde_json::json!({"error": {"code": code, "message": text, "status": text, "errors": [{"reason": text}],
+                        "details": [
+                            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
+                            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": {"seconds": seconds, "nanos": nanos}},
+                            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": text, "metadata": {"k": code}},
+                            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"field": text}]}
+                        ]}})
+                    .to_string()
+                    .into_bytes()
+                },
+            );
+            prop_oneof![proptest::collection::vec(any::<u8>(), 0..200), envelope]
+        }
+
+        proptest! {
+            #[test]
+            fn any_status_headers_and_body_make_an_error_without_panicking(
+                status in any::<u16>(),
+                retry_after in proptest::collection::vec(any::<u8>(), 0..40),
+                body in body(),
+            ) {
+                let mut headers = HeaderMap::new();
+                if let Ok(value) = http::HeaderValue::from_bytes(&retry_after) {
+                    headers.insert(http::header::RETRY_AFTER, value);
+                }
+                let err = Error::from(ServiceError::from_response(status, &headers, &body));
+                let _ = (err.to_string(), format!("{err:?}"), err.is_retryable(), err.retry_after(), err.reason());
+                prop_assert_eq!(err.http_status(), Some(status));
+            }
+        }
     }
 }

@@ -86,12 +86,15 @@ mod writer;
 
 pub use bytes;
 pub use call::{Call, Response, ResponseFuture};
-pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
+pub use client::{Client, ClientBuilder, API_CLIENT_HEADER_VALUE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
 pub use error::{Error, Result, ServiceError, TransportError};
 pub use info::{ApiInfo, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
 pub use media::{ByteStream, Media, UploadProtocol};
 pub use paging::{ItemStream, Page, PageStream};
 pub use query::QueryValue;
+/// The HTTP client crate the runtime sends through, for [`HttpTransport`] implementations
+/// and [`ClientBuilder::http_client`].
+pub use reqwest;
 pub use retry::RetryPolicy;
 /// For the macros generated crates invoke.
 #[doc(hidden)]
@@ -99,6 +102,7 @@ pub use serde;
 /// For the macros generated crates invoke.
 #[doc(hidden)]
 pub use serde_json;
+pub use transport::{HttpClientBuilder, HttpTransport};
 
 /// The future returned by the sending methods of generated builders.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -7,7 +7,7 @@
 ///
 /// The builder must be a struct with a field `call: $crate::Call`. Every form adds inherent
 /// methods taking and returning the builder: `fields`, `quota_user`, `param`, `header`,
-/// `add_scope`, `retry_policy` and `timeout`. `Builder => Response` also adds `send` and
+/// `add_scope`, `retry_policy`, `timeout` and `deadline`. `Builder => Response` also adds `send` and
 /// `send_with_response`; `Builder => ()` adds a `send` that ignores the response body.
 ///
 /// Both return a [`ResponseFuture`](crate::ResponseFuture): the HTTP exchange is compiled
@@ -109,6 +109,14 @@ macro_rules! call_options {
             #[inline]
             pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
                 self.call.set_timeout(timeout);
+                self
+            }
+
+            /// Ends the whole call (the wait for earlier mutations, every attempt and every
+            /// wait between them) within `deadline` of its start, with `Error::Timeout`.
+            #[inline]
+            pub fn deadline(mut self, deadline: ::std::time::Duration) -> Self {
+                self.call.set_deadline(deadline);
                 self
             }
         }

@@ -3,17 +3,17 @@
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use tracing::Instrument;
 
-use crate::call::{decode_body, is_success, Attempt, Call, RawResponse, Request, ResponseFuture};
+use crate::call::{decode_body, is_success, read_body, Call, Exchange, Prepared, RawResponse, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::info::MediaUploadInfo;
-use crate::retry::random_u64;
+use crate::retry::{random_u64, Attempted, Deadline};
 use crate::BoxFuture;
 
 const CHUNK_GRANULARITY: usize = UploadProtocol::CHUNK_GRANULARITY;
@@ -84,13 +84,10 @@ impl ByteStream {
     /// The body of `resp`; with `idle`, a body that stops arriving fails with
     /// [`Error::Timeout`] once no chunk came for that long (then the stream ends), while a
     /// slow but steady one goes on.
-    fn from_response(resp: http::Response<hyper::body::Incoming>, idle: Option<Duration>) -> Self {
-        let (parts, body) = resp.into_parts();
-        let status = parts.status.as_u16();
-        let headers = parts.headers;
-        let chunks = Box::pin(
-            http_body_util::BodyExt::into_data_stream(body).map(|r| r.map_err(crate::transport::TransportError::body)),
-        );
+    fn from_response(mut resp: reqwest::Response, idle: Option<Duration>) -> Self {
+        let status = resp.status().as_u16();
+        let headers = std::mem::take(resp.headers_mut());
+        let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(|e| Error::Transport(e.into()))));
         let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
             None => chunks,
             Some(idle) => Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
@@ -123,7 +120,7 @@ impl ByteStream {
 
     /// The announced length of the body, if any.
     pub fn content_length(&self) -> Option<u64> {
-        crate::transport::content_length(&self.headers)
+        content_length(&self.headers)
     }
 
     /// The media type of the body, if announced.
@@ -188,18 +185,32 @@ impl Call {
             return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id())));
         }
         self.query("alt", "media");
+        let deadline = self.start_deadline();
         let span = self.span();
         let attempts_span = span.clone();
         async move {
-            let request = self.json_request()?;
-            let _guard = self.client.mutation_guard(self.method.http_method().is_mutation()).await;
-            Ok(match self.send_with_retry(&request, true, &attempts_span).await? {
-                Attempt::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
-                Attempt::Done(raw) => ByteStream::from_raw(raw),
+            let request = self.media_request()?;
+            let _queued = self.enter_mutation_queue(&deadline).await?;
+            Ok(match self.send_prepared(&request, true, deadline, &attempts_span).await? {
+                Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
+                Exchange::Done(raw) => ByteStream::from_raw(raw),
             })
         }
         .instrument(span)
         .await
+    }
+
+    /// The download request: the method's, accepting any media type. A ranged request asks
+    /// for the bytes as stored (`Accept-Encoding: identity`): a range of a gzip-encoded
+    /// body could not be decoded on its own, and offsets must count the media's own bytes
+    /// for a download to resume where it stopped.
+    fn media_request(&self) -> Result<Prepared> {
+        let mut request = self.json_request()?;
+        request.headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+        if request.headers.contains_key(RANGE) {
+            request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
+        Ok(request)
     }
 
     /// Uploads `media` with `protocol` and decodes the JSON response (usually the created or
@@ -217,6 +228,7 @@ impl Call {
             .media_upload()
             .ok_or_else(|| Error::InvalidRequest(format!("method {} does not accept media", self.method.id())))?;
         check_media(info, &media)?;
+        let deadline = self.start_deadline();
         let span = self.span();
         let attempts_span = span.clone();
         async move {
@@ -226,7 +238,7 @@ impl Call {
             let path = |p: Option<&'static str>, what: &str| {
                 p.ok_or_else(|| Error::InvalidRequest(format!("method does not support {what} uploads")))
             };
-            let mut headers = self.request_headers()?;
+            let mut headers = self.request_headers(self.method.has_json_response())?;
             let (upload_type, template, body) = match (protocol, &metadata) {
                 (UploadProtocol::Simple, None) => {
                     headers.insert(CONTENT_TYPE, content_type);
@@ -256,25 +268,27 @@ impl Call {
                 }
             };
             self.query("uploadType", upload_type);
-            let request = Request {
+            let request = Prepared {
                 method: self.method.http_method().to_http(),
                 url: self.url(template)?,
                 headers,
                 body: Some(body),
                 idempotent: self.method.http_method().is_idempotent(),
                 authenticate: true,
+                answers: is_success,
             };
 
-            let _guard = self.client.mutation_guard(self.method.http_method().is_mutation()).await;
-            let raw = match self.send_with_retry(&request, false, &attempts_span).await? {
-                Attempt::Done(raw) => raw,
-                Attempt::Streaming(resp) => crate::call::read_body(resp, self.client.inner.max_response_bytes).await?,
+            let _queued = self.enter_mutation_queue(&deadline).await?;
+            let raw = match self.send_prepared(&request, false, deadline, &attempts_span).await? {
+                Exchange::Done(raw) => raw,
+                Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await?,
             };
             match protocol {
                 UploadProtocol::Resumable { chunk_size } => {
                     let session = session_url(&request.url, &raw)?;
                     let same_origin = session.origin() == request.url.origin();
-                    self.upload_chunks(session, same_origin, &media.data, chunk_size, &attempts_span).await
+                    let upload = Session { session, authenticate: same_origin, data: &media.data, chunk_size };
+                    upload.send(&self, deadline, &attempts_span).await
                 }
                 _ => Ok(raw),
             }
@@ -282,112 +296,123 @@ impl Call {
         .instrument(span)
         .await
     }
+}
 
-    /// Sends the media to a resumable session, resuming from the server's offset after
-    /// failures.
-    async fn upload_chunks(
-        &self,
-        session: url::Url,
-        authenticate: bool,
-        data: &bytes::Bytes,
-        chunk_size: usize,
-        span: &tracing::Span,
-    ) -> Result<RawResponse> {
-        let policy = self.retry_policy();
-        let total = data.len();
+/// Where a resumable upload stands after a request to its session.
+enum Stored {
+    /// The upload is complete: the answer is the method's response.
+    Complete(RawResponse),
+    /// `308 Resume Incomplete`: the session holds this many bytes.
+    Partial(usize),
+}
+
+/// A resumable upload session being filled.
+struct Session<'a> {
+    session: url::Url,
+    /// Whether the session URI is on the API's origin, so that the token may go with it.
+    authenticate: bool,
+    data: &'a bytes::Bytes,
+    chunk_size: usize,
+}
+
+impl Session<'_> {
+    /// Sends the media in chunks. Each chunk goes through the retry loop; an attempt after
+    /// a failure first asks the session what it holds (an empty `PUT` with
+    /// `Content-Range: bytes */TOTAL`), since part of the failed chunk may have been stored.
+    async fn send(&self, call: &Call, deadline: Deadline, span: &tracing::Span) -> Result<RawResponse> {
+        let total = self.data.len();
+        let policy = call.retry_policy();
+        // Guards against a server whose offsets move back and forth forever.
+        let chunks = u32::try_from(total / self.chunk_size + 1).unwrap_or(u32::MAX);
+        let mut budget = chunks.saturating_mul(policy.get_max_attempts().saturating_add(1)).saturating_add(2);
         let mut offset = 0usize;
-        let mut query_status = false;
-        let mut failures = 0u32;
         let mut stalls = 0u32;
-        let mut streak_start = Instant::now();
-        let mut attempt = 0u32;
-        // A server whose reported offset keeps moving back and forth would otherwise keep
-        // the upload going forever.
-        let chunks = u32::try_from(total / chunk_size + 1).unwrap_or(u32::MAX);
-        let max_requests =
-            chunks.saturating_mul(policy.get_max_attempts().saturating_add(1)).saturating_mul(2).saturating_add(4);
         loop {
-            if attempt >= max_requests {
-                return Err(Error::Upload(format!("gave up after {attempt} requests to the upload session")));
+            if budget == 0 {
+                return Err(Error::Upload("gave up: the upload session kept losing what it had stored".into()));
             }
-            let (range, body) = if query_status || total == 0 {
-                (format!("bytes */{total}"), bytes::Bytes::new())
-            } else {
-                let end = offset.saturating_add(chunk_size).min(total);
-                (format!("bytes {offset}-{}/{total}", end - 1), data.slice(offset..end))
-            };
-            let sent = body.len();
-            let mut headers = HeaderMap::new();
-            headers
-                .insert(CONTENT_RANGE, HeaderValue::from_str(&range).map_err(|_| Error::Upload("bad range".into()))?);
-            let request = Request {
-                method: http::Method::PUT,
-                url: session.clone(),
-                headers,
-                body: Some(body),
-                idempotent: true,
-                authenticate,
-            };
-            attempt += 1;
-            let result = match self.attempt(&request, attempt, false, span).await {
-                Ok(Attempt::Done(raw)) => Ok(raw),
-                Ok(Attempt::Streaming(resp)) => {
-                    crate::call::read_body(resp, self.client.inner.max_response_bytes).await
-                }
-                Err(e) => Err(e),
-            };
-            let result = result.and_then(|raw| {
-                if is_success(raw.status) || raw.status == 308 {
-                    Ok(raw)
-                } else {
-                    Err(Error::from(self.service_error(&raw)))
-                }
-            });
-            match result {
-                Ok(raw) if is_success(raw.status) => return Ok(raw),
-                Ok(raw) => {
-                    // 308 Resume Incomplete: the server says how much it holds.
-                    let server_offset = committed_offset(&raw.headers)?;
-                    if server_offset > total {
-                        return Err(Error::Protocol(format!(
-                            "the upload session claims {server_offset} bytes of {total}"
-                        )));
+            budget -= 1;
+            // Every chunk request is a `PUT` of a byte range: repeating it is harmless.
+            let retrying = call.retrying(true, deadline);
+            let stored = retrying
+                .run(|number| async move {
+                    let mut token = None;
+                    let result = async {
+                        if number > 1 || offset == total {
+                            match self.put(call, None, span, number, &mut token).await? {
+                                Stored::Partial(at) if at == offset && offset < total => {}
+                                other => return Ok(other),
+                            }
+                        }
+                        self.put(call, Some(offset), span, number, &mut token).await
                     }
-                    if total == 0 {
-                        return Err(Error::Upload("the server did not complete an empty upload".into()));
-                    }
-                    let progressed = server_offset > offset;
-                    let was_query = query_status;
-                    offset = server_offset;
-                    if progressed {
-                        failures = 0;
+                    .await;
+                    Attempted { result, token }
+                })
+                .await?;
+            match stored {
+                Stored::Complete(raw) => return Ok(raw),
+                Stored::Partial(at) if at > total => {
+                    return Err(Error::Protocol(format!("the upload session claims {at} bytes of {total}")));
+                }
+                Stored::Partial(at) => {
+                    if at > offset {
                         stalls = 0;
-                        streak_start = Instant::now();
-                    } else if sent > 0 || (was_query && offset == total) {
+                    } else {
                         stalls += 1;
                         if stalls >= policy.get_max_attempts() {
                             return Err(Error::Upload(format!(
-                                "the upload session stopped accepting data at byte {offset}"
+                                "the upload session stopped accepting data at byte {at}"
                             )));
                         }
                     }
-                    // Everything is stored but no final answer came: ask for it.
-                    query_status = offset == total;
-                }
-                Err(err) => {
-                    failures += 1;
-                    if !err.is_retryable() || failures >= policy.get_max_attempts() {
-                        return Err(err);
-                    }
-                    let wait = err.retry_after().unwrap_or_else(|| policy.backoff(failures));
-                    if streak_start.elapsed() + wait > policy.get_total_timeout() {
-                        return Err(err);
-                    }
-                    tracing::debug!(offset, ?wait, error = %err, "upload chunk failed; will ask the session for its offset");
-                    tokio::time::sleep(wait).await;
-                    query_status = true;
+                    offset = at;
                 }
             }
+        }
+    }
+
+    /// One request to the session: the chunk starting at `from`, or with `None` the
+    /// question of what it holds.
+    async fn put(
+        &self,
+        call: &Call,
+        from: Option<usize>,
+        span: &tracing::Span,
+        number: u32,
+        token: &mut Option<String>,
+    ) -> Result<Stored> {
+        let total = self.data.len();
+        let (range, body) = match from {
+            Some(from) if total > 0 => {
+                let end = from.saturating_add(self.chunk_size).min(total);
+                (format!("bytes {from}-{}/{total}", end - 1), self.data.slice(from..end))
+            }
+            _ => (format!("bytes */{total}"), bytes::Bytes::new()),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_RANGE, HeaderValue::from_str(&range).map_err(|_| Error::Upload("bad range".into()))?);
+        let request = Prepared {
+            method: http::Method::PUT,
+            url: self.session.clone(),
+            headers,
+            body: Some(body),
+            idempotent: true,
+            authenticate: self.authenticate,
+            answers: |status| is_success(status) || status == 308,
+        };
+        let Attempted { result, token: used } = call.attempt(&request, number, false, span).await;
+        if used.is_some() {
+            *token = used;
+        }
+        let raw = match result? {
+            Exchange::Done(raw) => raw,
+            Exchange::Streaming(resp) => read_body(resp, call.client.shared.max_response_bytes).await?,
+        };
+        if raw.status == 308 {
+            Ok(Stored::Partial(committed_offset(&raw.headers)?))
+        } else {
+            Ok(Stored::Complete(raw))
         }
     }
 }
@@ -455,6 +480,11 @@ fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
     request_url.join(location).map_err(|_| Error::Upload("the resumable session URI is not a valid URL".into()))
 }
 
+/// The body's announced length, from `Content-Length`.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
 /// The offset to continue from, per the `Range: bytes=0-N` header of a 308 answer (no header
 /// means nothing was stored).
 fn committed_offset(headers: &HeaderMap) -> Result<usize> {
@@ -506,5 +536,18 @@ mod tests {
             "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{{\"name\":\"a\"}}\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
         );
         assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+    }
+
+    proptest::proptest! {
+        /// Whatever a server puts in `Range` or `Content-Length`, reading it never panics.
+        #[test]
+        fn range_and_length_headers_never_panic(value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..60)) {
+            if let Ok(value) = HeaderValue::from_bytes(&value) {
+                let mut h = HeaderMap::new();
+                h.insert(RANGE, value.clone());
+                h.insert(http::header::CONTENT_LENGTH, value);
+                let _ = (committed_offset(&h), content_length(&h));
+            }
+        }
     }
 }

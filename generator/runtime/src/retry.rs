@@ -1,9 +1,18 @@
-//! Retry policy, backoff with jitter, and `Retry-After` dates.
+//! Every decision about trying again, in one place: the [`RetryPolicy`], which failures are
+//! worth another attempt ([`should_retry`]), how long to wait (backoff with jitter,
+//! `Retry-After`, `RetryInfo`), the call's [`Deadline`], and the one loop ([`Retrying::run`])
+//! that calls, upload chunks and downloads all go through.
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+use crate::auth::TokenProvider;
+use crate::error::{Error, Result};
 
 /// When and how often failed calls are tried again.
 ///
@@ -11,13 +20,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// 502, 503 and 504, on rate-limit errors, on timeouts and on connection failures.
 /// Non-idempotent ones (`POST`, `PATCH`) are retried only when the service surely did not act
 /// on the request: the connection could not be established, or the answer was HTTP 429 (a
-/// rate limit refuses a request before processing it).
+/// rate limit refuses a request before processing it). A request that can never be sent as
+/// it is ([`Error::InvalidRequest`]) is never retried.
 ///
 /// The wait before retry `n` is drawn uniformly from zero to
 /// `min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), unless the server said how
 /// long to wait (`Retry-After` header or `RetryInfo` detail), which is honoured. No retry
-/// starts once `max_attempts` attempts were made, or when waiting would take the call past
-/// `total_timeout` since its start.
+/// starts once `max_attempts` attempts were made, or when its wait would end past
+/// `total_timeout` since the first attempt, or past the call's deadline
+/// ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline)).
+///
+/// Apart from this policy, a call refused with HTTP 401 is sent once more when its
+/// [`TokenProvider`] can replace the token ([`TokenProvider::invalidate`]).
 ///
 /// ```
 /// use discovery_runtime::RetryPolicy;
@@ -73,8 +87,9 @@ impl RetryPolicy {
         self
     }
 
-    /// Sets the time budget of the whole call, measured from its start: no retry is started
-    /// if its wait would end past it.
+    /// Sets the retry budget: no retry starts if its wait would end more than this long
+    /// after the first attempt started. (The attempt in flight is bounded by the per-attempt
+    /// timeout and the call's deadline, not by this budget.)
     pub fn total_timeout(mut self, d: Duration) -> Self {
         self.total_timeout = d;
         self
@@ -95,7 +110,7 @@ impl RetryPolicy {
         self.max_backoff
     }
 
-    /// The time budget of a whole call.
+    /// The retry budget of a call.
     pub fn get_total_timeout(&self) -> Duration {
         self.total_timeout
     }
@@ -112,8 +127,162 @@ impl RetryPolicy {
     }
 }
 
-/// A small splitmix64 generator: jitter needs spread, not cryptographic strength, and this
-/// avoids a dependency on `rand`.
+/// Whether trying again later may succeed: timeouts, connection failures and bodies cut
+/// short, HTTP 408, 429, 500, 502, 503, 504 and rate-limit reasons. Says nothing about
+/// whether repeating the request is safe; [`should_retry`] decides that.
+pub(crate) fn is_transient(err: &Error) -> bool {
+    match err {
+        Error::Timeout => true,
+        Error::Transport(e) => e.is_transient(),
+        Error::Service(e) => matches!(e.http_status, 408 | 429 | 500 | 502 | 503 | 504) || e.is_rate_limited(),
+        _ => false,
+    }
+}
+
+/// Whether a failed attempt may be repeated: any transient failure when the request is
+/// idempotent; otherwise only when the service surely did nothing: the connection failed,
+/// or the answer was 429 (a rate limit refuses a request before it is processed).
+pub(crate) fn should_retry(err: &Error, idempotent: bool) -> bool {
+    if idempotent {
+        return is_transient(err);
+    }
+    match err {
+        Error::Transport(e) => e.is_connect() && e.is_transient(),
+        Error::Service(e) => e.http_status == 429,
+        _ => false,
+    }
+}
+
+/// When a call must end, if it has a deadline.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// The deadline `after` from now; none when `after` is `None` (or beyond what the clock
+    /// can represent).
+    pub(crate) fn after(after: Option<Duration>) -> Self {
+        Deadline(after.and_then(|d| Instant::now().checked_add(d)))
+    }
+
+    /// Time left, `None` without a deadline.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        self.0.map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// The shorter of `limit` and the time left.
+    pub(crate) fn cap(&self, limit: Option<Duration>) -> Option<Duration> {
+        match (limit, self.remaining()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs `work`, failing with [`Error::Timeout`] once the deadline passes.
+    pub(crate) async fn bound<T>(&self, work: impl Future<Output = T>) -> Result<T> {
+        within(self.remaining(), work).await
+    }
+}
+
+/// Runs `work`, failing with [`Error::Timeout`] after `limit`.
+pub(crate) async fn within<T>(limit: Option<Duration>, work: impl Future<Output = T>) -> Result<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| Error::Timeout),
+        None => Ok(work.await),
+    }
+}
+
+/// The outcome of one attempt, and the bearer token it carried (needed to invalidate it
+/// after a 401).
+pub(crate) struct Attempted<T> {
+    pub(crate) result: Result<T>,
+    pub(crate) token: Option<String>,
+}
+
+/// How the attempts of one request are retried.
+pub(crate) struct Retrying<'a> {
+    pub(crate) policy: &'a RetryPolicy,
+    pub(crate) deadline: Deadline,
+    /// Limit of each attempt, cut to the time left before the deadline.
+    pub(crate) attempt_timeout: Option<Duration>,
+    /// Whether repeating the request after an ambiguous failure is safe.
+    pub(crate) idempotent: bool,
+    /// The provider of the token the attempts carry, asked for a new one after a 401.
+    pub(crate) auth: Option<&'a dyn TokenProvider>,
+}
+
+impl Retrying<'_> {
+    /// Calls `attempt` (with the attempt number, from 1) until it succeeds or a failure
+    /// must be returned: not worth retrying, not safe to repeat, out of attempts, out of
+    /// budget, or past the deadline. Each attempt is cut off with [`Error::Timeout`] at the
+    /// attempt timeout or the deadline, whichever comes first.
+    pub(crate) async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Attempted<T>>,
+    {
+        let start = Instant::now();
+        let mut number = 0u32;
+        let mut retries = 0u32;
+        let mut token_refreshed = false;
+        loop {
+            number = number.saturating_add(1);
+            let limit = self.deadline.cap(self.attempt_timeout);
+            let (result, token) = match within(limit, attempt(number)).await {
+                Ok(Attempted { result, token }) => (result, token),
+                Err(timeout) => (Err(timeout), None),
+            };
+            let err = match result {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if err.http_status() == Some(401) {
+                // A 401 refuses the request before it is processed, so sending it again is
+                // safe for any method; only once, and only with a new token.
+                let renewable = match (self.auth, token.as_deref()) {
+                    (Some(auth), Some(token)) => !token_refreshed && auth.invalidate(token),
+                    _ => false,
+                };
+                if renewable {
+                    token_refreshed = true;
+                    tracing::debug!(attempt = number, "HTTP 401; retrying once with a new token");
+                    continue;
+                }
+                return Err(err);
+            }
+            retries += 1;
+            if retries >= self.policy.get_max_attempts() || !should_retry(&err, self.idempotent) {
+                return Err(err);
+            }
+            let wait = err.retry_after().unwrap_or_else(|| self.policy.backoff(retries));
+            if start.elapsed().saturating_add(wait) > self.policy.get_total_timeout() {
+                tracing::debug!(?wait, "not retrying: the wait would exceed the retry budget");
+                return Err(err);
+            }
+            if self.deadline.remaining().is_some_and(|left| wait >= left) {
+                tracing::debug!(?wait, "not retrying: the wait would end past the call's deadline");
+                return Err(err);
+            }
+            tracing::debug!(attempt = number, ?wait, error = %err, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// How long the server asked to wait before trying again: the `Retry-After` header, in
+/// seconds or as an HTTP date (RFC 9110 section 10.2.3). Values that cannot be read are
+/// ignored (the backoff applies); a date in the past means no wait.
+pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits that overflow a u64 are still "wait a very long time".
+        return Some(value.parse().map(Duration::from_secs).unwrap_or(Duration::MAX));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// A small splitmix64 generator: jitter and multipart boundaries need spread, not
+/// cryptographic strength, and this avoids a dependency on `rand`.
 pub(crate) fn random_u64() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -128,61 +297,29 @@ pub(crate) fn random_u64() -> u64 {
     z ^ (z >> 31)
 }
 
-/// Parses an HTTP date (RFC 9110 section 5.6.7): IMF-fixdate, the obsolete RFC 850 form and
-/// asctime.
-pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
-    let cleaned: String = s.chars().map(|c| if c == ',' || c == '-' { ' ' } else { c }).collect();
-    let parts: Vec<&str> = cleaned.split_whitespace().collect();
-    let (day, month, year, time) = match parts.as_slice() {
-        // "Sun, 06 Nov 1994 08:49:37 GMT" and "Sunday, 06-Nov-94 08:49:37 GMT"
-        [_, day, month, year, time, "GMT"] => (*day, *month, *year, *time),
-        // "Sun Nov  6 08:49:37 1994"
-        [_, month, day, time, year] => (*day, *month, *year, *time),
-        _ => return None,
-    };
-    let day: u32 = day.parse().ok()?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == month)? as u32
-        + 1;
-    let mut year: i64 = year.parse().ok()?;
-    if year < 100 {
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + sec;
-    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
+
+    fn retry_after(value: &str) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_str(value).ok()?);
+        retry_after_header(&headers)
+    }
 
     #[test]
-    fn http_dates_in_all_three_forms() {
-        let expected = UNIX_EPOCH + Duration::from_secs(784_111_777);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(expected));
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(expected));
-        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(expected));
-        assert_eq!(parse_http_date("yesterday"), None);
-        assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 28:49:37 GMT"), None);
+    fn retry_after_in_seconds_and_dates() {
+        assert_eq!(retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(retry_after("99999999999999999999999"), Some(Duration::MAX));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+        let wait = retry_after(&later).unwrap();
+        assert!(wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600), "{wait:?}");
+        for unreadable in ["", "-1", "1.5", "soon", "Sun, 06 Nov 99999 08:49:37 GMT", "+5"] {
+            assert_eq!(retry_after(unreadable), None, "{unreadable:?}");
+        }
     }
 
     #[test]
@@ -194,15 +331,97 @@ mod tests {
             assert!(p.backoff(2) <= Duration::from_millis(200));
             assert!(p.backoff(3) <= Duration::from_millis(250));
             assert!(p.backoff(60) <= Duration::from_millis(250));
+            assert!(p.backoff(u32::MAX) <= Duration::from_millis(250));
         }
         // Full jitter spreads the waits rather than always using the cap.
         let distinct: std::collections::HashSet<_> = (0..50).map(|_| p.backoff(3)).collect();
         assert!(distinct.len() > 10);
+        let huge = RetryPolicy::default().initial_backoff(Duration::MAX).max_backoff(Duration::MAX);
+        assert!(huge.backoff(40) <= Duration::MAX);
     }
 
     #[test]
     fn none_means_one_attempt() {
         assert_eq!(RetryPolicy::none().get_max_attempts(), 1);
         assert_eq!(RetryPolicy::default().max_attempts(0).get_max_attempts(), 1);
+    }
+
+    #[test]
+    fn deadlines_cap_limits_and_survive_huge_durations() {
+        let none = Deadline::after(None);
+        assert_eq!(none.remaining(), None);
+        assert_eq!(none.cap(Some(Duration::from_secs(3))), Some(Duration::from_secs(3)));
+        assert_eq!(Deadline::after(Some(Duration::MAX)).remaining(), None);
+        let soon = Deadline::after(Some(Duration::from_secs(1)));
+        assert!(soon.cap(Some(Duration::from_secs(60))).unwrap() <= Duration::from_secs(1));
+        assert!(soon.cap(None).unwrap() <= Duration::from_secs(1));
+    }
+
+    mod hostile_values {
+        use super::*;
+        use proptest::prelude::*;
+
+        const MONTHS: [&str; 14] =
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo", ""];
+        const DAYS: [&str; 9] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Sunday", "Xyz"];
+
+        /// An HTTP date in one of the three forms of RFC 9110, with any numbers in its fields.
+        fn http_date() -> impl Strategy<Value = String> {
+            (0usize..9, 0u64..=u64::MAX, 0usize..14, 0u64..=u64::MAX, 0u32..100, 0u32..100, 0u32..100, 0u8..3).prop_map(
+                |(wd, day, month, year, h, m, s, form)| {
+                    let (wd, month) = (DAYS[wd], MONTHS[month]);
+                    let day = day % 100;
+                    let year = if year % 3 == 0 { year } else { year % 10_000 };
+                    match form {
+                        0 => format!("{wd}, {day:02} {month} {year} {h:02}:{m:02}:{s:02} GMT"),
+                        1 => format!("{wd}, {day:02}-{month}-{:02} {h:02}:{m:02}:{s:02} GMT", year % 100),
+                        _ => format!("{wd} {month} {day:>2} {h:02}:{m:02}:{s:02} {year}"),
+                    }
+                },
+            )
+        }
+
+        /// Anything a server could put in `Retry-After`: dates, digits of any length, and
+        /// arbitrary text.
+        fn retry_after_value() -> impl Strategy<Value = String> {
+            prop_oneof![http_date(), "[0-9]{1,40}", "[ -~]{0,40}", any::<u64>().prop_map(|n| n.to_string())]
+        }
+
+        proptest! {
+            #[test]
+            fn retry_after_never_panics_and_a_wait_is_a_wait(value in retry_after_value()) {
+                if let Some(wait) = retry_after(&value) {
+                    prop_assert!(wait <= Duration::MAX);
+                }
+            }
+
+            /// The loop, fed 503s that carry any `Retry-After`, ends within its budget.
+            #[test]
+            fn the_retry_loop_ends_whatever_the_server_asks(values in proptest::collection::vec(retry_after_value(), 1..6)) {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let policy = RetryPolicy::default()
+                    .max_attempts(4)
+                    .initial_backoff(Duration::from_millis(1))
+                    .total_timeout(Duration::from_millis(30));
+                let retrying = Retrying {
+                    policy: &policy,
+                    deadline: Deadline::after(Some(Duration::from_millis(200))),
+                    attempt_timeout: Some(Duration::from_millis(50)),
+                    idempotent: true,
+                    auth: None,
+                };
+                let started = Instant::now();
+                let result: Result<()> = runtime.block_on(retrying.run(|n| {
+                    let mut headers = HeaderMap::new();
+                    if let Ok(value) = http::HeaderValue::from_str(&values[(n as usize - 1) % values.len()]) {
+                        headers.insert(http::header::RETRY_AFTER, value);
+                    }
+                    let err = crate::ServiceError::from_response(503, &headers, b"");
+                    std::future::ready(Attempted { result: Err(err.into()), token: None })
+                }));
+                prop_assert!(result.is_err());
+                prop_assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+            }
+        }
     }
 }

@@ -1,44 +1,87 @@
-//! HTTP/1.1 over `hyper-util`'s pooled client: TLS (rustls, webpki roots), proxies from the
-//! environment or the builder, and redirects followed by this crate's own rules.
+//! The HTTP layer: reqwest, set up for Google APIs, behind a one-method trait.
 //!
-//! Why not reqwest: its layers (a redirect layer on every client, whatever the policy, and
-//! two more URL parses per request) took about 30K of the 166K instructions of a small
-//! `people.get` (callgrind, docs/benchmarks.md), and its redirect and `Referer` rules had
-//! to be configured against leaking credentials anyway. The rules are written out here
-//! instead, where `tests/transport.rs`, `tests/faults.rs`, `tests/security.rs` and
-//! `tests/http/requests.rs` hold them.
+//! reqwest gives what a client on the real network needs and this crate should not write
+//! itself: HTTP/2 by ALPN with HTTP/1.1 fallback, gzip, pooling, proxies (`http`, `https`,
+//! SOCKS, the environment), redirects. What this module adds is the configuration Google
+//! APIs want and the rules this crate promises (see [`HttpClientBuilder`]), and
+//! [`HttpTransport`], through which an application's own `reqwest::Client`, a
+//! `reqwest-middleware` client or a test double can carry the requests instead.
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, StatusCode, Uri};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
-use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::client::proxy::matcher::Matcher;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::CertificateDer;
-use tokio::net::TcpStream;
-use tower_service::Service;
-use url::Url;
+
+use crate::BoxFuture;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Redirects followed before giving up.
 const MAX_REDIRECTS: usize = 10;
 
-/// Why the request could not be sent or its response read: connecting (DNS, TCP, TLS,
+/// What sends the requests of a [`Client`](crate::Client): reqwest by default.
+///
+/// Implement it to put something between the runtime and the network: a
+/// `reqwest-middleware` client (implemented with the `reqwest-middleware` cargo feature), a
+/// recording or failing double in tests, a client with its own metrics. Requests arrive
+/// complete (URL, headers, credentials, body); an implementation sends each once and
+/// returns the response head with a body still to be read. Retries, timeouts and the
+/// mutation queue are the runtime's business, around this call.
+///
+/// ```
+/// use discovery_runtime::reqwest::{Client, Request, Response};
+/// use discovery_runtime::{BoxFuture, HttpTransport, TransportError};
+///
+/// /// Counts requests, then lets reqwest send them.
+/// struct Counting {
+///     inner: Client,
+///     sent: std::sync::atomic::AtomicUsize,
+/// }
+///
+/// impl HttpTransport for Counting {
+///     fn execute(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+///         self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         HttpTransport::execute(&self.inner, request)
+///     }
+/// }
+/// ```
+pub trait HttpTransport: Send + Sync + 'static {
+    /// Sends `request` and returns the response, whatever its status.
+    fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>>;
+}
+
+impl HttpTransport for reqwest::Client {
+    fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>> {
+        let sending = reqwest::Client::execute(self, request);
+        Box::pin(async move { sending.await.map_err(TransportError::from) })
+    }
+}
+
+impl<T: HttpTransport + ?Sized> HttpTransport for Arc<T> {
+    fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>> {
+        (**self).execute(request)
+    }
+}
+
+#[cfg(feature = "reqwest-middleware")]
+impl HttpTransport for reqwest_middleware::ClientWithMiddleware {
+    fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>> {
+        Box::pin(async move {
+            match reqwest_middleware::ClientWithMiddleware::execute(self, request).await {
+                Ok(response) => Ok(response),
+                Err(reqwest_middleware::Error::Reqwest(e)) => Err(TransportError::from(e)),
+                Err(reqwest_middleware::Error::Middleware(e)) => {
+                    Err(TransportError::new(Kind::Request, Some(e.into_boxed_dyn_error())))
+                }
+            }
+        })
+    }
+}
+
+/// Why a request could not be sent or its response read: connecting (DNS, TCP, TLS,
 /// proxy), exchanging the request and the response head, reading the body, or a redirect
 /// this crate refuses to follow. Its message and sources never contain the URL, which may
 /// carry an API key.
@@ -53,18 +96,36 @@ enum Kind {
     Connect,
     Request,
     Body,
-    Redirect(&'static str),
-    Proxy(&'static str),
+    Redirect,
+    /// The request cannot be sent as it is (a URL over the HTTP stack's limit, say):
+    /// reported as [`Error::InvalidRequest`](crate::Error::InvalidRequest), never retried.
+    Unsendable,
 }
 
 impl TransportError {
-    /// Whether no connection could be made (so nothing of the request was sent).
-    pub fn is_connect(&self) -> bool {
-        matches!(self.kind, Kind::Connect | Kind::Proxy(_))
+    /// A failure to connect (DNS, TCP, TLS, proxy): nothing of the request was sent, so
+    /// the runtime may retry even a mutation.
+    pub fn connect(source: impl Into<BoxError>) -> Self {
+        Self::new(Kind::Connect, Some(source.into()))
     }
 
-    /// Whether the response body stopped before its end (reset, truncated, malformed
-    /// chunking).
+    /// A failure after the request may have been sent and before a response head arrived.
+    pub fn request(source: impl Into<BoxError>) -> Self {
+        Self::new(Kind::Request, Some(source.into()))
+    }
+
+    /// A response body that stopped before its end or could not be decoded (reset,
+    /// truncated, malformed chunking or gzip).
+    pub fn body(source: impl Into<BoxError>) -> Self {
+        Self::new(Kind::Body, Some(source.into()))
+    }
+
+    /// Whether no connection could be made (so nothing of the request was sent).
+    pub fn is_connect(&self) -> bool {
+        self.kind == Kind::Connect
+    }
+
+    /// Whether the response body stopped before its end or could not be decoded.
     pub fn is_body(&self) -> bool {
         self.kind == Kind::Body
     }
@@ -72,19 +133,28 @@ impl TransportError {
     /// Whether a redirect was refused: too many of them, one from `https` to `http`, or one
     /// to a URL that is not `http` or `https`.
     pub fn is_redirect(&self) -> bool {
-        matches!(self.kind, Kind::Redirect(_))
+        self.kind == Kind::Redirect
     }
 
-    /// Whether connecting took longer than
-    /// [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout) allows.
+    /// Whether connecting or reading took longer than a timeout of the HTTP client
+    /// ([`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout), or one
+    /// set on an application's own `reqwest::Client`).
     pub fn is_timeout(&self) -> bool {
-        self.causes().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::TimedOut))
+        self.causes().any(|e| {
+            e.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_timeout)
+                || e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        })
     }
 
     /// Whether trying again could succeed: a failed connection or exchange may be
-    /// transient, a refused redirect or a proxy that cannot be used will not change.
+    /// transient, a refused redirect will not change.
     pub(crate) fn is_transient(&self) -> bool {
         matches!(self.kind, Kind::Connect | Kind::Request | Kind::Body)
+    }
+
+    /// Whether the request can never be sent as it is.
+    pub(crate) fn is_unsendable(&self) -> bool {
+        self.kind == Kind::Unsendable
     }
 
     fn new(kind: Kind, source: Option<BoxError>) -> Self {
@@ -93,62 +163,79 @@ impl TransportError {
 
     /// The source and the sources below it.
     fn causes(&self) -> impl Iterator<Item = &(dyn StdError + 'static)> {
-        causes(self.source.as_deref().map(|e| e as &(dyn StdError + 'static)))
+        let first = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
+        std::iter::successors(first, |e: &&(dyn StdError + 'static)| (*e).source())
     }
+}
 
-    /// A failure while reading a response body, as the runtime's error.
-    pub(crate) fn body(e: hyper::Error) -> crate::Error {
-        crate::Error::Transport(Self::new(Kind::Body, Some(e.into())))
-    }
-
-    fn exchange(e: hyper_util::client::legacy::Error) -> Self {
-        // The connector's own refusals (a proxy it cannot use) keep their kind, which says
-        // that trying again is pointless.
-        let own = causes(StdError::source(&e)).find_map(|cause| cause.downcast_ref::<TransportError>());
-        let kind = match own {
-            Some(own) => own.kind,
-            None if e.is_connect() => Kind::Connect,
-            None => Kind::Request,
+impl From<reqwest::Error> for TransportError {
+    fn from(e: reqwest::Error) -> Self {
+        let kind = if e.is_builder() {
+            Kind::Unsendable
+        } else if e.is_redirect() {
+            Kind::Redirect
+        } else if e.is_connect() {
+            Kind::Connect
+        } else if e.is_body() || e.is_decode() {
+            Kind::Body
+        } else {
+            Kind::Request
         };
-        Self::new(kind, Some(e.into()))
+        // reqwest's message names the URL, and with it an API key.
+        Self::new(kind, Some(Box::new(e.without_url())))
     }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            Kind::Connect => f.write_str("could not connect to the server"),
-            Kind::Request => f.write_str("the request failed before a response arrived"),
-            Kind::Body => f.write_str("the response body could not be read"),
-            Kind::Redirect(why) => write!(f, "redirect refused: {why}"),
-            Kind::Proxy(why) => write!(f, "the proxy cannot be used: {why}"),
-        }?;
+        f.write_str(match self.kind {
+            Kind::Connect => "could not connect to the server",
+            Kind::Request => "the request failed before a response arrived",
+            Kind::Body => "the response body could not be read",
+            Kind::Redirect => "redirect refused",
+            Kind::Unsendable => "the request cannot be sent",
+        })?;
         // The causes are folded into the message, since most callers print only the top
-        // error. The legacy client's own layer says only "client error (Connect)", which the
-        // kind above says better.
-        // A `TransportError` below this one comes from the connector, whose kind this one
-        // took over along with its message.
-        let told =
-            |e: &&(dyn StdError + 'static)| e.is::<hyper_util::client::legacy::Error>() || e.is::<TransportError>();
-        for cause in self.causes().filter(|e| !told(e)) {
-            write!(f, ": {cause}")?;
+        // error. reqwest's own layers ("error sending request", "client error (Connect)")
+        // say less than the kind above and are left out.
+        for cause in self.causes() {
+            let text = cause.to_string();
+            let generic = text.starts_with("error sending request")
+                || text.starts_with("client error (")
+                || text.starts_with("error following redirect")
+                || text.starts_with("builder error")
+                || text.starts_with("request or response body error")
+                || text.starts_with("error decoding response body")
+                || text.starts_with("error reading a body from connection")
+                || text.is_empty();
+            if !generic {
+                write!(f, ": {text}")?;
+            }
         }
         Ok(())
     }
 }
 
-/// `first` and the sources below it.
-fn causes<'a>(first: Option<&'a (dyn StdError + 'static)>) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(first, |e: &&'a (dyn StdError + 'static)| (*e).source())
-}
-
 impl StdError for TransportError {}
 
-/// Which proxies to use. No `Debug`: a proxy URL may hold a password.
+/// A redirect this crate does not follow; the source of a [`TransportError`] for which
+/// [`is_redirect`](TransportError::is_redirect) is true.
+#[derive(Debug)]
+struct RedirectRefused(&'static str);
+
+impl fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl StdError for RedirectRefused {}
+
+/// Which proxies the HTTP client uses. No `Debug`: a proxy URL may hold a password.
 #[derive(Clone, Default)]
 pub(crate) enum ProxyConfig {
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their lowercase forms),
-    /// read when the client is built.
+    /// read by reqwest when the client is built.
     #[default]
     Environment,
     /// Every request through this proxy.
@@ -157,165 +244,184 @@ pub(crate) enum ProxyConfig {
     None,
 }
 
-impl ProxyConfig {
-    fn matcher(&self) -> Option<Matcher> {
-        match self {
-            ProxyConfig::None => None,
-            ProxyConfig::All(url) => Some(Matcher::builder().all(url.clone()).build()),
-            ProxyConfig::Environment => {
-                // A matcher is consulted on every request; without any proxy variable it
-                // would only ever say no.
-                let vars = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
-                vars.iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty())).then(Matcher::from_env)
-            }
-        }
+/// Where TLS server certificates are checked against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Roots {
+    /// Mozilla's roots, compiled in (the `webpki-roots` crate).
+    #[default]
+    Webpki,
+    /// The operating system's trust store, read when the client is built.
+    Os,
+}
+
+/// Makes a `reqwest::Client` the way [`ClientBuilder`](crate::ClientBuilder) makes its own:
+/// rustls with the `ring` provider, HTTP/2 by ALPN with HTTP/1.1 fallback, gzip, at most
+/// ten redirects and never from `https` to `http`, no `Referer`, credentials dropped when a
+/// redirect changes scheme, host or port, TCP keep-alive and no Nagle delay.
+///
+/// Build one to share it between the clients of several APIs
+/// ([`ClientBuilder::http_client`](crate::ClientBuilder::http_client)): one pool, one TLS
+/// set-up. (Clients of one API for many users share theirs through
+/// [`Client::with_token_provider`](crate::Client::with_token_provider).)
+///
+/// ```
+/// let http = discovery_runtime::HttpClientBuilder::new().pool_idle_timeout(std::time::Duration::from_secs(30)).build()?;
+/// # let _ = http;
+/// # Ok::<(), discovery_runtime::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct HttpClientBuilder {
+    settings: HttpSettings,
+}
+
+impl HttpClientBuilder {
+    /// The defaults: proxies from the environment, Mozilla's roots, 90 s pool idle timeout,
+    /// no connect timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// See [`ClientBuilder::proxy`](crate::ClientBuilder::proxy).
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.settings.proxy = ProxyConfig::All(url.into());
+        self
+    }
+
+    /// See [`ClientBuilder::no_proxy`](crate::ClientBuilder::no_proxy).
+    pub fn no_proxy(mut self) -> Self {
+        self.settings.proxy = ProxyConfig::None;
+        self
+    }
+
+    /// See [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    pub fn add_root_certificate(mut self, certificate: impl Into<Vec<u8>>) -> Self {
+        self.settings.extra_roots.push(certificate.into());
+        self
+    }
+
+    /// See [`ClientBuilder::use_os_trust_store`](crate::ClientBuilder::use_os_trust_store).
+    pub fn use_os_trust_store(mut self) -> Self {
+        self.settings.roots = Roots::Os;
+        self
+    }
+
+    /// See [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.settings.connect_timeout = Some(d);
+        self
+    }
+
+    /// See [`ClientBuilder::pool_idle_timeout`](crate::ClientBuilder::pool_idle_timeout).
+    pub fn pool_idle_timeout(mut self, d: Duration) -> Self {
+        self.settings.pool_idle_timeout = Some(d);
+        self
+    }
+
+    /// Builds the client. Fails as [`ClientBuilder::build`](crate::ClientBuilder::build)
+    /// does for the same settings.
+    pub fn build(self) -> crate::Result<reqwest::Client> {
+        self.settings.build()
     }
 }
 
-/// Settings of the connection layer.
-#[derive(Default)]
-pub(crate) struct TransportConfig {
+impl fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.settings;
+        f.debug_struct("HttpClientBuilder")
+            .field("connect_timeout", &s.connect_timeout)
+            .field("pool_idle_timeout", &s.pool_idle_timeout)
+            .field("roots", &s.roots)
+            .field("extra_roots", &s.extra_roots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings of the HTTP client the runtime builds.
+#[derive(Clone, Default)]
+pub(crate) struct HttpSettings {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) pool_idle_timeout: Option<Duration>,
     pub(crate) proxy: ProxyConfig,
-    /// Trusted besides the webpki roots.
-    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    pub(crate) roots: Roots,
+    /// Trusted besides the roots.
+    pub(crate) extra_roots: Vec<Vec<u8>>,
 }
 
-/// The pooled HTTP client and the rules for redirects and proxies.
-#[derive(Clone)]
-pub(crate) struct Transport {
-    client: hyper_util::client::legacy::Client<Connector, Full<Bytes>>,
-    proxies: Option<Arc<Matcher>>,
-}
-
-/// The request to send: what [`Transport::send`] needs to send it again on a redirect.
-pub(crate) struct Outgoing {
-    pub(crate) method: Method,
-    pub(crate) url: Url,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Option<Bytes>,
-}
-
-impl Transport {
-    pub(crate) fn new(config: &TransportConfig) -> Result<Self, TransportError> {
-        let mut http = HttpConnector::new();
-        // Only `https` URLs get TLS, decided by the wrapping connector.
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        // Detects peers that vanished without closing (as reqwest's default does).
-        http.set_keepalive(Some(Duration::from_secs(15)));
-        http.set_connect_timeout(config.connect_timeout);
-        let tls = tls_config(&config.extra_roots).map_err(|e| TransportError::new(Kind::Connect, Some(e.into())))?;
-        let https = https_connector(tls.clone(), http.clone());
-        let proxies = config.proxy.matcher().map(Arc::new);
-        let connector = Connector { https, http, tls, proxies: proxies.clone() };
-
-        let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
-        builder.pool_idle_timeout(config.pool_idle_timeout);
-        // The pool's timer reaps idle connections; without an idle timeout it would only
-        // keep a timer armed for nothing (and every wait for a response would arm a kernel
-        // timer too).
-        if config.pool_idle_timeout.is_some() {
-            builder.pool_timer(TokioTimer::new());
-        }
-        Ok(Transport { client: builder.build(connector), proxies })
+impl HttpSettings {
+    /// Whether anything differs from the defaults (which an application's own HTTP client
+    /// would silently ignore).
+    pub(crate) fn is_default(&self) -> bool {
+        self.connect_timeout.is_none()
+            && self.pool_idle_timeout.is_none()
+            && matches!(self.proxy, ProxyConfig::Environment)
+            && self.roots == Roots::Webpki
+            && self.extra_roots.is_empty()
     }
 
-    /// Sends `request`, following redirects: at most ten, never from `https` to `http`,
-    /// never with credentials to another host (scheme, host or port), and without `Referer`
-    /// (which would carry the previous URL, API key included). `301`/`302` turn a `POST`
-    /// into a body-less `GET`, as `303` does with any method but `HEAD`; `307`/`308` repeat
-    /// the request as it was. A redirect without a usable `Location` (a resumable upload's
-    /// `308`, for one) is the answer.
-    pub(crate) async fn send(&self, request: Outgoing) -> Result<http::Response<Incoming>, TransportError> {
-        let Outgoing { mut method, mut url, mut headers, mut body } = request;
-        let mut redirects = 0;
-        loop {
-            let uri = Uri::try_from(url.as_str()).map_err(|e| TransportError::new(Kind::Request, Some(e.into())))?;
-            let mut req = http::Request::new(Full::new(body.clone().unwrap_or_default()));
-            *req.method_mut() = method.clone();
-            *req.uri_mut() = uri;
-            *req.headers_mut() = headers.clone();
-            self.authorize_plain_proxy(&mut req);
-            let response = self.client.request(req).await.map_err(TransportError::exchange)?;
-
-            let status = response.status();
-            let location = response.headers().get(header::LOCATION);
-            let Some(next) = redirect(status, location, &url)? else {
-                return Ok(response);
-            };
-            redirects += 1;
-            if redirects > MAX_REDIRECTS {
-                return Err(TransportError::new(Kind::Redirect("too many redirects"), None));
-            }
-            if !same_origin(&next, &url) {
-                for name in
-                    [header::AUTHORIZATION, header::COOKIE, header::PROXY_AUTHORIZATION, header::WWW_AUTHENTICATE]
-                {
-                    headers.remove(name);
+    /// The reqwest client for these settings.
+    pub(crate) fn build(&self) -> crate::Result<reqwest::Client> {
+        let mut extra = Vec::new();
+        for certificate in &self.extra_roots {
+            extra.extend(parse_certificates(certificate)?);
+        }
+        let tls = tls_config(self.roots, &extra)?;
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(redirect_policy())
+            // A `Referer` would carry the previous URL, API key included.
+            .referer(false)
+            .tcp_nodelay(true)
+            .tcp_keepalive(Duration::from_secs(15))
+            .pool_idle_timeout(self.pool_idle_timeout.unwrap_or(DEFAULT_POOL_IDLE_TIMEOUT));
+        if let Some(timeout) = self.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        builder = match &self.proxy {
+            ProxyConfig::Environment => builder,
+            ProxyConfig::None => builder.no_proxy(),
+            ProxyConfig::All(url) => {
+                // The URL may hold a password: the messages leave it out.
+                let unusable = |why: &str| crate::Error::InvalidRequest(format!("the proxy URL cannot be used: {why}"));
+                let scheme = url::Url::parse(url).map_err(|e| unusable(&e.to_string()))?.scheme().to_owned();
+                if !PROXY_SCHEMES.contains(&scheme.as_str()) {
+                    return Err(unusable(&format!("`{scheme}` proxies are not supported")));
                 }
+                let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| unusable(&e.without_url().to_string()))?;
+                builder.proxy(proxy)
             }
-            if becomes_get(status, &method) {
-                method = Method::GET;
-                body = None;
-                for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::CONTENT_ENCODING] {
-                    headers.remove(name);
-                }
-            }
-            tracing::debug!(status = status.as_u16(), "following a redirect");
-            // The response's body is dropped unread: a redirect's is not worth a connection.
-            drop(response);
-            url = next;
-        }
-    }
-
-    /// A plain `http` request through a proxy goes to the proxy itself, in absolute form,
-    /// and carries the proxy's credentials (a tunnel carries them in its `CONNECT`).
-    fn authorize_plain_proxy(&self, req: &mut http::Request<Full<Bytes>>) {
-        let Some(matcher) = &self.proxies else { return };
-        if req.uri().scheme() != Some(&http::uri::Scheme::HTTP) {
-            return;
-        }
-        if let Some(auth) = matcher.intercept(req.uri()).as_ref().and_then(|i| i.basic_auth().cloned()) {
-            req.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
-        }
+        };
+        builder.build().map_err(|e| crate::Error::Transport(TransportError::connect(e.without_url())))
     }
 }
 
-/// Where a response redirects to: `None` when it is the answer (not a redirect status, or
-/// no `Location` that resolves against `current`, such as a resumable upload's `308`); an
-/// error for a redirect that must not be followed.
-fn redirect(status: StatusCode, location: Option<&HeaderValue>, current: &Url) -> Result<Option<Url>, TransportError> {
-    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-        return Ok(None);
-    }
-    let Some(next) = location.and_then(|v| v.to_str().ok()).and_then(|l| current.join(l).ok()) else {
-        return Ok(None);
-    };
-    if !matches!(next.scheme(), "http" | "https") {
-        return Err(TransportError::new(Kind::Redirect("the new URL is not http or https"), None));
-    }
-    // The request, API key included, would travel in clear text.
-    if current.scheme() == "https" && next.scheme() == "http" {
-        return Err(TransportError::new(Kind::Redirect("from https to http"), None));
-    }
-    Ok(Some(next))
-}
+/// The proxies reqwest speaks (SOCKS through its `socks` feature).
+const PROXY_SCHEMES: &[&str] = &["http", "https", "socks4", "socks4a", "socks5", "socks5h"];
 
-/// Whether credentials may follow a redirect from `b` to `a`: same scheme, host and port.
-fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
-}
+/// How long an idle pooled connection is kept: reqwest's default. Google front ends close
+/// idle connections after a few minutes, and proxies and NAT may drop them silently.
+pub(crate) const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Whether a redirect turns the request into a body-less `GET`: `303` for anything but
-/// `HEAD`; `301` and `302` for `POST`, as browsers and reqwest do.
-fn becomes_get(status: StatusCode, method: &Method) -> bool {
-    match status {
-        StatusCode::SEE_OTHER => method != Method::HEAD,
-        StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => method == Method::POST,
-        _ => false,
-    }
+/// Follows at most ten redirects, never from `https` to `http` (the request, credentials
+/// included, would travel in clear text) and never to a scheme other than `http` and
+/// `https`. reqwest itself drops `Authorization`, cookies and proxy credentials when the
+/// scheme, host or port changes, and `Referer` is off.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let next = attempt.url();
+        let refuse = if attempt.previous().len() > MAX_REDIRECTS {
+            Some("too many redirects")
+        } else if !matches!(next.scheme(), "http" | "https") {
+            Some("the new URL is not http or https")
+        } else if next.scheme() == "http" && attempt.previous().last().is_some_and(|prev| prev.scheme() == "https") {
+            Some("from https to http")
+        } else {
+            None
+        };
+        match refuse {
+            Some(why) => attempt.error(RedirectRefused(why)),
+            None => attempt.follow(),
+        }
+    })
 }
 
 /// The certificates in `bytes`, PEM text (every `CERTIFICATE` block) or one DER
@@ -339,194 +445,82 @@ pub(crate) fn parse_certificates(bytes: &[u8]) -> crate::Result<Vec<CertificateD
     Ok(certificates)
 }
 
-/// rustls with the `ring` provider and the webpki roots (the connector sets ALPN to
-/// HTTP/1.1).
-fn tls_config(extra_roots: &[CertificateDer<'static>]) -> Result<rustls::ClientConfig, rustls::Error> {
-    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    for certificate in extra_roots {
-        roots.add(certificate.clone())?;
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
-}
-
-fn https_connector<C>(tls: rustls::ClientConfig, inner: C) -> HttpsConnector<C> {
-    hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(inner)
-}
-
-/// Connects directly, through a `CONNECT` tunnel (an `https` URL through a proxy) or to
-/// the proxy itself (an `http` URL through a proxy).
-#[derive(Clone)]
-struct Connector {
-    https: HttpsConnector<HttpConnector>,
-    http: HttpConnector,
-    tls: rustls::ClientConfig,
-    proxies: Option<Arc<Matcher>>,
-}
-
-type Connecting = Pin<Box<dyn Future<Output = Result<Conn, BoxError>> + Send>>;
-
-impl Service<Uri> for Connector {
-    type Response = Conn;
-    type Error = BoxError;
-    type Future = Connecting;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // `HttpConnector` is always ready.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, dst: Uri) -> Self::Future {
-        let intercept = self.proxies.as_ref().and_then(|m| m.intercept(&dst));
-        let Some(intercept) = intercept else {
-            let connecting = self.https.call(dst);
-            return Box::pin(async move { Ok(Conn { io: connecting.await?, proxied: false }) });
-        };
-        let proxy = intercept.uri().clone();
-        if proxy.scheme() != Some(&http::uri::Scheme::HTTP) {
-            let why = "only http:// proxies are supported";
-            return Box::pin(async move { Err(TransportError::new(Kind::Proxy(why), None).into()) });
-        }
-        if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
-            let mut tunnel = Tunnel::new(proxy, self.http.clone());
-            if let Some(auth) = intercept.basic_auth() {
-                tunnel = tunnel.with_auth(auth.clone());
+/// rustls with the `ring` provider (no aws-lc build), TLS 1.2 and 1.3, ALPN offering
+/// HTTP/2 then HTTP/1.1.
+fn tls_config(roots: Roots, extra: &[CertificateDer<'static>]) -> crate::Result<rustls::ClientConfig> {
+    let tls_error = |e: rustls::Error| crate::Error::Transport(TransportError::connect(e));
+    let mut store = rustls::RootCertStore::empty();
+    match roots {
+        Roots::Webpki => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Roots::Os => {
+            let found = rustls_native_certs::load_native_certs();
+            // Unreadable entries are skipped, as browsers do; an empty store is an error.
+            let (added, _ignored) = store.add_parsable_certificates(found.certs);
+            if added == 0 {
+                let why = found.errors.first().map_or_else(|| "none found".to_owned(), ToString::to_string);
+                return Err(crate::Error::Transport(TransportError::connect(format!(
+                    "no usable certificate in the operating system's trust store: {why}"
+                ))));
             }
-            let mut https = https_connector(self.tls.clone(), tunnel);
-            Box::pin(async move { Ok(Conn { io: https.call(dst).await?, proxied: false }) })
-        } else {
-            let connecting = self.https.call(proxy);
-            Box::pin(async move { Ok(Conn { io: connecting.await?, proxied: true }) })
         }
     }
-}
-
-/// A connection, marked when it leads to a proxy that expects absolute-form requests.
-struct Conn {
-    io: MaybeHttpsStream<TokioIo<TcpStream>>,
-    proxied: bool,
-}
-
-impl Connection for Conn {
-    fn connected(&self) -> Connected {
-        self.io.connected().proxy(self.proxied)
+    for certificate in extra {
+        store.add(certificate.clone()).map_err(tls_error)?;
     }
-}
-
-impl hyper::rt::Read for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl hyper::rt::Write for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-}
-
-/// The body's announced length, from `Content-Length`.
-pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> Url {
-        Url::parse(s).unwrap()
-    }
-
-    fn location(s: &str) -> HeaderValue {
-        HeaderValue::from_str(s).unwrap()
-    }
-
     #[test]
-    fn redirects_resolve_relative_locations_and_refuse_downgrades() {
-        let current = url("https://a.example/v1/x?key=k");
-        let found = StatusCode::FOUND;
-        let next = redirect(found, Some(&location("/v2/y")), &current).unwrap().unwrap();
-        assert_eq!(next.as_str(), "https://a.example/v2/y");
-        let next = redirect(StatusCode::TEMPORARY_REDIRECT, Some(&location("z")), &current).unwrap().unwrap();
-        assert_eq!(next.as_str(), "https://a.example/v1/z");
+    fn reqwest_errors_keep_their_kind_and_lose_their_url() {
+        let too_long = format!("http://127.0.0.1:9/{}?key=SECRET-KEY", "a".repeat(70_000));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = HttpSettings::default().build().unwrap();
+        let err = runtime.block_on(async {
+            let request = reqwest::Request::new(reqwest::Method::GET, too_long.parse().unwrap());
+            HttpTransport::execute(&client, request).await.unwrap_err()
+        });
+        assert!(err.is_unsendable() && !err.is_transient(), "{err:?}");
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        assert!(!format!("{err:?}").contains("SECRET"), "{err:?}");
 
-        let err = redirect(found, Some(&location("http://a.example/")), &current).unwrap_err();
-        assert!(err.is_redirect() && !err.is_transient(), "{err}");
-        assert_eq!(err.to_string(), "redirect refused: from https to http");
-        let err = redirect(found, Some(&location("ftp://a.example/")), &current).unwrap_err();
-        assert!(err.is_redirect(), "{err}");
-        // http to https is an upgrade, and fine.
-        assert!(redirect(found, Some(&location("https://b.example/")), &url("http://a.example/")).unwrap().is_some());
-    }
-
-    #[test]
-    fn statuses_that_are_answers() {
-        let current = url("https://a.example/upload?upload_id=1");
-        // A resumable upload's "308 Resume Incomplete" has no Location.
-        assert!(redirect(StatusCode::PERMANENT_REDIRECT, None, &current).unwrap().is_none());
-        assert!(redirect(StatusCode::OK, Some(&location("/elsewhere")), &current).unwrap().is_none());
-        assert!(redirect(StatusCode::NOT_MODIFIED, Some(&location("/elsewhere")), &current).unwrap().is_none());
-        // A Location that does not parse ends the chain: the redirect is the answer.
-        assert!(redirect(StatusCode::FOUND, Some(&location("http://[::1")), &current).unwrap().is_none());
-    }
-
-    #[test]
-    fn origins_compare_scheme_host_and_port() {
-        let a = url("https://a.example/x");
-        assert!(same_origin(&url("https://a.example:443/y"), &a));
-        assert!(!same_origin(&url("https://a.example:8443/x"), &a));
-        assert!(!same_origin(&url("https://b.example/x"), &a));
-        assert!(!same_origin(&url("http://a.example:443/x"), &a));
-    }
-
-    #[test]
-    fn which_redirects_become_gets() {
-        use StatusCode as S;
-        assert!(becomes_get(S::SEE_OTHER, &Method::PUT));
-        assert!(becomes_get(S::SEE_OTHER, &Method::POST));
-        assert!(!becomes_get(S::SEE_OTHER, &Method::HEAD));
-        assert!(becomes_get(S::FOUND, &Method::POST));
-        assert!(becomes_get(S::MOVED_PERMANENTLY, &Method::POST));
-        assert!(!becomes_get(S::FOUND, &Method::PATCH));
-        assert!(!becomes_get(S::TEMPORARY_REDIRECT, &Method::POST));
-        assert!(!becomes_get(S::PERMANENT_REDIRECT, &Method::PUT));
+        let refused = runtime.block_on(async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            let url = format!("http://{addr}/v1?key=SECRET-KEY");
+            HttpTransport::execute(&client, reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap()))
+                .await
+                .unwrap_err()
+        });
+        assert!(refused.is_connect() && refused.is_transient(), "{refused:?}");
+        let message = refused.to_string();
+        assert!(message.starts_with("could not connect to the server: "), "{message}");
+        assert!(!message.contains("SECRET") && !message.contains("error sending request"), "{message}");
     }
 
     #[test]
     fn timeouts_are_found_among_the_causes() {
-        let timed_out = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
-        let err = TransportError::new(Kind::Connect, Some(Box::new(timed_out)));
+        let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
+        let err = TransportError::connect(timed_out);
         assert!(err.is_timeout() && err.is_connect() && err.is_transient());
         assert_eq!(err.to_string(), "could not connect to the server: connect timed out");
-        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
-        assert!(!TransportError::new(Kind::Connect, Some(Box::new(refused))).is_timeout());
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(!TransportError::connect(refused).is_timeout());
+    }
+
+    #[test]
+    fn the_tls_configuration_offers_http2_then_http1() {
+        let config = tls_config(Roots::Webpki, &[]).unwrap();
+        assert_eq!(config.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
     }
 }

@@ -305,7 +305,7 @@ async fn retry_after_storm_stops_at_the_time_budget() {
 
 #[tokio::test]
 async fn unparsable_retry_after_falls_back_to_backoff() {
-    let answers = ["-1", "soon", "99999999999999999999999", "Thu, 01 Jan 1970 00:00:00 GMT"];
+    let answers = ["-1", "soon", "1.5", "Thu, 01 Jan 1970 00:00:00 GMT"];
     let server = server::start(move |n, _| {
         if n < answers.len() {
             Reply::Close(status("503 Service Unavailable", Some(answers[n])))
@@ -319,6 +319,22 @@ async fn unparsable_retry_after_falls_back_to_backoff() {
     get(&client).send::<Value>().await.unwrap();
     assert_eq!(server.count(), 5);
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+/// A wait too long to represent, or past the budget, is honoured by not retrying: the error
+/// comes back at once, carrying the wait, and nothing overflows.
+#[tokio::test]
+async fn an_endless_retry_after_ends_the_retries_at_once() {
+    for wait in ["99999999999999999999999", "18446744073709551615", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let server = server::start(move |_, _| Reply::Close(status("503 Service Unavailable", Some(wait)))).await;
+        let client = client(&server, fast(10));
+        let started = Instant::now();
+        let err = get(&client).send::<Value>().await.unwrap_err();
+        assert_eq!(err.http_status(), Some(503), "{wait}");
+        assert!(err.retry_after().unwrap() > Duration::from_secs(3600 * 24 * 365), "{wait}");
+        assert_eq!(server.count(), 1, "{wait}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{wait}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -180,14 +180,102 @@ async fn https_urls_are_tunnelled_and_the_tunnel_carries_only_the_proxy_credenti
 }
 
 #[tokio::test]
-async fn only_http_proxies_are_accepted() {
-    let client = builder().proxy("socks5://127.0.0.1:9").build().unwrap();
-    let err = get(&client).await.unwrap_err();
-    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
-    assert!(e.is_connect(), "{e}");
-    assert!(e.to_string().contains("only http:// proxies are supported"), "{e}");
-    // Nothing was sent, but trying again cannot help.
-    assert!(!err.is_retryable(), "{e}");
+async fn https_proxies_are_reached_over_tls() {
+    let proxy = Server::start_tls(ok_json).await;
+    let client = builder()
+        .base_url("http://api.example.invalid/")
+        .proxy(format!("https://user:pw@localhost:{}", proxy.port))
+        .add_root_certificate(CERT_PEM)
+        .build()
+        .unwrap();
+    assert_eq!(get(&client).await.unwrap()["ok"], true);
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].request_line(), "GET http://api.example.invalid/v1/items/a HTTP/1.1");
+    assert_eq!(requests[0].header("proxy-authorization"), Some("Basic dXNlcjpwdw=="));
+}
+
+/// A SOCKS5 proxy (RFC 1928) with username and password (RFC 1929) that records where it
+/// was asked to connect, then answers the tunnelled HTTP request itself.
+async fn socks5_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut greeting = [0u8; 2];
+                stream.read_exact(&mut greeting).await?;
+                let mut methods = vec![0u8; usize::from(greeting[1])];
+                stream.read_exact(&mut methods).await?;
+                assert!(methods.contains(&2), "the client offers username/password");
+                stream.write_all(&[5, 2]).await?;
+                let mut auth = [0u8; 2];
+                stream.read_exact(&mut auth).await?;
+                let mut user = vec![0u8; usize::from(auth[1])];
+                stream.read_exact(&mut user).await?;
+                let mut len = [0u8; 1];
+                stream.read_exact(&mut len).await?;
+                let mut password = vec![0u8; usize::from(len[0])];
+                stream.read_exact(&mut password).await?;
+                log.lock().unwrap().push(format!(
+                    "auth {}:{}",
+                    String::from_utf8_lossy(&user),
+                    String::from_utf8_lossy(&password)
+                ));
+                stream.write_all(&[1, 0]).await?;
+                let mut request = [0u8; 4];
+                stream.read_exact(&mut request).await?;
+                let host = match request[3] {
+                    3 => {
+                        stream.read_exact(&mut len).await?;
+                        let mut name = vec![0u8; usize::from(len[0])];
+                        stream.read_exact(&mut name).await?;
+                        String::from_utf8_lossy(&name).into_owned()
+                    }
+                    1 => {
+                        let mut ip = [0u8; 4];
+                        stream.read_exact(&mut ip).await?;
+                        std::net::Ipv4Addr::from(ip).to_string()
+                    }
+                    other => panic!("address type {other}"),
+                };
+                let mut target_port = [0u8; 2];
+                stream.read_exact(&mut target_port).await?;
+                log.lock().unwrap().push(format!("connect {host}:{}", u16::from_be_bytes(target_port)));
+                stream.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
+                let request = read_request(&mut stream).await.expect("a request through the tunnel");
+                log.lock().unwrap().push(request.request_line().to_owned());
+                stream.write_all(ok_json(&request, port).as_bytes()).await?;
+                stream.shutdown().await
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn socks5_proxies_carry_the_connection_and_resolve_names_with_socks5h() {
+    let (port, seen) = socks5_proxy().await;
+    let client = builder()
+        .base_url("http://api.example.invalid/")
+        .proxy(format!("socks5h://user:pw@127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    assert_eq!(get(&client).await.unwrap()["ok"], true);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, ["auth user:pw", "connect api.example.invalid:80", "GET /v1/items/a HTTP/1.1"]);
+}
+
+#[tokio::test]
+async fn proxy_urls_that_cannot_be_used_fail_the_build() {
+    for bad in ["ftp://127.0.0.1:21", "not a url"] {
+        let err = builder().proxy(bad).build().unwrap_err();
+        assert!(matches!(&err, Error::InvalidRequest(m) if m.contains("proxy")), "{bad}: {err:?}");
+    }
 }
 
 /// The only test of this binary that touches the environment, which is read when a client

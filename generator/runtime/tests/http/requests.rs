@@ -33,7 +33,12 @@ async fn reserved_expansion_and_query_encoding_on_the_wire() {
          &sources=READ_SOURCE_TYPE_CONTACT&sources=READ_SOURCE_TYPE_PROFILE\
          &requestSyncToken=true&pageSize=9007199254740993&q=a%20b%26c%3Dd%2F%C3%A9"
     );
-    assert_eq!(req.header("user-agent"), Some("google-people-v1/0.1.0"));
+    assert_eq!(req.header("user-agent"), Some("google-people-v1/0.1.0 (gzip)"));
+    assert_eq!(req.header("accept-encoding"), Some("gzip"));
+    assert_eq!(req.header("accept"), Some("application/json"));
+    let api_client = req.header("x-goog-api-client").unwrap();
+    assert!(api_client.starts_with("gl-rust/1.") && api_client.contains(" gdcl/"), "{api_client}");
+    assert_eq!(req.header("x-goog-api-version"), None, "the API has no apiVersion");
     assert_eq!(req.header("authorization"), None);
 }
 
@@ -148,7 +153,7 @@ async fn json_body_and_headers() {
     assert_eq!(req.path(), "/v1/people/c1:updateContact");
     assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(req.header("x-goog-request-reason"), Some("test"));
-    assert_eq!(req.header("user-agent"), Some("my-app/1.0"));
+    assert_eq!(req.header("user-agent"), Some("my-app/1.0 (gzip)"));
 }
 
 #[tokio::test]

@@ -1,0 +1,546 @@
+//! What a client needs on the real network, tested on loopback: HTTP/2 by ALPN, gzip,
+//! Google's headers, time that always ends (per-attempt timeouts, deadlines, the mutation
+//! queue), one retry with a new token after a 401, requests that can never be sent, and
+//! the HTTP clients an application can bring.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use discovery_runtime::auth::{AuthError, StaticToken, TokenFuture, TokenProvider};
+use discovery_runtime::{
+    ApiInfo, BoxFuture, Call, Client, ClientBuilder, Error, HttpClientBuilder, HttpMethod, HttpTransport, MethodInfo,
+    PathParam, RetryPolicy, TransportError,
+};
+use http_body_util::{BodyExt, Full};
+use rustls::pki_types::PrivateKeyDer;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+static API: ApiInfo = ApiInfo::new("compute", "v1", "https://compute.example.invalid/", "compute/v1/")
+    .with_user_agent("google-compute-v1/0.1.0")
+    .with_api_version("2026-11-01");
+
+static GET: MethodInfo = MethodInfo::new("compute.instances.get", HttpMethod::Get, "instances/{instance}")
+    .with_path_params(&[PathParam::new("instance", None)])
+    .with_scopes(&["https://www.googleapis.com/auth/compute"])
+    .with_media_download();
+
+/// A method whose own `apiVersion` differs from the API's.
+static INSERT: MethodInfo = MethodInfo::new("compute.instances.insert", HttpMethod::Post, "instances")
+    .with_scopes(&["https://www.googleapis.com/auth/compute"])
+    .with_api_version("2027-01-01");
+
+static DELETE: MethodInfo = MethodInfo::new("compute.instances.delete", HttpMethod::Delete, "instances/{instance}")
+    .with_path_params(&[PathParam::new("instance", None)])
+    .without_response_body();
+
+const CERT_DER: &[u8] = include_bytes!("data/cert.der");
+const KEY_DER: &[u8] = include_bytes!("data/key.der");
+
+/// What a test server saw of one request.
+#[derive(Clone, Debug)]
+struct Seen {
+    version: http::Version,
+    method: String,
+    path: String,
+    headers: http::HeaderMap,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+type Answer = Arc<dyn Fn(&Seen) -> http::Response<Full<Bytes>> + Send + Sync>;
+
+/// A loopback server speaking HTTP/1.1 and HTTP/2 (by ALPN over TLS with the certificate of
+/// `tests/data`, for `localhost`, offering `alpn`; or in clear text), recording requests.
+struct Server {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Server {
+    async fn start(
+        tls_alpn: Option<&[&[u8]]>,
+        answer: impl Fn(&Seen) -> http::Response<Full<Bytes>> + Send + Sync + 'static,
+    ) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let answer: Answer = Arc::new(answer);
+        let acceptor = tls_alpn.map(|alpn| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
+                .unwrap();
+            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            tokio_rustls::TlsAcceptor::from(Arc::new(config))
+        });
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let log = seen.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let (log, answer, acceptor) = (log.clone(), answer.clone(), acceptor.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let (log, answer) = (log.clone(), answer.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let _ = body.collect().await;
+                            let seen = Seen {
+                                version: parts.version,
+                                method: parts.method.to_string(),
+                                path: parts.uri.path().to_owned(),
+                                headers: parts.headers,
+                            };
+                            let response = answer(&seen);
+                            log.lock().unwrap().push(seen);
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+                            }
+                        }
+                        None => {
+                            let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                        }
+                    }
+                });
+            }
+        });
+        let host = if scheme == "https" { "localhost" } else { "127.0.0.1" };
+        Server { url: format!("{scheme}://{host}:{port}/"), seen, connections }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn builder(&self) -> ClientBuilder {
+        Client::builder(&API)
+            .root_url(&self.url)
+            .no_proxy()
+            .add_root_certificate(CERT_DER)
+            .token_provider(StaticToken::new("ya29.network"))
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> http::Response<Full<Bytes>> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+fn get(client: &Client, instance: &str) -> Call {
+    let mut call = Call::new(client, &GET);
+    call.path_param("instance", instance);
+    call
+}
+
+fn insert(client: &Client) -> Call {
+    let mut call = Call::new(client, &INSERT);
+    call.json_body(&json!({"name": "vm-1"}));
+    call
+}
+
+#[tokio::test]
+async fn http2_is_negotiated_by_alpn_and_http1_is_the_fallback() {
+    for (alpn, expected) in
+        [(&[&b"h2"[..], b"http/1.1"][..], http::Version::HTTP_2), (&[&b"http/1.1"[..]][..], http::Version::HTTP_11)]
+    {
+        let server = Server::start(Some(alpn), |_| json_response(200, &json!({"name": "vm-1"}))).await;
+        let client = server.builder().build().unwrap();
+        for _ in 0..3 {
+            let vm: Value = get(&client, "vm-1").send().await.unwrap();
+            assert_eq!(vm["name"], "vm-1");
+        }
+        let seen = server.seen();
+        assert_eq!(seen.len(), 3);
+        assert!(seen.iter().all(|s| s.version == expected), "{:?}", seen.iter().map(|s| s.version).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn concurrent_calls_share_one_http2_connection() {
+    let server = Server::start(Some(&[b"h2", b"http/1.1"]), |_| json_response(200, &json!({"name": "vm"}))).await;
+    let client = server.builder().build().unwrap();
+    // One call first, so that the pool holds the connection the others multiplex on.
+    get(&client, "vm-0").send::<Value>().await.unwrap();
+    let calls: Vec<_> = (1..=20).map(|i| get(&client, &format!("vm-{i}")).send::<Value>()).collect();
+    for result in futures_util::future::join_all(calls).await {
+        result.unwrap();
+    }
+    let seen = server.seen();
+    assert_eq!(seen.len(), 21);
+    assert!(seen.iter().all(|s| s.version == http::Version::HTTP_2));
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn gzip_answers_are_asked_for_and_decoded() {
+    let items: Vec<Value> = (0..1000).map(|i| json!({"name": format!("vm-{i}"), "zone": "europe-west1-b"})).collect();
+    let page = json!({"items": items}).to_string();
+    let compressed = gzip(page.as_bytes());
+    assert!(compressed.len() * 10 < page.len(), "the test body compresses well");
+    let server = Server::start(Some(&[b"h2", b"http/1.1"]), move |seen| {
+        let wants_gzip = seen.header("accept-encoding").is_some_and(|v| v.contains("gzip"));
+        let mut response = http::Response::builder().status(200).header("content-type", "application/json");
+        let body = if wants_gzip && seen.path.ends_with("/broken") {
+            response = response.header("content-encoding", "gzip");
+            Bytes::from_static(b"\x1f\x8b\x08\x00not gzip at all")
+        } else if wants_gzip {
+            response = response.header("content-encoding", "gzip");
+            Bytes::from(compressed.clone())
+        } else {
+            Bytes::from(page.clone())
+        };
+        response.body(Full::new(body)).unwrap()
+    })
+    .await;
+    let client = server.builder().build().unwrap();
+    let listed: Value = get(&client, "all").send().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1000);
+    assert_eq!(listed["items"][999]["name"], "vm-999");
+    let seen = &server.seen()[0];
+    assert_eq!(seen.header("accept-encoding"), Some("gzip"));
+    assert!(seen.header("user-agent").unwrap().ends_with(" (gzip)"));
+
+    let err = get(&client, "broken").send::<Value>().await.unwrap_err();
+    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
+    assert!(e.is_body(), "{e}");
+}
+
+#[tokio::test]
+async fn googles_headers_are_on_every_request() {
+    let server = Server::start(None, |_| json_response(200, &json!({}))).await;
+    let client = server
+        .builder()
+        .quota_project("billing-project")
+        .default_header("x-goog-request-reason", "audit-42")
+        .build()
+        .unwrap();
+    get(&client, "vm-1").send::<Value>().await.unwrap();
+    insert(&client).send::<Value>().await.unwrap();
+    let mut overridden = get(&client, "vm-2");
+    overridden.header("x-goog-user-project", "other-project");
+    overridden.send::<Value>().await.unwrap();
+    let mut deletion = Call::new(&client, &DELETE);
+    deletion.path_param("instance", "vm-1");
+    deletion.send_empty().await.unwrap();
+    let mut download = get(&client, "vm-1");
+    download.header("range", "bytes=0-9");
+    download.download().await.unwrap().collect_bytes().await.unwrap();
+
+    let seen = server.seen();
+    assert_eq!(seen.len(), 5);
+    for s in &seen {
+        let api_client = s.header("x-goog-api-client").unwrap();
+        assert!(
+            api_client.starts_with("gl-rust/1.") && api_client.ends_with(concat!(" gdcl/", env!("CARGO_PKG_VERSION")))
+        );
+        assert_eq!(s.header("user-agent"), Some("google-compute-v1/0.1.0 (gzip)"));
+        assert_eq!(s.header("x-goog-request-reason"), Some("audit-42"));
+        assert_eq!(s.header("authorization"), Some("Bearer ya29.network"));
+    }
+    // The API's apiVersion, and the one of the method that has its own.
+    let versions: Vec<_> = seen.iter().map(|s| s.header("x-goog-api-version")).collect();
+    assert_eq!(
+        versions,
+        [Some("2026-11-01"), Some("2027-01-01"), Some("2026-11-01"), Some("2026-11-01"), Some("2026-11-01")]
+    );
+    let projects: Vec<_> = seen.iter().map(|s| s.header("x-goog-user-project")).collect();
+    assert_eq!(
+        projects,
+        [
+            Some("billing-project"),
+            Some("billing-project"),
+            Some("other-project"),
+            Some("billing-project"),
+            Some("billing-project")
+        ]
+    );
+    // JSON where JSON comes back; anything for a method without a response and for media.
+    let accepts: Vec<_> = seen.iter().map(|s| s.header("accept")).collect();
+    assert_eq!(
+        accepts,
+        [Some("application/json"), Some("application/json"), Some("application/json"), Some("*/*"), Some("*/*")]
+    );
+    assert_eq!(seen[2].path, "/compute/v1/instances/vm-2");
+    // A ranged download asks for the bytes as stored: a range of a gzip body is undecodable.
+    assert_eq!(seen[4].header("accept-encoding"), Some("identity"));
+    assert_eq!(seen[3].method, "DELETE");
+}
+
+/// A server that accepts connections and reads requests but never answers.
+async fn silent_server(seen: Arc<AtomicUsize>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_every_attempt() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let url = silent_server(seen.clone()).await;
+    let fast = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1));
+    let client =
+        Client::builder(&API).root_url(&url).timeout(Duration::from_millis(200)).retry_policy(fast).build().unwrap();
+
+    let started = Instant::now();
+    let err = get(&client, "vm-1").send::<Value>().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert!(err.is_timeout() && err.is_retryable());
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(600) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+
+    // A write that timed out may have been carried out: it is not sent again.
+    let before = seen.load(Ordering::SeqCst);
+    let err = insert(&client).send::<Value>().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert_eq!(seen.load(Ordering::SeqCst), before + 1);
+
+    // The default bounds every attempt too.
+    assert_eq!(discovery_runtime::DEFAULT_TIMEOUT, Duration::from_secs(60));
+    let defaults = format!("{:?}", Client::builder(&API).build().unwrap());
+    assert!(defaults.contains("timeout: Some(60s)"), "{defaults}");
+}
+
+/// Answers every request at once, except the first `POST`, which it holds forever.
+async fn one_stuck_write() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let count = answered.clone();
+    let stuck = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (count, stuck) = (count.clone(), stuck.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if head.starts_with(b"POST") && stuck.fetch_add(1, Ordering::SeqCst) == 0 {
+                        std::future::pending::<()>().await;
+                    }
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}/"), answered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_behind_a_stuck_write_complete_once_it_times_out() {
+    let (url, answered) = one_stuck_write().await;
+    let client = Client::builder(&API).root_url(&url).timeout(Duration::from_millis(500)).build().unwrap();
+    let started = Instant::now();
+    let stuck = tokio::spawn(insert(&client).send::<Value>());
+    // Let the stuck write take the queue first.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let queued: Vec<_> = (0..99).map(|_| tokio::spawn(insert(&client).send::<Value>())).collect();
+    let err = stuck.await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    for write in queued {
+        write.await.unwrap().unwrap();
+    }
+    assert_eq!(answered.load(Ordering::SeqCst), 99);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_write_ends_at_its_own_deadline_and_other_users_do_not_wait() {
+    let (url, answered) = one_stuck_write().await;
+    let client = Client::builder(&API).root_url(&url).no_timeout().build().unwrap();
+    let stuck = tokio::spawn(insert(&client).send::<Value>());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let started = Instant::now();
+    let mut waiting = insert(&client);
+    waiting.set_deadline(Duration::from_millis(300));
+    let err = waiting.send::<Value>().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "{waited:?}");
+    assert_eq!(answered.load(Ordering::SeqCst), 0, "it never reached the server");
+
+    // Another user's client shares the HTTP client but not the queue.
+    let other = client.with_token_provider(StaticToken::new("ya29.other-user"));
+    insert(&other).send::<Value>().await.unwrap();
+    assert_eq!(answered.load(Ordering::SeqCst), 1);
+    stuck.abort();
+}
+
+/// Hands out `ya29.token-1`, then after an invalidation `ya29.token-2`, and so on.
+#[derive(Default)]
+struct Refreshing {
+    generation: AtomicUsize,
+    invalidated: AtomicUsize,
+}
+
+impl TokenProvider for Refreshing {
+    fn token<'a>(&'a self, _scopes: &'a [String]) -> TokenFuture<'a> {
+        let generation = self.generation.load(Ordering::SeqCst) + 1;
+        Box::pin(async move { Ok::<_, AuthError>(format!("ya29.token-{generation}")) })
+    }
+
+    fn invalidate(&self, token: &str) -> bool {
+        self.invalidated.fetch_add(1, Ordering::SeqCst);
+        let current = format!("ya29.token-{}", self.generation.load(Ordering::SeqCst) + 1);
+        if token == current {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_401_is_retried_once_with_a_new_token_when_the_provider_can_refresh() {
+    let unauthorized = json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}});
+    let refused = unauthorized.clone();
+    // Accepts only the second token.
+    let server = Server::start(None, move |seen| {
+        if seen.header("authorization") == Some("Bearer ya29.token-2") {
+            json_response(200, &json!({"name": "vm-1"}))
+        } else {
+            json_response(401, &refused)
+        }
+    })
+    .await;
+    let provider = Arc::new(Refreshing::default());
+    let client = server.builder().token_provider(provider.clone()).retry_policy(RetryPolicy::none()).build().unwrap();
+    // A POST too: a 401 refuses the request before anything is done.
+    let created: Value = insert(&client).send().await.unwrap();
+    assert_eq!(created["name"], "vm-1");
+    let auth: Vec<_> = server.seen().iter().map(|s| s.header("authorization").unwrap().to_owned()).collect();
+    assert_eq!(auth, ["Bearer ya29.token-1", "Bearer ya29.token-2"]);
+
+    // Once only: a token that is refused again is the answer.
+    let always = Server::start(None, move |_| json_response(401, &unauthorized)).await;
+    let provider = Arc::new(Refreshing::default());
+    let client = always.builder().token_provider(provider.clone()).build().unwrap();
+    let err = get(&client, "vm-1").send::<Value>().await.unwrap_err();
+    assert_eq!(err.http_status(), Some(401));
+    assert_eq!(always.seen().len(), 2);
+    assert_eq!(provider.invalidated.load(Ordering::SeqCst), 1);
+
+    // A static token cannot be replaced: no second request.
+    let client = always.builder().build().unwrap();
+    get(&client, "vm-1").send::<Value>().await.unwrap_err();
+    assert_eq!(always.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_request_that_can_never_be_sent_is_invalid_and_not_retried() {
+    let server = Server::start(None, |_| json_response(200, &json!({}))).await;
+    let client = server.builder().api_key("AIza-SECRET-KEY").build().unwrap();
+    let started = Instant::now();
+    let err = get(&client, &"x".repeat(70_000)).send::<Value>().await.unwrap_err();
+    let Error::InvalidRequest(message) = &err else { panic!("expected InvalidRequest, got {err:?}") };
+    assert!(!message.contains("SECRET"), "{message}");
+    assert!(!err.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(1), "not retried: {:?}", started.elapsed());
+    assert!(server.seen().is_empty());
+}
+
+/// A transport that answers every request itself, as a test double or a middleware would.
+struct Canned {
+    requests: Mutex<Vec<String>>,
+}
+
+impl HttpTransport for Canned {
+    fn execute(
+        &self,
+        request: discovery_runtime::reqwest::Request,
+    ) -> BoxFuture<'_, Result<discovery_runtime::reqwest::Response, TransportError>> {
+        self.requests.lock().unwrap().push(format!("{} {}", request.method(), request.url().path()));
+        Box::pin(async {
+            let response = http::Response::builder().status(200).body(r#"{"name":"from-the-double"}"#).unwrap();
+            Ok(discovery_runtime::reqwest::Response::from(response))
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_applications_http_client_or_a_double_carries_the_requests() {
+    let double = Arc::new(Canned { requests: Mutex::new(Vec::new()) });
+    let client = Client::builder(&API).transport(double.clone()).build().unwrap();
+    let vm: Value = get(&client, "vm-7").send().await.unwrap();
+    assert_eq!(vm["name"], "from-the-double");
+    assert_eq!(*double.requests.lock().unwrap(), ["GET /compute/v1/instances/vm-7"]);
+
+    let server = Server::start(Some(&[b"h2", b"http/1.1"]), |_| json_response(200, &json!({"name": "vm"}))).await;
+    let http = HttpClientBuilder::new().no_proxy().add_root_certificate(CERT_DER).build().unwrap();
+    let first = Client::builder(&API).root_url(&server.url).http_client(http.clone()).build().unwrap();
+    let second = Client::builder(&API).root_url(&server.url).http_client(http).build().unwrap();
+    get(&first, "a").send::<Value>().await.unwrap();
+    get(&second, "b").send::<Value>().await.unwrap();
+    assert_eq!(server.seen().len(), 2);
+    assert!(server.seen().iter().all(|s| s.version == http::Version::HTTP_2));
+}
+
+/// Adds a header on the way out, as a tracing or auth middleware would.
+#[cfg(feature = "reqwest-middleware")]
+fn tag<'a>(
+    mut request: discovery_runtime::reqwest::Request,
+    extensions: &'a mut http::Extensions,
+    next: reqwest_middleware::Next<'a>,
+) -> BoxFuture<'a, reqwest_middleware::Result<discovery_runtime::reqwest::Response>> {
+    request.headers_mut().insert("x-middleware", http::HeaderValue::from_static("seen"));
+    Box::pin(next.run(request, extensions))
+}
+
+#[cfg(feature = "reqwest-middleware")]
+#[tokio::test]
+async fn a_reqwest_middleware_client_carries_the_requests() {
+    let server = Server::start(None, |_| json_response(200, &json!({"name": "vm"}))).await;
+    let http = HttpClientBuilder::new().no_proxy().build().unwrap();
+    let middleware = reqwest_middleware::ClientBuilder::new(http).with(tag).build();
+    let client = Client::builder(&API).root_url(&server.url).transport(middleware).build().unwrap();
+    get(&client, "vm-1").send::<Value>().await.unwrap();
+    assert_eq!(server.seen()[0].header("x-middleware"), Some("seen"));
+    assert_eq!(server.seen()[0].header("x-goog-api-version"), Some("2026-11-01"));
+}
