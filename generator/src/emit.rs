@@ -166,8 +166,9 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub mod types;
 
         pub use discovery_runtime::{
-            auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, ItemStream, Media,
-            PageStream, Response, ResponseFuture, Result, RetryPolicy, ServiceError, UploadProtocol,
+            auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, HttpClientBuilder,
+            HttpTransport, ItemStream, Media, PageStream, Response, ResponseFuture, Result, RetryPolicy,
+            ServiceError, TransportError, UploadProtocol,
         };
 
         /// Read-modify-write with etag conflicts, and batch writes split under a service limit.

@@ -11,8 +11,17 @@
 //!   against the Discovery document's `pattern` before anything is sent, and values that could
 //!   reach another resource (`..` segments, `?`, `#`, `%`, control characters) are rejected or
 //!   neutralised by encoding. Repeated query parameters are sent as `k=a&k=b`.
-//! * **Responses and errors.** Successful bodies are decoded with serde; everything else ends
-//!   in the single [`Error`] type. Service errors keep the whole Google error envelope
+//! * **HTTP.** Requests go out through reqwest ([`HttpTransport`]): rustls with the `ring`
+//!   provider, HTTP/2 by ALPN with HTTP/1.1 fallback, gzip (`Accept-Encoding: gzip`, a
+//!   `User-Agent` ending in `(gzip)`, transparent decoding), pooled connections, proxies
+//!   (`http`, `https`, SOCKS, the environment). Every request carries Google's client headers
+//!   (`x-goog-api-client`, `x-goog-api-version` from the document, `x-goog-user-project`
+//!   with [`ClientBuilder::quota_project`]). An application can pass its own
+//!   `reqwest::Client`, a `reqwest-middleware` client or a test double, and serve many users
+//!   through one HTTP client ([`Client::with_token_provider`]).
+//! * **Responses and errors.** Successful JSON bodies are decoded by this crate's own reader
+//!   ([`wire::FromJson`], which follows serde_json's grammar and limits); everything else
+//!   ends in the single [`Error`] type. Service errors keep the whole Google error envelope
 //!   ([`ServiceError`]: HTTP status, `error.code`, `error.status`, `error.message`, legacy
 //!   `errors[]` and typed `details` such as `ErrorInfo` and `RetryInfo`), and [`Error`] has
 //!   predicates such as [`Error::is_conflict`], [`Error::is_failed_precondition`] and
@@ -24,10 +33,13 @@
 //!   only in the `Authorization` header, never follow a redirect to another host, and never
 //!   appear in `Debug` output, errors or traces; an API key is sent as the `key` query
 //!   parameter and redacted everywhere else.
-//! * **Reliability.** Idempotent methods are retried on 408, 429 and 5xx answers and on
-//!   connection failures, with exponential backoff and full jitter, honouring `Retry-After`
-//!   and `RetryInfo`, bounded by a number of attempts and a time budget ([`RetryPolicy`]).
-//!   Non-idempotent methods are retried only when the request never left the machine.
+//! * **Reliability.** Idempotent methods are retried on 408, 429 and 5xx answers, timeouts
+//!   and connection failures, with exponential backoff and full jitter, honouring
+//!   `Retry-After` and `RetryInfo`, bounded by a number of attempts and a time budget
+//!   ([`RetryPolicy`]); every retry, upload chunks included, goes through one loop.
+//!   Non-idempotent methods are retried only when the service surely did nothing (no
+//!   connection, or 429). Time always ends: each attempt has a timeout (60 s by default)
+//!   and a call can have a deadline that also bounds its wait in the mutation queue.
 //!   Mutations issued through one [`Client`] are sent one at a time by default, as Google
 //!   recommends for write-heavy APIs such as People. Each call runs in a `tracing` span.
 //! * **Paging.** [`PageStream`] and [`ItemStream`] follow `nextPageToken` across pages, as
