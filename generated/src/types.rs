@@ -30,9 +30,10 @@ pub struct Address {
     pub street_address: Option<String>,
     /// The type of the address. The type can be custom or one of these predefined values: * `home` * `work` * `other`
     pub r#type: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Address, extra {
@@ -57,9 +58,10 @@ pub struct AgeRangeType {
     pub age_range: Option<AgeRangeTypeAgeRange>,
     /// Metadata about the age range.
     pub metadata: Option<FieldMetadata>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(AgeRangeType, extra {
@@ -100,9 +102,10 @@ pub struct BatchCreateContactsRequest {
     pub read_mask: Option<discovery_runtime::FieldMask>,
     /// Optional. A mask of what source types to return in the post mutate read. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
     pub sources: Vec<ReadSourceType>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BatchCreateContactsRequest, extra, request_body {
@@ -116,9 +119,10 @@ discovery_runtime::json_object!(BatchCreateContactsRequest, extra, request_body 
 pub struct BatchCreateContactsResponse {
     /// The contacts that were created, unless the request `read_mask` is empty.
     pub created_people: Vec<PersonResponse>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BatchCreateContactsResponse, extra {
@@ -130,9 +134,10 @@ discovery_runtime::json_object!(BatchCreateContactsResponse, extra {
 pub struct BatchDeleteContactsRequest {
     /// Required. The resource names of the contact to delete. It's repeatable. Allows up to 500 resource names in a single request.
     pub resource_names: Vec<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BatchDeleteContactsRequest, extra, request_body {
@@ -144,9 +149,10 @@ discovery_runtime::json_object!(BatchDeleteContactsRequest, extra, request_body 
 pub struct BatchGetContactGroupsResponse {
     /// The list of responses for each requested contact group resource.
     pub responses: Vec<ContactGroupResponse>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BatchGetContactGroupsResponse, extra {
@@ -164,9 +170,10 @@ pub struct BatchUpdateContactsRequest {
     pub sources: Vec<ReadSourceType>,
     /// Required. A field mask to restrict which fields on the person are updated. Multiple fields can be specified by separating them with commas. All specified fields will be replaced, or cleared if left empty for each person. Valid values are: * addresses * biographies * birthdays * calendarUrls * clientData * emailAddresses * events * externalIds * genders * imClients * interests * locales * locations * memberships * miscKeywords * names * nicknames * occupations * organizations * phoneNumbers * relations * sipAddresses * urls * userDefined
     pub update_mask: Option<discovery_runtime::FieldMask>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BatchUpdateContactsRequest, extra, request_body {
@@ -181,9 +188,10 @@ discovery_runtime::json_object!(BatchUpdateContactsRequest, extra, request_body 
 pub struct BatchUpdateContactsResponse {
     /// A map of resource names to the contacts that were updated, unless the request `read_mask` is empty.
     pub update_result: ::std::collections::BTreeMap<String, PersonResponse>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BatchUpdateContactsResponse, extra {
@@ -199,9 +207,10 @@ pub struct Biography {
     pub metadata: Option<FieldMetadata>,
     /// The short biography.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Biography, extra {
@@ -241,9 +250,10 @@ pub struct Birthday {
     /// Prefer to use the `date` field if set. A free-form string representing the user's birthday. This value is not validated.
     #[deprecated]
     pub text: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Birthday, extra {
@@ -260,9 +270,10 @@ pub struct BraggingRights {
     pub metadata: Option<FieldMetadata>,
     /// The bragging rights; for example, `climbed mount everest`.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(BraggingRights, extra {
@@ -281,9 +292,10 @@ pub struct CalendarUrl {
     pub r#type: Option<String>,
     /// The calendar URL.
     pub url: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(CalendarUrl, extra {
@@ -302,9 +314,10 @@ pub struct ClientData {
     pub metadata: Option<FieldMetadata>,
     /// The client specified value of the client data.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ClientData, extra {
@@ -334,9 +347,10 @@ pub struct ContactGroup {
     pub name: Option<String>,
     /// The resource name for the contact group, assigned by the server. An ASCII string, in the form of `contactGroups/{contact_group_id}`.
     pub resource_name: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ContactGroup, extra {
@@ -380,9 +394,10 @@ pub struct ContactGroupMembership {
     pub contact_group_id: Option<String>,
     /// The resource name for the contact group, assigned by the server. An ASCII string, in the form of `contactGroups/{contact_group_id}`. Only contact_group_resource_name can be used for modifying memberships. Any contact group membership can be removed, but only user group or "myContacts" or "starred" system groups memberships can be added. A contact must always have at least one contact group membership.
     pub contact_group_resource_name: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ContactGroupMembership, extra {
@@ -399,9 +414,10 @@ pub struct ContactGroupMetadata {
     ///
     /// An RFC 3339 timestamp in UTC.
     pub update_time: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ContactGroupMetadata, extra {
@@ -418,9 +434,10 @@ pub struct ContactGroupResponse {
     pub requested_resource_name: Option<String>,
     /// The status of the response.
     pub status: Option<Status>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ContactGroupResponse, extra {
@@ -434,9 +451,10 @@ discovery_runtime::json_object!(ContactGroupResponse, extra {
 pub struct ContactToCreate {
     /// Required. The person data to populate a newly created source.
     pub contact_person: Option<Person>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ContactToCreate, extra {
@@ -452,9 +470,10 @@ pub struct CopyOtherContactToMyContactsGroupRequest {
     pub read_mask: Option<discovery_runtime::FieldMask>,
     /// Optional. A mask of what source types to return. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
     pub sources: Vec<ReadSourceType>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(CopyOtherContactToMyContactsGroupRequest, extra, request_body {
@@ -472,9 +491,10 @@ pub struct CoverPhoto {
     pub metadata: Option<FieldMetadata>,
     /// The URL of the cover photo.
     pub url: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(CoverPhoto, extra {
@@ -490,9 +510,10 @@ pub struct CreateContactGroupRequest {
     pub contact_group: Option<ContactGroup>,
     /// Optional. A field mask to restrict which fields on the group are returned. Defaults to `metadata`, `groupType`, and `name` if not set or set to empty. Valid fields are: * clientData * groupType * metadata * name
     pub read_group_fields: Option<discovery_runtime::FieldMask>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(CreateContactGroupRequest, extra, request_body {
@@ -509,9 +530,10 @@ pub struct Date {
     pub month: Option<i32>,
     /// Year of the date. Must be from 1 to 9999, or 0 to specify a date without a year.
     pub year: Option<i32>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Date, extra {
@@ -525,9 +547,10 @@ discovery_runtime::json_object!(Date, extra {
 pub struct DeleteContactPhotoResponse {
     /// The updated person, if person_fields is set in the DeleteContactPhotoRequest; otherwise this will be unset.
     pub person: Option<Person>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(DeleteContactPhotoResponse, extra {
@@ -578,9 +601,10 @@ discovery_runtime::string_enum!(DirectorySourceType, UnknownValue {
 pub struct DomainMembership {
     /// True if the person is in the viewer's Google Workspace domain.
     pub in_viewer_domain: Option<bool>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(DomainMembership, extra {
@@ -600,9 +624,10 @@ pub struct EmailAddress {
     pub r#type: Option<String>,
     /// The email address.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(EmailAddress, extra {
@@ -616,9 +641,10 @@ discovery_runtime::json_object!(EmailAddress, extra {
 /// A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs. A typical example is to use it as the request or the response type of an API method. For instance: service Foo { rpc Bar(google.protobuf.Empty) returns (google.protobuf.Empty); }
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Empty {
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Empty, extra {});
@@ -634,9 +660,10 @@ pub struct Event {
     pub metadata: Option<FieldMetadata>,
     /// The type of the event. The type can be custom or one of these predefined values: * `anniversary` * `other`
     pub r#type: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Event, extra {
@@ -657,9 +684,10 @@ pub struct ExternalId {
     pub r#type: Option<String>,
     /// The value of the external ID.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ExternalId, extra {
@@ -680,9 +708,10 @@ pub struct FieldMetadata {
     pub source_primary: Option<bool>,
     /// Output only. True if the field is verified; false if the field is unverified. A verified field is typically a name, email address, phone number, or website that has been confirmed to be owned by the person.
     pub verified: Option<bool>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(FieldMetadata, extra {
@@ -699,9 +728,10 @@ pub struct FileAs {
     pub metadata: Option<FieldMetadata>,
     /// The file-as value
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(FileAs, extra {
@@ -720,9 +750,10 @@ pub struct Gender {
     pub metadata: Option<FieldMetadata>,
     /// The gender for the person. The gender can be custom or one of these predefined values: * `male` * `female` * `unspecified`
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Gender, extra {
@@ -737,9 +768,10 @@ discovery_runtime::json_object!(Gender, extra {
 pub struct GetPeopleResponse {
     /// The response for each requested resource name.
     pub responses: Vec<PersonResponse>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(GetPeopleResponse, extra {
@@ -753,9 +785,10 @@ pub struct GroupClientData {
     pub key: Option<String>,
     /// The client specified value of the client data.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(GroupClientData, extra {
@@ -778,9 +811,10 @@ pub struct ImClient {
     pub r#type: Option<String>,
     /// The user name used in the IM client.
     pub username: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ImClient, extra {
@@ -799,9 +833,10 @@ pub struct Interest {
     pub metadata: Option<FieldMetadata>,
     /// The interest; for example, `stargazing`.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Interest, extra {
@@ -823,9 +858,10 @@ pub struct ListConnectionsResponse {
     /// **DEPRECATED** (Please use totalItems) The total number of people in the list without pagination.
     #[deprecated]
     pub total_people: Option<i32>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ListConnectionsResponse, extra {
@@ -847,9 +883,10 @@ pub struct ListContactGroupsResponse {
     pub next_sync_token: Option<String>,
     /// The total number of items in the list without pagination.
     pub total_items: Option<i32>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ListContactGroupsResponse, extra {
@@ -868,9 +905,10 @@ pub struct ListDirectoryPeopleResponse {
     pub next_sync_token: Option<String>,
     /// The list of people in the domain directory.
     pub people: Vec<Person>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ListDirectoryPeopleResponse, extra {
@@ -890,9 +928,10 @@ pub struct ListOtherContactsResponse {
     pub other_contacts: Vec<Person>,
     /// The total number of other contacts in the list without pagination.
     pub total_size: Option<i32>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ListOtherContactsResponse, extra {
@@ -909,9 +948,10 @@ pub struct Locale {
     pub metadata: Option<FieldMetadata>,
     /// The well-formed [IETF BCP 47](https://tools.ietf.org/html/bcp47) language tag representing the locale.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Locale, extra {
@@ -938,9 +978,10 @@ pub struct Location {
     pub r#type: Option<String>,
     /// The free-form value of the location.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Location, extra {
@@ -963,9 +1004,10 @@ pub struct Membership {
     pub domain_membership: Option<DomainMembership>,
     /// Metadata about the membership.
     pub metadata: Option<FieldMetadata>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Membership, extra {
@@ -985,9 +1027,10 @@ pub struct MiscKeyword {
     pub r#type: Option<MiscKeywordType>,
     /// The value of the miscellaneous keyword.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(MiscKeyword, extra {
@@ -1052,9 +1095,10 @@ pub struct ModifyContactGroupMembersRequest {
     pub resource_names_to_add: Vec<String>,
     /// Optional. The resource names of the contact people to remove in the form of `people/{person_id}`. The total number of resource names in `resource_names_to_add` and `resource_names_to_remove` must be less than or equal to 1000.
     pub resource_names_to_remove: Vec<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ModifyContactGroupMembersRequest, extra, request_body {
@@ -1069,9 +1113,10 @@ pub struct ModifyContactGroupMembersResponse {
     pub can_not_remove_last_contact_group_resource_names: Vec<String>,
     /// The contact people resource names that were not found.
     pub not_found_resource_names: Vec<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ModifyContactGroupMembersResponse, extra {
@@ -1112,9 +1157,10 @@ pub struct Name {
     pub phonetic_middle_name: Option<String>,
     /// The free form name value.
     pub unstructured_name: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Name, extra {
@@ -1144,9 +1190,10 @@ pub struct Nickname {
     pub r#type: Option<NicknameType>,
     /// The nickname.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Nickname, extra {
@@ -1200,9 +1247,10 @@ pub struct Occupation {
     pub metadata: Option<FieldMetadata>,
     /// The occupation; for example, `carpenter`.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Occupation, extra {
@@ -1245,9 +1293,10 @@ pub struct Organization {
     pub title: Option<String>,
     /// The type of the organization. The type can be custom or one of these predefined values: * `work` * `school`
     pub r#type: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Organization, extra {
@@ -1378,9 +1427,10 @@ pub struct Person {
     pub urls: Vec<Url>,
     /// The person's user defined data.
     pub user_defined: Vec<UserDefined>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Person, extra, request_body {
@@ -1535,9 +1585,10 @@ pub struct PersonMetadata {
     pub previous_resource_names: Vec<String>,
     /// The sources of data for the person.
     pub sources: Vec<Source>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(PersonMetadata, extra {
@@ -1581,9 +1632,10 @@ pub struct PersonResponse {
     pub requested_resource_name: Option<String>,
     /// The status of the response.
     pub status: Option<Status>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(PersonResponse, extra {
@@ -1606,9 +1658,10 @@ pub struct PhoneNumber {
     pub r#type: Option<String>,
     /// The phone number.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(PhoneNumber, extra {
@@ -1628,9 +1681,10 @@ pub struct Photo {
     pub metadata: Option<FieldMetadata>,
     /// The URL of the photo. You can change the desired size by appending a query parameter `sz={size}` at the end of the url, where {size} is the size in pixels. Example: <https://lh3.googleusercontent.com/-T_wVWLlmg7w/AAAAAAAAAAI/AAAAAAAABa8/00gzXvDBYqw/s100/photo.jpg?sz=50>
     pub url: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Photo, extra {
@@ -1646,9 +1700,10 @@ pub struct ProfileMetadata {
     pub object_type: Option<PersonMetadataObjectType>,
     /// Output only. The user types.
     pub user_types: Vec<ProfileMetadataUserTypesItem>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(ProfileMetadata, extra {
@@ -1736,9 +1791,10 @@ pub struct Relation {
     pub person: Option<String>,
     /// The person's relation to the other person. The type can be custom or one of these predefined values: * `spouse` * `child` * `mother` * `father` * `parent` * `brother` * `sister` * `friend` * `relative` * `domesticPartner` * `manager` * `assistant` * `referredBy` * `partner`
     pub r#type: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Relation, extra {
@@ -1758,9 +1814,10 @@ pub struct RelationshipInterest {
     pub metadata: Option<FieldMetadata>,
     /// The kind of relationship the person is looking for. The value can be custom or one of these predefined values: * `friend` * `date` * `relationship` * `networking`
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(RelationshipInterest, extra {
@@ -1779,9 +1836,10 @@ pub struct RelationshipStatus {
     pub metadata: Option<FieldMetadata>,
     /// The relationship status. The value can be custom or one of these predefined values: * `single` * `inARelationship` * `engaged` * `married` * `itsComplicated` * `openRelationship` * `widowed` * `inDomesticPartnership` * `inCivilUnion`
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(RelationshipStatus, extra {
@@ -1800,9 +1858,10 @@ pub struct Residence {
     pub metadata: Option<FieldMetadata>,
     /// The address of the residence.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Residence, extra {
@@ -1820,9 +1879,10 @@ pub struct SearchDirectoryPeopleResponse {
     pub people: Vec<Person>,
     /// The total number of items in the list without pagination.
     pub total_size: Option<i32>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(SearchDirectoryPeopleResponse, extra {
@@ -1836,9 +1896,10 @@ discovery_runtime::json_object!(SearchDirectoryPeopleResponse, extra {
 pub struct SearchResponse {
     /// The results of the request.
     pub results: Vec<SearchResult>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(SearchResponse, extra {
@@ -1850,9 +1911,10 @@ discovery_runtime::json_object!(SearchResponse, extra {
 pub struct SearchResult {
     /// The matched Person.
     pub person: Option<Person>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(SearchResult, extra {
@@ -1870,9 +1932,10 @@ pub struct SipAddress {
     pub r#type: Option<String>,
     /// The SIP address in the [RFC 3261 19.1](https://tools.ietf.org/html/rfc3261#section-19.1) SIP URI format.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(SipAddress, extra {
@@ -1889,9 +1952,10 @@ pub struct Skill {
     pub metadata: Option<FieldMetadata>,
     /// The skill; for example, `underwater basket weaving`.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Skill, extra {
@@ -1914,9 +1978,10 @@ pub struct Source {
     ///
     /// An RFC 3339 timestamp in UTC.
     pub update_time: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Source, extra {
@@ -1969,9 +2034,10 @@ pub struct Status {
     pub details: Vec<::std::collections::BTreeMap<String, serde_json::Value>>,
     /// A developer-facing error message, which should be in English. Any user-facing error message should be localized and sent in the google.rpc.Status.details field, or localized by the client.
     pub message: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Status, extra {
@@ -1988,9 +2054,10 @@ pub struct Tagline {
     pub metadata: Option<FieldMetadata>,
     /// The tagline.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Tagline, extra {
@@ -2007,9 +2074,10 @@ pub struct UpdateContactGroupRequest {
     pub read_group_fields: Option<discovery_runtime::FieldMask>,
     /// Optional. A field mask to restrict which fields on the group are updated. Multiple fields can be specified by separating them with commas. Defaults to `name` if not set or set to empty. Updated fields are replaced. Valid values are: * clientData * name
     pub update_group_fields: Option<discovery_runtime::FieldMask>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(UpdateContactGroupRequest, extra, request_body {
@@ -2027,9 +2095,10 @@ pub struct UpdateContactPhotoRequest {
     pub photo_bytes: Option<discovery_runtime::Bytes>,
     /// Optional. A mask of what source types to return. Defaults to READ_SOURCE_TYPE_CONTACT and READ_SOURCE_TYPE_PROFILE if not set.
     pub sources: Vec<ReadSourceType>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(UpdateContactPhotoRequest, extra, request_body {
@@ -2043,9 +2112,10 @@ discovery_runtime::json_object!(UpdateContactPhotoRequest, extra, request_body {
 pub struct UpdateContactPhotoResponse {
     /// The updated person, if person_fields is set in the UpdateContactPhotoRequest; otherwise this will be unset.
     pub person: Option<Person>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(UpdateContactPhotoResponse, extra {
@@ -2145,9 +2215,10 @@ pub struct Url {
     pub r#type: Option<String>,
     /// The URL.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(Url, extra {
@@ -2166,9 +2237,10 @@ pub struct UserDefined {
     pub metadata: Option<FieldMetadata>,
     /// The end user specified value of the user defined data.
     pub value: Option<String>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
+    /// JSON members that this version of the crate does not know (kept, so that
+    /// writing back what was read loses nothing), and which members to send although
+    /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+    pub extra: discovery_runtime::wire::Extra,
 }
 
 discovery_runtime::json_object!(UserDefined, extra {

@@ -1410,3 +1410,89 @@ async fn reserved_expansion_keeps_slashes_but_not_query_or_escape_characters() {
     assert_eq!(paths, ["/v1/people/c1%3FpersonFields=photos", "/v1/people/%252e%252e", "/v1/people/c1%23frag"]);
     assert!(reqs.iter().all(|r| r.raw_query == "personFields=names"), "{reqs:#?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Empty values and nulls: sent exactly when asked for, and kept on read-modify-write
+// ---------------------------------------------------------------------------------------
+
+/// `key` of `object`: `None` when absent, `Some(value)` (maybe `null`) when present.
+fn member<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    object.as_object().expect("an object").get(key)
+}
+
+#[tokio::test]
+async fn empty_values_and_nulls_are_sent_exactly_when_asked_for() {
+    let server = Server::canned(ada()).await;
+    let client = server.client();
+
+    // Top level: `emailAddresses: []` and `etag: null`; nested: `names[0].metadata: null`
+    // and `metadata.sources: []`. Everything else empty stays out.
+    let mut person = Person { names: vec![Name { given_name: Some("Ada".into()), ..Default::default() }], ..Default::default() };
+    person.extra.send_empty("emailAddresses");
+    person.extra.send_null("etag");
+    person.names[0].extra.send_null("metadata");
+    let mut metadata = PersonMetadata::default();
+    metadata.extra.send_empty("sources");
+    person.metadata = Some(metadata);
+    client.people().update_contact("people/c123", &person, "names,emailAddresses").send().await.unwrap();
+
+    // A top-level map: `contacts: {}`.
+    let mut batch = BatchUpdateContactsRequest { update_mask: Some("names".into()), ..Default::default() };
+    batch.extra.send_empty("contacts");
+    let _ = client.people().batch_update_contacts(&batch).send().await;
+
+    let requests = server.requests();
+    let sent = requests[0].json();
+    assert_eq!(member(&sent, "emailAddresses"), Some(&json!([])));
+    assert_eq!(member(&sent, "etag"), Some(&Value::Null));
+    assert_eq!(member(&sent["names"][0], "metadata"), Some(&Value::Null));
+    assert_eq!(member(&sent["metadata"], "sources"), Some(&json!([])));
+    for untouched in ["phoneNumbers", "biographies", "resourceName", "memberships"] {
+        assert_eq!(member(&sent, untouched), None, "{untouched}");
+    }
+    assert_eq!(member(&sent["names"][0], "familyName"), None);
+    assert_eq!(sent, json!({"emailAddresses": [], "etag": null, "metadata": {"sources": []}, "names": [{"givenName": "Ada", "metadata": null}]}));
+    let batch_sent = requests[1].json();
+    assert_eq!(batch_sent, json!({"contacts": {}, "updateMask": "names"}));
+
+    // The serde writer says the same, byte for byte.
+    assert_eq!(serde_json::to_vec(&person).unwrap(), requests[0].body);
+    assert_eq!(serde_json::to_vec(&batch).unwrap(), requests[1].body);
+
+    // Without the requests, the same values send nothing for the empty fields.
+    let plain = Person { names: vec![Name { given_name: Some("Ada".into()), ..Default::default() }], ..Default::default() };
+    assert_eq!(serde_json::to_value(&plain).unwrap(), json!({"names": [{"givenName": "Ada"}]}));
+}
+
+#[tokio::test]
+async fn read_modify_write_keeps_empty_members_and_sends_what_was_emptied() {
+    let mut stored = ada();
+    stored["biographies"] = json!([]);
+    stored["urls"] = json!([]);
+    stored["nicknames"] = Value::Null;
+    stored["names"][0]["middleName"] = Value::Null;
+    let server = Server::start(move |i, _| Reply::json(200, if i == 0 { stored.clone() } else { ada() })).await;
+    let client = server.client();
+
+    let mut person = client.people().get("people/c123", "names,emailAddresses,biographies,urls,nicknames").send().await.unwrap();
+    assert!(person.biographies.is_empty() && person.nicknames.is_empty());
+    // The change: a new given name, and no email addresses any more.
+    person.names[0].given_name = Some("Augusta".into());
+    person.email_addresses.clear();
+    client.people().update_contact("people/c123", &person, "names,emailAddresses").send().await.unwrap();
+
+    let sent = server.requests()[1].json();
+    assert_eq!(sent["names"][0]["givenName"], "Augusta");
+    assert_eq!(member(&sent, "emailAddresses"), Some(&json!([])), "emptied, so sent empty");
+    assert_eq!(member(&sent, "biographies"), Some(&json!([])), "read empty, written empty");
+    assert_eq!(member(&sent, "urls"), Some(&json!([])));
+    assert_eq!(member(&sent, "nicknames"), Some(&Value::Null), "read null, written null");
+    assert_eq!(member(&sent["names"][0], "middleName"), Some(&Value::Null));
+    assert_eq!(member(&sent, "phoneNumbers"), None, "never present, never sent");
+
+    // `omit_absent_members` forgets it all.
+    person.extra.omit_absent_members();
+    let value = serde_json::to_value(&person).unwrap();
+    assert_eq!(member(&value, "biographies"), None);
+    assert_eq!(member(&value, "emailAddresses"), None);
+}

@@ -443,9 +443,10 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
         #[derive(Clone, Debug, Default, PartialEq)]
         pub struct #name {
             #(#fields)*
-            /// JSON members that this version of the crate does not know. They are kept so
-            /// that writing back what was read (read, modify, update) loses nothing.
-            pub #unknown: discovery_runtime::wire::UnknownMembers,
+            /// JSON members that this version of the crate does not know (kept, so that
+            /// writing back what was read loses nothing), and which members to send although
+            /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
+            pub #unknown: discovery_runtime::wire::Extra,
         }
 
         discovery_runtime::json_object!(#name, #unknown #marker { #(#members),* });

@@ -82,6 +82,7 @@ pub mod auth;
 mod call;
 mod client;
 pub mod error;
+mod extra;
 mod info;
 mod macros;
 mod media;

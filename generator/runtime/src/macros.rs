@@ -125,32 +125,38 @@ macro_rules! call_options {
 
 /// Implements [`wire::FromJson`](crate::wire::FromJson) and
 /// [`wire::JsonObject`](crate::wire::JsonObject) (how the client decodes responses),
-/// `Serialize` and `Deserialize` for a generated object type, from the list of its fields
-/// and their JSON member names; also [`wire::JsonBody`](crate::wire::JsonBody) for the
-/// types that methods take as their request body, marked `request_body`.
+/// [`wire::ToJson`](crate::wire::ToJson) (how it encodes request bodies), `Serialize` and
+/// `Deserialize` for a generated object type, from the list of its fields and their JSON
+/// member names; also [`wire::JsonBody`](crate::wire::JsonBody) for the types that methods
+/// take as their request body, marked `request_body`.
 ///
-/// `json_object!(Type, unknown { field: "memberName", count: "count" as int64 })`: every
-/// listed field is an `Option`, `Vec` or map, written only when it holds something;
-/// `as int64` marks 64-bit integers, which travel as JSON strings ([`wire::int64`](crate::wire::int64)).
-/// Members the list does not name are kept in the field `unknown`, a
-/// [`wire::UnknownMembers`](crate::wire::UnknownMembers), when reading and
-/// written back after the others, so that read, modify, write loses nothing. Reading is one
-/// pass over the members, without buffering, and nested objects are decoded where they
-/// live. `Deserialize`, for applications that embed generated types in their own serde
-/// types, goes through a `serde_json::Value`; [`wire::from_str`](crate::wire::from_str) is
-/// the direct way.
+/// `json_object!(Type, extra { field: "memberName", count: "count" as int64 })`: every
+/// listed field is an `Option`, `Vec` or map; `as int64` marks 64-bit integers, which travel
+/// as JSON strings ([`wire::int64`](crate::wire::int64)). The field `extra`, a
+/// [`wire::Extra`](crate::wire::Extra), keeps the members the list does not name (written
+/// back after the others, so that read, modify, write loses nothing) and decides which
+/// absent fields are written anyway: those present when the value was read, and those
+/// named with [`Extra::send_empty`](crate::wire::Extra::send_empty) or
+/// [`Extra::send_null`](crate::wire::Extra::send_null); other fields are written only when
+/// they hold something. Both writers (the runtime's and serde's) follow the same rules.
+/// Reading is one pass over the members, without buffering, and nested objects are decoded
+/// where they live. `Deserialize`, for applications that embed generated types in their
+/// own serde types, goes through a `serde_json::Value`; [`wire::from_str`](crate::wire::from_str)
+/// is the direct way.
 ///
 /// ```
 /// #[derive(Debug, Default)]
 /// pub struct Note {
 ///     text: Option<String>,
 ///     views: Option<i64>,
-///     extra: discovery_runtime::wire::UnknownMembers,
+///     tags: Vec<String>,
+///     extra: discovery_runtime::wire::Extra,
 /// }
 ///
 /// discovery_runtime::json_object!(Note, extra, request_body {
 ///     text: "text",
 ///     views: "viewCount" as int64,
+///     tags: "tags",
 /// });
 ///
 /// let note: Note = discovery_runtime::wire::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
@@ -161,6 +167,12 @@ macro_rules! call_options {
 ///
 /// use discovery_runtime::wire::JsonBody;
 /// assert_eq!(note.to_json(), br#"{"text":"hi","viewCount":"7","later":1}"#);
+///
+/// let mut cleared = Note::default();
+/// cleared.extra.send_empty("tags");
+/// cleared.extra.send_null("viewCount");
+/// assert_eq!(cleared.to_json(), br#"{"viewCount":null,"tags":[]}"#);
+/// assert_eq!(serde_json::to_vec(&cleared).unwrap(), cleared.to_json());
 /// ```
 #[macro_export]
 macro_rules! json_object {
@@ -177,10 +189,19 @@ macro_rules! json_object {
         impl $crate::serde::Serialize for $object {
             fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 use $crate::serde::ser::SerializeMap as _;
+                const MEMBERS: &[&str] = <$object as $crate::wire::Members>::MEMBERS;
                 let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                $($crate::wire::member $(::$codec)? ::write(&mut map, $wire, &self.$field)?;)*
-                for (key, value) in &self.$unknown {
+                $($crate::wire::member $(::$codec)? ::write(
+                    &mut map,
+                    $wire,
+                    &self.$field,
+                    self.$unknown.forced(const { $crate::wire::member_index(MEMBERS, $wire) }, $wire),
+                )?;)*
+                for (key, value) in &*self.$unknown {
                     map.serialize_entry(key, value)?;
+                }
+                for key in self.$unknown.nulls_beyond(MEMBERS) {
+                    map.serialize_entry(key, &())?;
                 }
                 map.end()
             }
@@ -188,10 +209,19 @@ macro_rules! json_object {
 
         impl $crate::wire::ToJson for $object {
             fn write_json(&self, writer: &mut $crate::wire::JsonWriter) {
+                const MEMBERS: &[&str] = <$object as $crate::wire::Members>::MEMBERS;
                 let mut object = writer.begin_object();
-                $(object.member($wire, &self.$field);)*
-                object.end_with(&self.$unknown);
+                $(object.member_or_forced(
+                    $wire,
+                    &self.$field,
+                    self.$unknown.forced(const { $crate::wire::member_index(MEMBERS, $wire) }, $wire),
+                );)*
+                object.end_with(&self.$unknown, MEMBERS);
             }
+        }
+
+        impl $crate::wire::Members for $object {
+            const MEMBERS: &'static [&'static str] = &[$($wire),*];
         }
 
         impl $crate::wire::JsonObject for $object {
@@ -200,8 +230,21 @@ macro_rules! json_object {
                 key: &str,
                 reader: &mut $crate::wire::JsonReader<'_>,
             ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
+                const MEMBERS: &[&str] = <$object as $crate::wire::Members>::MEMBERS;
                 match key {
-                    $($wire => $crate::wire::FromJson::read_json_into(&mut self.$field, reader),)*
+                    $($wire => {
+                        // `null` is the member's empty value, whatever its type (an array
+                        // or map too, as proto3 JSON reads it), and is remembered as such.
+                        let null = reader.next_is_null();
+                        if null {
+                            reader.null()?;
+                            self.$field = ::core::default::Default::default();
+                        } else {
+                            $crate::wire::FromJson::read_json_into(&mut self.$field, reader)?;
+                        }
+                        self.$unknown.mark_read(const { $crate::wire::member_index(MEMBERS, $wire) }, null);
+                        ::core::result::Result::Ok(())
+                    })*
                     _ => reader.unknown_member(key, &mut self.$unknown),
                 }
             }

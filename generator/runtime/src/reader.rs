@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::wire::UnknownMembers;
+use crate::extra::Extra;
 
 /// The deepest nesting of arrays and objects accepted: serde_json's default limit.
 const MAX_DEPTH: u32 = 127;
@@ -229,6 +229,14 @@ impl<'a> JsonReader<'a> {
                 Err(self.error_at(at, "expected ident"))
             }
         }
+    }
+
+    /// Whether the next value is `null` (not consumed; a malformed literal is found by
+    /// whatever reads it).
+    #[doc(hidden)]
+    #[inline]
+    pub fn next_is_null(&mut self) -> bool {
+        self.peek() == Some(b'n')
     }
 
     /// Consumes `null` and returns `true`, or returns `false` if the next value is not null.
@@ -626,7 +634,7 @@ impl<'a> JsonReader<'a> {
 
     /// Keeps the value of a member that the object's type does not know, so that writing
     /// the object back loses nothing.
-    pub fn unknown_member(&mut self, key: &str, unknown: &mut UnknownMembers) -> Result<()> {
+    pub fn unknown_member(&mut self, key: &str, unknown: &mut Extra) -> Result<()> {
         let value = self.value()?;
         unknown.insert(key.to_owned(), value);
         Ok(())

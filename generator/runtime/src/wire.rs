@@ -3,6 +3,9 @@
 //! [`to_vec`]), and the serde side of [`json_object!`](crate::json_object) (members written by
 //! serde, helpers for encodings that differ from serde's defaults).
 
+pub use crate::extra::Extra;
+#[doc(hidden)]
+pub use crate::extra::{member_index, Forced, Members};
 pub use crate::reader::{
     deserialize_via_value, from_str, read_object, read_object_into, read_object_push, read_object_some, DecodeError,
     FromJson, JsonObject, JsonReader, Serde,
@@ -25,16 +28,19 @@ pub trait JsonBody {
     fn to_json(&self) -> Vec<u8>;
 }
 
-/// One member of a generated object type, read and written by [`json_object!`](crate::json_object).
+/// One member of a generated object type, written by the `Serialize` impl of
+/// [`json_object!`](crate::json_object).
 ///
-/// Members that hold nothing (`None`, an empty array or map) are left out when writing,
-/// as the Google APIs expect.
+/// Members that hold nothing (`None`, an empty array or map) are left out when writing, as
+/// the Google APIs expect, unless the object's [`Extra`] says to send them
+/// ([`Extra::send_empty`], [`Extra::send_null`], or present when read).
+#[doc(hidden)]
 pub mod member {
     use std::collections::BTreeMap;
 
     use serde::ser::{Serialize, SerializeMap};
 
-    use super::{AsWireString, Wire};
+    use super::{AsWireString, Forced, Wire};
 
     /// Whether a member value holds nothing and is left out of the JSON object.
     pub trait Absent {
@@ -60,38 +66,30 @@ pub mod member {
         }
     }
 
-    /// A member value that writes itself into a JSON object, or nothing when it is absent.
+    /// A member value that writes itself into a JSON object: `None` as `null` and an empty
+    /// array or map as `[]` or `{}` (when it is written at all, see [`write`]).
     ///
     /// `Option` writes its content directly, and arrays go through a plain loop rather than
     /// serde's iterator-based `collect_seq`: less code per type, in every generated crate.
-    pub trait Member {
-        /// Writes `self` under `key` unless it is absent.
+    pub trait Member: Absent {
+        /// Writes `self` under `key`.
         fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error>;
     }
 
     impl<T: Serialize> Member for Option<T> {
         fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
-            match self {
-                Some(value) => map.serialize_entry(key, value),
-                None => Ok(()),
-            }
+            map.serialize_entry(key, self)
         }
     }
 
     impl<T: Serialize> Member for Vec<T> {
         fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
-            if self.is_absent() {
-                return Ok(());
-            }
             map.serialize_entry(key, &Items(self))
         }
     }
 
     impl<K: Serialize, V: Serialize> Member for BTreeMap<K, V> {
         fn write_member<M: SerializeMap>(&self, map: &mut M, key: &'static str) -> Result<(), M::Error> {
-            if self.is_absent() {
-                return Ok(());
-            }
             map.serialize_entry(key, self)
         }
     }
@@ -110,101 +108,41 @@ pub mod member {
         }
     }
 
-    /// Writes `value` under `key` unless it is absent.
-    pub fn write<M, T>(map: &mut M, key: &'static str, value: &T) -> Result<(), M::Error>
+    /// Writes `value` under `key`, unless it is absent and not `forced`; a forced absent
+    /// member goes as `null` or as its empty form.
+    pub fn write<M, T>(map: &mut M, key: &'static str, value: &T, forced: Option<Forced>) -> Result<(), M::Error>
     where
         M: SerializeMap,
         T: Member,
     {
-        value.write_member(map, key)
+        if !value.is_absent() {
+            return value.write_member(map, key);
+        }
+        match forced {
+            None => Ok(()),
+            Some(Forced::Empty) => value.write_member(map, key),
+            Some(Forced::Null) => map.serialize_entry(key, &()),
+        }
     }
 
     /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
     pub mod int64 {
         use super::*;
 
-        /// Writes `value` under `key`, integers as strings, unless it is absent.
-        pub fn write<M, T>(map: &mut M, key: &'static str, value: &T) -> Result<(), M::Error>
+        /// Writes `value` under `key`, integers as strings, as [`write`](super::write) does.
+        pub fn write<M, T>(map: &mut M, key: &'static str, value: &T, forced: Option<Forced>) -> Result<(), M::Error>
         where
             M: SerializeMap,
             T: Absent + AsWireString,
         {
-            if value.is_absent() {
-                return Ok(());
+            if !value.is_absent() || forced == Some(Forced::Empty) {
+                return map.serialize_entry(key, &Wire(value));
             }
-            map.serialize_entry(key, &Wire(value))
+            match forced {
+                Some(Forced::Null) => map.serialize_entry(key, &()),
+                _ => Ok(()),
+            }
         }
-    }
-}
-
-/// The JSON members of an object that its generated type does not know (added to the API
-/// after the crate was generated), kept so that writing back what was read loses nothing.
-///
-/// Dereferences to a `BTreeMap<String, serde_json::Value>`. While empty, which is nearly
-/// always, it holds no allocation and takes one pointer in the object instead of a map's
-/// three words: objects nest deeply (a Person's every name and address has metadata with a
-/// source), and the smaller they are, the less each decoded page moves and frees.
-///
-/// ```
-/// use discovery_runtime::wire::UnknownMembers;
-///
-/// let mut unknown = UnknownMembers::default();
-/// assert!(unknown.is_empty());
-/// unknown.insert("addedLater".to_owned(), serde_json::json!(1));
-/// assert_eq!(unknown["addedLater"], 1);
-/// ```
-#[derive(Clone, Default)]
-// The box is the point: one word while empty, where the map alone takes three.
-#[allow(clippy::box_collection)]
-pub struct UnknownMembers(Option<Box<BTreeMap<String, serde_json::Value>>>);
-
-static NO_MEMBERS: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-
-impl std::ops::Deref for UnknownMembers {
-    type Target = BTreeMap<String, serde_json::Value>;
-
-    fn deref(&self) -> &Self::Target {
-        self.0.as_deref().unwrap_or(&NO_MEMBERS)
-    }
-}
-
-impl std::ops::DerefMut for UnknownMembers {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.0.get_or_insert_with(Box::default)
-    }
-}
-
-impl fmt::Debug for UnknownMembers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-/// Equal when they hold the same members, allocated or not.
-impl PartialEq for UnknownMembers {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl From<BTreeMap<String, serde_json::Value>> for UnknownMembers {
-    fn from(members: BTreeMap<String, serde_json::Value>) -> Self {
-        UnknownMembers((!members.is_empty()).then(|| Box::new(members)))
-    }
-}
-
-impl FromIterator<(String, serde_json::Value)> for UnknownMembers {
-    fn from_iter<I: IntoIterator<Item = (String, serde_json::Value)>>(iter: I) -> Self {
-        BTreeMap::from_iter(iter).into()
-    }
-}
-
-impl<'a> IntoIterator for &'a UnknownMembers {
-    type Item = (&'a String, &'a serde_json::Value);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, serde_json::Value>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
     }
 }
 
@@ -645,7 +583,7 @@ mod in_place_tests {
         name: Option<String>,
         child: Option<Node2>,
         children: Vec<Node2>,
-        extra: super::UnknownMembers,
+        extra: super::Extra,
     }
 
     crate::json_object!(Node, extra { name: "name", child: "child", children: "children" });
@@ -653,7 +591,7 @@ mod in_place_tests {
     #[derive(Debug, Default, PartialEq)]
     pub struct Node2 {
         id: Option<i64>,
-        extra: super::UnknownMembers,
+        extra: super::Extra,
     }
 
     crate::json_object!(Node2, extra { id: "id" as int64 });
@@ -685,7 +623,10 @@ mod in_place_tests {
     fn null_leaves_members_absent_and_a_repeated_member_replaces_the_first() {
         let node = decode(r#"{"child": null}"#).unwrap();
         assert_eq!(node.child, None);
-        assert!(decode(r#"{"children": null}"#).is_err(), "arrays are never null, as before");
+        // A null array is read as empty (as proto3 JSON reads it) and written back null.
+        let node = decode(r#"{"children": null}"#).unwrap();
+        assert!(node.children.is_empty());
+        assert_eq!(serde_json::to_string(&node).unwrap(), r#"{"children":null}"#);
         let node =
             decode(r#"{"child": {"id": 1, "y": 0}, "child": {"z": 0}, "children": [{}], "children": []}"#).unwrap();
         let child = node.child.unwrap();

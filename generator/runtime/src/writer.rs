@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::wire::UnknownMembers;
+use crate::extra::{Extra, Forced};
 
 /// A type the runtime's JSON writer encodes: the object types and enums of generated crates,
 /// the JSON scalars, `serde_json::Value`, and `Option`, `Vec`, `Box` and
@@ -154,16 +154,34 @@ impl ObjectWriter<'_> {
 
     /// Writes the member `name` unless `value` is absent ([`ToJson::is_absent`]).
     pub fn member<T: ToJson + ?Sized>(&mut self, name: &str, value: &T) {
+        self.member_or_forced(name, value, None);
+    }
+
+    /// Writes the member `name`: its value, or when the value is absent and `forced` says
+    /// the member must go anyway, `null` or the value's empty form (`[]`, `{}`).
+    #[doc(hidden)]
+    #[inline]
+    pub fn member_or_forced<T: ToJson + ?Sized>(&mut self, name: &str, value: &T, forced: Option<Forced>) {
         if !value.is_absent() {
             value.write_json(self.key(name));
+        } else {
+            match forced {
+                None => {}
+                Some(Forced::Empty) => value.write_json(self.key(name)),
+                Some(Forced::Null) => self.key(name).null(),
+            }
         }
     }
 
-    /// Writes the members that the object's type does not know, after the others, and
-    /// closes the object.
-    pub fn end_with(mut self, unknown: &UnknownMembers) {
-        for (name, value) in unknown {
+    /// Writes the members that the object's type (whose members are `known`) does not
+    /// know, after the others, then those asked to be sent as `null` by names it does not
+    /// know, and closes the object.
+    pub fn end_with(mut self, extra: &Extra, known: &[&str]) {
+        for (name, value) in &**extra {
             self.key(name).serde(value);
+        }
+        for name in extra.nulls_beyond(known) {
+            self.key(name).null();
         }
         self.end();
     }
@@ -345,7 +363,7 @@ mod tests {
         object.member("empty", &Vec::<u8>::new());
         object.member("zero", &Some(0));
         object.member("blank", &Some(String::new()));
-        object.end_with(&[("later".to_owned(), json!([1]))].into_iter().collect());
+        object.end_with(&[("later".to_owned(), json!([1]))].into_iter().collect(), &[]);
         assert_eq!(writer.out, br#"{"zero":0,"blank":"","later":[1]}"#);
     }
 

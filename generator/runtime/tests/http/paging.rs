@@ -1,6 +1,6 @@
 //! Paging across `nextPageToken`.
 
-use discovery_runtime::wire::UnknownMembers;
+use discovery_runtime::wire::Extra;
 use discovery_runtime::{Call, Client, Error, ItemStream, Page, PageStream};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -14,7 +14,7 @@ struct ListConnectionsResponse {
     next_page_token: Option<String>,
     next_sync_token: Option<String>,
     total_items: Option<i32>,
-    extra: UnknownMembers,
+    extra: Extra,
 }
 
 discovery_runtime::json_object!(
@@ -30,7 +30,7 @@ discovery_runtime::json_object!(
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Person {
     resource_name: Option<String>,
-    extra: UnknownMembers,
+    extra: Extra,
 }
 
 discovery_runtime::json_object!(Person, extra { resource_name: "resourceName" });
