@@ -21,7 +21,8 @@ pub mod types;
 pub use discovery_runtime::{
     auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask,
     HttpClientBuilder, HttpTransport, ItemStream, Media, PageStream, Response,
-    ResponseFuture, Result, RetryPolicy, ServiceError, TransportError, UploadProtocol,
+    ResponseFuture, Result, RetryPolicy, ServiceError, TransportError, Upload,
+    UploadProgress,
 };
 
 /// Read-modify-write with etag conflicts, and batch writes split under a service limit.

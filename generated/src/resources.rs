@@ -5,8 +5,9 @@
 //!
 //! A builder takes the method's required inputs when it is created, offers a setter
 //! per optional parameter, and does nothing until `send` (or `by_page`, `by_item`,
-//! `upload`, `download`) is awaited. Every builder also has the per-call options
-//! `fields`, `quota_user`, `param`, `header`, `add_scope`, `retry_policy` and `timeout`.
+//! `upload`, `download`, `download_to`) is awaited. Every builder also has the
+//! per-call options `fields`, `quota_user`, `param`, `header`, `add_scope`,
+//! `retry_policy`, `timeout` and `deadline`.
 /// The `contactGroups` resource of the API: reach it through its parent's `contact_groups()`.
 #[derive(Clone, Debug)]
 pub struct ContactGroupsResource {

@@ -168,7 +168,7 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub use discovery_runtime::{
             auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, HttpClientBuilder,
             HttpTransport, ItemStream, Media, PageStream, Response, ResponseFuture, Result, RetryPolicy,
-            ServiceError, TransportError, UploadProtocol,
+            ServiceError, TransportError, Upload, UploadProgress,
         };
 
         /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
@@ -548,14 +548,16 @@ fn resources_rs(api: &Api) -> TokenStream {
     let mut items = Vec::new();
     let mut pages = BTreeSet::new();
     let objects = object_names(api);
-    collect_resource_items(&api.root, &objects, &mut items, &mut pages);
+    let krate = api.crate_name.replace('-', "_");
+    collect_resource_items(&api.root, &objects, &krate, &mut items, &mut pages);
     quote! {
         //! Resource handles and request builders: one builder per method.
         //!
         //! A builder takes the method's required inputs when it is created, offers a setter
         //! per optional parameter, and does nothing until `send` (or `by_page`, `by_item`,
-        //! `upload`, `download`) is awaited. Every builder also has the per-call options
-        //! `fields`, `quota_user`, `param`, `header`, `add_scope`, `retry_policy` and `timeout`.
+        //! `upload`, `download`, `download_to`) is awaited. Every builder also has the
+        //! per-call options `fields`, `quota_user`, `param`, `header`, `add_scope`,
+        //! `retry_policy`, `timeout` and `deadline`.
         #(#items)*
     }
 }
@@ -563,6 +565,7 @@ fn resources_rs(api: &Api) -> TokenStream {
 fn collect_resource_items(
     resource: &Resource,
     objects: &HashSet<&str>,
+    krate: &str,
     items: &mut Vec<TokenStream>,
     pages: &mut BTreeSet<String>,
 ) {
@@ -582,7 +585,7 @@ fn collect_resource_items(
         items.push(resource_impl(resource, quote!(self.client), objects));
     }
     for method in &resource.methods {
-        items.push(builder_item(method));
+        items.push(builder_item(method, krate));
         if let Some(paging) = &method.paging {
             if pages.insert(paging.response.clone()) {
                 items.push(page_impl(paging));
@@ -590,11 +593,11 @@ fn collect_resource_items(
         }
     }
     for child in &resource.children {
-        collect_resource_items(child, objects, items, pages);
+        collect_resource_items(child, objects, krate, items, pages);
     }
 }
 
-fn builder_item(method: &Method) -> TokenStream {
+fn builder_item(method: &Method, krate: &str) -> TokenStream {
     let builder = ident(&method.builder);
     let doc = format!(
         " Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.",
@@ -627,26 +630,37 @@ fn builder_item(method: &Method) -> TokenStream {
             #by_item
         }
     });
-    let upload = method.media_upload.as_ref().map(|_| {
+    let upload = method.media_upload.as_ref().map(|upload| {
         let ty = response.clone().unwrap_or_else(|| quote!(serde_json::Value));
+        let doc = doc_lines(upload_doc(krate, &method.builder, &upload.accept));
         quote! {
-            /// Sends the request with media content, by the protocol given.
+            #doc
             pub fn upload(
                 self,
                 media: discovery_runtime::Media,
-                protocol: discovery_runtime::UploadProtocol,
+                upload: discovery_runtime::Upload,
             ) -> discovery_runtime::ResponseFuture<#ty> {
-                self.call.upload(media, protocol)
+                self.call.upload(media, upload)
             }
         }
     });
     let download = method.media_download.then(|| {
+        let doc = doc_lines(download_doc(krate, &method.builder));
         quote! {
-            /// Downloads the media content (`alt=media`) as a stream of bytes.
+            /// Downloads the media content (`alt=media`) as a stream of bytes;
+            /// [`download_to`](Self::download_to) writes it out and resumes it after a failure.
             pub fn download(
                 self,
             ) -> discovery_runtime::BoxFuture<'static, discovery_runtime::Result<discovery_runtime::ByteStream>> {
                 self.call.download()
+            }
+
+            #doc
+            pub fn download_to<'w>(
+                self,
+                out: &'w mut (dyn discovery_runtime::AsyncWrite + Send + Unpin),
+            ) -> discovery_runtime::BoxFuture<'w, discovery_runtime::Result<u64>> {
+                self.call.download_to(out)
             }
         }
     });
@@ -667,6 +681,72 @@ fn builder_item(method: &Method) -> TokenStream {
         }
 
         #options
+    }
+}
+
+/// The doc of a media method's `upload`, with an example that compiles against the
+/// generated crate (the builder comes in as an argument, so no values need inventing).
+fn upload_doc(krate: &str, builder: &str, accept: &[String]) -> Vec<String> {
+    let media_type = example_media_type(accept);
+    let text = format!(
+        "Sends the request with its media, from bytes ([`Media::new`](discovery_runtime::Media::new)), \
+         a file ([`Media::from_path`](discovery_runtime::Media::from_path)) or an `AsyncRead` \
+         ([`Media::from_reader`](discovery_runtime::Media::from_reader)), by the protocol \
+         [`Upload`](discovery_runtime::Upload) says. A simple upload is one request; a resumable \
+         one, the choice for large media, sends chunks, holding one in memory at a time, reports \
+         its progress, and can be resumed from its session URI after a restart.\n\n\
+         ```no_run\n\
+         # async fn example(call: {krate}::resources::{builder}, saved_session: Option<String>) -> Result<(), Box<dyn std::error::Error>> {{\n\
+         use {krate}::{{Media, Upload}};\n\n\
+         let media = Media::from_path({media_type:?}, \"upload.bin\")?;\n\
+         let upload = match saved_session {{\n    \
+             Some(uri) => Upload::resume(uri),\n    \
+             None => Upload::resumable().on_session(|uri| println!(\"to resume after a restart: {{uri}}\")),\n\
+         }};\n\
+         let uploaded = call.upload(media, upload.on_progress(|p| println!(\"{{}} of {{:?}} bytes\", p.sent, p.total))).await?;\n\
+         # let _ = uploaded;\n\
+         # Ok(())\n\
+         # }}\n\
+         ```"
+    );
+    text.lines().map(str::to_owned).collect()
+}
+
+/// The doc of a media method's `download_to`, with an example as [`upload_doc`]'s.
+fn download_doc(krate: &str, builder: &str) -> Vec<String> {
+    let text = format!(
+        "Downloads the media content (`alt=media`) into `out` (a file, a socket, a `Vec<u8>`: \
+         any `AsyncWrite`) and returns the number of bytes written. Where the body breaks off, \
+         the download goes on from the byte it reached with a `Range` request.\n\n\
+         ```no_run\n\
+         # async fn example(call: {krate}::resources::{builder}) -> {krate}::Result<()> {{\n\
+         let mut out: Vec<u8> = Vec::new();\n\
+         let written = call.download_to(&mut out).await?;\n\
+         # let _ = written;\n\
+         # Ok(())\n\
+         # }}\n\
+         ```"
+    );
+    text.lines().map(str::to_owned).collect()
+}
+
+/// A media type the method accepts, for examples: the first accepted pattern, with a
+/// common subtype for a wildcard.
+fn example_media_type(accept: &[String]) -> String {
+    let pattern = accept.first().map_or("*/*", String::as_str);
+    match pattern.split_once('/') {
+        Some(("*", _)) | None => "application/octet-stream".to_owned(),
+        Some((top, "*")) => {
+            let sub = match top {
+                "image" => "png",
+                "video" => "mp4",
+                "audio" => "mpeg",
+                "text" => "plain",
+                _ => "octet-stream",
+            };
+            format!("{top}/{sub}")
+        }
+        Some(_) => pattern.to_owned(),
     }
 }
 

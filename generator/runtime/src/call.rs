@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use tracing::Instrument;
 
-use crate::client::Client;
+use crate::client::{Client, QueueGuard};
 use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
 use crate::info::MethodInfo;
 use crate::query::{encode_pairs, QueryValue};
@@ -127,14 +127,24 @@ impl fmt::Debug for Call {
     }
 }
 
+/// What a request carries.
+pub(crate) enum Payload {
+    /// Bytes in memory (maybe none), sent again as they are on a retry.
+    Bytes(bytes::Bytes),
+    /// A body streamed from media, made anew for each attempt.
+    Streamed(Box<dyn Fn() -> Result<reqwest::Body> + Send + Sync>),
+}
+
 /// A request ready to be sent, possibly several times.
 pub(crate) struct Prepared {
     pub(crate) method: http::Method,
     pub(crate) url: url::Url,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Option<bytes::Bytes>,
+    pub(crate) body: Payload,
     /// Whether repeating the request after an ambiguous failure is safe.
     pub(crate) idempotent: bool,
+    /// Whether the request can be sent only once (its body cannot be made again).
+    pub(crate) once: bool,
     /// Whether to attach the bearer token.
     pub(crate) authenticate: bool,
     /// Which statuses are an answer rather than an error: 2xx, and for the chunks of a
@@ -326,19 +336,11 @@ impl Call {
         Deadline::after(self.deadline.or(self.client.shared.deadline))
     }
 
-    /// Waits for this client's earlier mutations when mutations are serialised; the guard
-    /// keeps later ones waiting until it is dropped. The wait ends at the deadline.
-    pub(crate) async fn enter_mutation_queue(
-        &self,
-        deadline: &Deadline,
-    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>> {
-        let mutation = self.method.http_method().is_mutation();
-        match (&self.client.user.mutation_queue, mutation) {
-            (Some(queue), true) => deadline.bound(queue.lock()).await.map(Some).inspect_err(|_| {
-                tracing::debug!("the deadline passed while waiting for earlier mutations");
-            }),
-            _ => Ok(None),
-        }
+    /// Waits for the client's earlier mutations when this call is one and mutations are
+    /// serialised; the guard keeps later ones waiting until it is dropped. The wait ends at
+    /// the deadline.
+    pub(crate) async fn enter_mutation_queue(&self, deadline: &Deadline) -> Result<Option<QueueGuard>> {
+        self.client.enter_mutation_queue(self.method.http_method().is_mutation(), deadline).await
     }
 
     /// The method's request with the call's JSON body, if any.
@@ -353,8 +355,9 @@ impl Call {
             method: self.method.http_method().to_http(),
             url: self.url(self.method.path())?,
             headers,
-            body,
+            body: Payload::Bytes(body.unwrap_or_default()),
             idempotent: self.method.http_method().is_idempotent(),
+            once: false,
             authenticate: true,
             answers: is_success,
         })
@@ -399,7 +402,12 @@ impl Call {
         deadline: Deadline,
         span: &tracing::Span,
     ) -> Result<Exchange> {
-        self.retrying(request.idempotent, deadline).run(|number| self.attempt(request, number, stream, span)).await
+        let mut retrying = self.retrying(request.idempotent, deadline);
+        let once = RetryPolicy::none();
+        if request.once {
+            retrying.policy = &once;
+        }
+        retrying.run(|number| self.attempt(request, number, stream, span)).await
     }
 
     /// The scopes asked of the token provider.
@@ -535,9 +543,9 @@ impl Call {
                 *token_used = Some(token);
             }
         }
-        match request.body.clone().filter(|b| !b.is_empty()) {
-            Some(body) => *outgoing.body_mut() = Some(body.into()),
-            None => {
+        match &request.body {
+            Payload::Bytes(body) if !body.is_empty() => *outgoing.body_mut() = Some(body.clone().into()),
+            Payload::Bytes(_) => {
                 // Google front ends answer 411 Length Required to a body-less POST, PUT or
                 // PATCH that does not state its length, which the HTTP stack omits.
                 let m = &request.method;
@@ -545,6 +553,7 @@ impl Call {
                     outgoing.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
                 }
             }
+            Payload::Streamed(make) => *outgoing.body_mut() = Some(make()?),
         }
 
         let resp = shared.http.execute(outgoing).await.map_err(Error::from_transport)?;

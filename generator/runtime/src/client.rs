@@ -67,12 +67,18 @@ pub(crate) struct Shared {
 /// What belongs to one user: credentials and the queue of their mutations.
 pub(crate) struct User {
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
-    pub(crate) mutation_queue: Option<tokio::sync::Mutex<()>>,
+    pub(crate) mutation_queue: Option<Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// A place in a user's mutation queue, held until dropped.
+pub(crate) type QueueGuard = tokio::sync::OwnedMutexGuard<()>;
 
 impl User {
     fn new(token_provider: Option<Arc<dyn TokenProvider>>, serialize_mutations: bool) -> Arc<User> {
-        Arc::new(User { token_provider, mutation_queue: serialize_mutations.then(|| tokio::sync::Mutex::new(())) })
+        Arc::new(User {
+            token_provider,
+            mutation_queue: serialize_mutations.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        })
     }
 }
 
@@ -101,6 +107,22 @@ impl Client {
         Client {
             shared: self.shared.clone(),
             user: User::new(Some(Arc::new(provider)), self.shared.serialize_mutations),
+        }
+    }
+
+    /// Waits for this user's earlier mutations when `mutation` and mutations are
+    /// serialised; the guard keeps later ones waiting until it is dropped. The wait ends at
+    /// the deadline.
+    pub(crate) async fn enter_mutation_queue(
+        &self,
+        mutation: bool,
+        deadline: &crate::retry::Deadline,
+    ) -> Result<Option<QueueGuard>> {
+        match (&self.user.mutation_queue, mutation) {
+            (Some(queue), true) => deadline.bound(queue.clone().lock_owned()).await.map(Some).inspect_err(|_| {
+                tracing::debug!("the deadline passed while waiting for earlier mutations");
+            }),
+            _ => Ok(None),
         }
     }
 

@@ -168,6 +168,11 @@ impl Error {
 }
 
 impl Error {
+    /// A failure to read or write local media (a file, a reader, a writer).
+    pub(crate) fn from_io(e: std::io::Error) -> Self {
+        Error::Upload(format!("media input or output failed: {e}"))
+    }
+
     /// A failure of the HTTP layer: [`Error::InvalidRequest`] when the request can never be
     /// sent as it is (nothing was sent, and retrying cannot help), else
     /// [`Error::Transport`].

@@ -81,6 +81,7 @@
 pub mod auth;
 mod call;
 mod client;
+mod download;
 pub mod error;
 mod extra;
 mod info;
@@ -100,9 +101,10 @@ mod writer;
 pub use bytes;
 pub use call::{Call, Response, ResponseFuture};
 pub use client::{Client, ClientBuilder, API_CLIENT_HEADER_VALUE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
+pub use download::ByteStream;
 pub use error::{Error, Result, ServiceError, TransportError};
 pub use info::{ApiInfo, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
-pub use media::{ByteStream, Media, UploadProtocol};
+pub use media::{Media, Upload, UploadProgress, CHUNK_GRANULARITY, DEFAULT_CHUNK_SIZE};
 pub use paging::{ItemStream, Page, PageStream};
 pub use query::QueryValue;
 /// The HTTP client crate the runtime sends through, for [`HttpTransport`] implementations
@@ -115,6 +117,9 @@ pub use serde;
 /// For the macros generated crates invoke.
 #[doc(hidden)]
 pub use serde_json;
+/// The I/O traits of media: [`Media::from_reader`] reads an `AsyncRead`,
+/// [`Call::download_to`] writes to an `AsyncWrite`.
+pub use tokio::io::{AsyncRead, AsyncWrite};
 pub use transport::{HttpClientBuilder, HttpTransport};
 
 /// The future returned by the sending methods of generated builders.

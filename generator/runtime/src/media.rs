@@ -1,300 +1,529 @@
-//! Media upload (simple, multipart, resumable) and download.
+//! Media uploads: simple, multipart and resumable, streamed from bytes, a file or an
+//! `AsyncRead`, with progress and sessions that survive a restart.
 
 use std::fmt;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::io::SeekFrom;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use futures_core::Stream;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeekExt as _};
 use tracing::Instrument;
 
-use crate::call::{decode_body, is_success, read_body, Call, Exchange, Prepared, RawResponse, ResponseFuture};
+use crate::call::{decode_body, is_success, read_body, Call, Exchange, Payload, Prepared, RawResponse, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::info::MediaUploadInfo;
 use crate::retry::{random_u64, Attempted, Deadline};
-use crate::BoxFuture;
 
-const CHUNK_GRANULARITY: usize = UploadProtocol::CHUNK_GRANULARITY;
+/// Resumable chunks must be multiples of this size (256 KiB), except the last one.
+pub const CHUNK_GRANULARITY: usize = 256 * 1024;
 
-/// Media to upload: its type and its bytes.
-#[derive(Clone)]
+/// The default chunk of resumable uploads: 8 MiB (what memory an upload holds).
+pub const DEFAULT_CHUNK_SIZE: usize = 32 * CHUNK_GRANULARITY;
+
+/// Media to upload: its type and where its bytes come from.
+///
+/// Bytes in memory and files can be read as often as an upload needs (a retry, a chunk
+/// the server lost); an `AsyncRead` is read once, so a simple or multipart upload from one
+/// is not retried (a resumable one keeps each chunk in memory until the server has it).
+///
+/// ```no_run
+/// use discovery_runtime::Media;
+///
+/// # fn run(socket: tokio::net::TcpStream) -> std::io::Result<()> {
+/// let small = Media::new("text/plain", "hello");
+/// let file = Media::from_path("video/mp4", "holiday.mp4")?;
+/// let piped = Media::from_reader("application/octet-stream", socket, None);
+/// # let _ = (small, file, piped);
+/// # Ok(())
+/// # }
+/// ```
 pub struct Media {
-    /// The media type, such as `image/png`.
-    pub content_type: String,
-    /// The content. `bytes::Bytes` makes the retries and chunks of an upload copy-free.
-    pub data: bytes::Bytes,
+    content_type: String,
+    source: Source,
+}
+
+enum Source {
+    Bytes(Bytes),
+    /// A file, opened (and seeked) for every read of it.
+    Path {
+        path: PathBuf,
+        len: u64,
+    },
+    /// Read once; `None` once taken.
+    Reader {
+        reader: Mutex<Option<Box<dyn AsyncRead + Send + Unpin>>>,
+        len: Option<u64>,
+    },
 }
 
 impl Media {
-    /// Media of type `content_type` holding `data`.
-    pub fn new(content_type: impl Into<String>, data: impl Into<bytes::Bytes>) -> Self {
-        Media { content_type: content_type.into(), data: data.into() }
+    /// Media of type `content_type` holding `data` (a `Vec<u8>`, `String`, `&'static [u8]`,
+    /// `bytes::Bytes`...).
+    pub fn new(content_type: impl Into<String>, data: impl Into<Bytes>) -> Self {
+        Media { content_type: content_type.into(), source: Source::Bytes(data.into()) }
+    }
+
+    /// The file at `path`, whose length is read now; its bytes are read while they are sent,
+    /// a chunk at a time, and again if a retry needs them.
+    pub fn from_path(content_type: impl Into<String>, path: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let path = path.into();
+        let len = std::fs::metadata(&path)?.len();
+        Ok(Media { content_type: content_type.into(), source: Source::Path { path, len } })
+    }
+
+    /// The bytes `reader` yields until its end, `len` of them if known (an unknown length
+    /// is announced to the server when the end is reached).
+    pub fn from_reader(
+        content_type: impl Into<String>,
+        reader: impl AsyncRead + Send + Unpin + 'static,
+        len: Option<u64>,
+    ) -> Self {
+        let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(reader);
+        Media { content_type: content_type.into(), source: Source::Reader { reader: Mutex::new(Some(reader)), len } }
+    }
+
+    /// The media type, such as `image/png`.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The length in bytes, when known before reading.
+    pub fn len(&self) -> Option<u64> {
+        match &self.source {
+            Source::Bytes(data) => Some(data.len() as u64),
+            Source::Path { len, .. } => Some(*len),
+            Source::Reader { len, .. } => *len,
+        }
+    }
+
+    /// Whether the media is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// Whether the media can be read again from any offset.
+    fn rereadable(&self) -> bool {
+        !matches!(self.source, Source::Reader { .. })
+    }
+
+    /// The media's bytes from `offset` on.
+    async fn open_at(&self, offset: u64) -> Result<Opened> {
+        match &self.source {
+            Source::Bytes(data) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+                Ok(Opened::Bytes(data.slice(start..)))
+            }
+            Source::Path { path, .. } => {
+                let read_error = |e: std::io::Error| Error::Upload(format!("cannot read {}: {e}", path.display()));
+                let mut file = tokio::fs::File::open(path).await.map_err(read_error)?;
+                if offset > 0 {
+                    file.seek(SeekFrom::Start(offset)).await.map_err(read_error)?;
+                }
+                Ok(Opened::Reader(Box::new(file)))
+            }
+            Source::Reader { reader, .. } => {
+                let taken = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+                let mut reader = taken.ok_or_else(|| {
+                    Error::Upload("the media's reader was already read; an AsyncRead can be sent only once".into())
+                })?;
+                // Resuming a session in a new process: skip what the server already holds.
+                if offset > 0 {
+                    let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())
+                        .await
+                        .map_err(|e| Error::Upload(format!("cannot read the media: {e}")))?;
+                    if skipped < offset {
+                        return Err(Error::Upload(format!(
+                            "the media ended after {skipped} bytes, before the {offset} the session holds"
+                        )));
+                    }
+                }
+                Ok(Opened::Reader(reader))
+            }
+        }
+    }
+
+    /// A request body streaming the media from its start, framed by `prefix` and `suffix`,
+    /// reporting progress.
+    fn body(self: &Arc<Self>, prefix: Bytes, suffix: Bytes, progress: Option<Progress>) -> Result<reqwest::Body> {
+        if let (Source::Bytes(data), None) = (&self.source, &progress) {
+            if prefix.is_empty() && suffix.is_empty() {
+                return Ok(reqwest::Body::from(data.clone()));
+            }
+        }
+        let media = self.clone();
+        let total = self.len();
+        let chunks = futures_util::stream::once(async move { media.open_at(0).await })
+            .map(|opened| match opened {
+                Ok(Opened::Bytes(data)) => futures_util::stream::iter([Ok(data)]).boxed(),
+                Ok(Opened::Reader(reader)) => tokio_util::io::ReaderStream::with_capacity(reader, 256 << 10)
+                    .map(|r| r.map_err(Error::from_io))
+                    .boxed(),
+                Err(e) => futures_util::stream::iter([Err(e)]).boxed(),
+            })
+            .flatten();
+        let mut sent = 0u64;
+        let media =
+            futures_util::stream::iter([Ok(prefix)]).chain(chunks).chain(futures_util::stream::iter([Ok(suffix)]));
+        let counted = media.map(move |chunk: Result<Bytes>| {
+            if let (Ok(data), Some(progress)) = (&chunk, &progress) {
+                sent += data.len() as u64;
+                progress(&UploadProgress { sent, total });
+            }
+            chunk
+        });
+        Ok(reqwest::Body::wrap_stream(counted))
     }
 }
 
 impl fmt::Debug for Media {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Media").field("content_type", &self.content_type).field("len", &self.data.len()).finish()
-    }
-}
-
-/// How [`Call::upload`] sends media.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UploadProtocol {
-    /// One request carrying the media alone (`uploadType=media`). When the call has a JSON
-    /// body (metadata), which a simple upload cannot carry, multipart is used instead.
-    Simple,
-    /// One `multipart/related` request carrying the JSON metadata and the media
-    /// (`uploadType=multipart`).
-    Multipart,
-    /// A resumable session (`uploadType=resumable`): the metadata first, then the media in
-    /// chunks of `chunk_size` bytes, which must be a non-zero multiple of 256 KiB. A chunk
-    /// that fails is not simply resent: the session is asked how much it holds and the upload
-    /// resumes from there.
-    Resumable {
-        /// Bytes per chunk: a non-zero multiple of
-        /// [`UploadProtocol::CHUNK_GRANULARITY`].
-        chunk_size: usize,
-    },
-}
-
-impl UploadProtocol {
-    /// Resumable chunks must be multiples of this size (256 KiB), except the last one.
-    pub const CHUNK_GRANULARITY: usize = 256 * 1024;
-
-    /// Resumable with 8 MiB chunks.
-    pub fn resumable() -> Self {
-        UploadProtocol::Resumable { chunk_size: 32 * CHUNK_GRANULARITY }
-    }
-}
-
-/// The body of a download, as a stream of chunks.
-///
-/// Implements `futures_core::Stream`; [`try_next`](ByteStream::try_next) and
-/// [`collect_bytes`](ByteStream::collect_bytes) need no extra import.
-pub struct ByteStream {
-    status: u16,
-    headers: HeaderMap,
-    inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>>,
-}
-
-impl ByteStream {
-    /// The body of `resp`; with `idle`, a body that stops arriving fails with
-    /// [`Error::Timeout`] once no chunk came for that long (then the stream ends), while a
-    /// slow but steady one goes on.
-    fn from_response(mut resp: reqwest::Response, idle: Option<Duration>) -> Self {
-        let status = resp.status().as_u16();
-        let headers = std::mem::take(resp.headers_mut());
-        let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(|e| Error::Transport(e.into()))));
-        let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
-            None => chunks,
-            Some(idle) => Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
-                let mut chunks = state?;
-                match tokio::time::timeout(idle, chunks.next()).await {
-                    Ok(Some(item)) => Some((item, Some(chunks))),
-                    Ok(None) => None,
-                    Err(_) => Some((Err(Error::Timeout), None)),
-                }
-            })),
+        let source = match &self.source {
+            Source::Bytes(_) => "bytes",
+            Source::Path { .. } => "file",
+            Source::Reader { .. } => "reader",
         };
-        ByteStream { status, headers, inner }
+        f.debug_struct("Media")
+            .field("content_type", &self.content_type)
+            .field("source", &source)
+            .field("len", &self.len())
+            .finish()
     }
+}
 
-    fn from_raw(raw: RawResponse) -> Self {
-        let body = raw.body;
-        let inner = futures_util::stream::iter((!body.is_empty()).then_some(Ok(body)));
-        ByteStream { status: raw.status, headers: raw.headers, inner: Box::pin(inner) }
-    }
+/// The media's bytes from some offset on.
+enum Opened {
+    Bytes(Bytes),
+    Reader(Box<dyn AsyncRead + Send + Unpin>),
+}
 
-    /// The HTTP status of the response.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The response headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The announced length of the body, if any.
-    pub fn content_length(&self) -> Option<u64> {
-        content_length(&self.headers)
-    }
-
-    /// The media type of the body, if announced.
-    pub fn content_type(&self) -> Option<&str> {
-        self.headers.get(CONTENT_TYPE)?.to_str().ok()
-    }
-
-    /// The next chunk, or `None` at the end of the body.
-    pub async fn try_next(&mut self) -> Result<Option<bytes::Bytes>> {
-        self.inner.next().await.transpose()
-    }
-
-    /// Reads the whole body into memory.
-    pub async fn collect_bytes(mut self) -> Result<bytes::Bytes> {
-        let mut first: Option<bytes::Bytes> = None;
-        let mut all: Vec<u8> = Vec::new();
-        while let Some(chunk) = self.try_next().await? {
-            match first.take() {
-                None if all.is_empty() => first = Some(chunk),
-                previous => {
-                    if let Some(previous) = previous {
-                        all.extend_from_slice(&previous);
+impl Opened {
+    /// Appends to `buf` until it holds `want` bytes or the media ends; returns whether it
+    /// ended.
+    async fn fill(&mut self, buf: &mut BytesMut, want: usize) -> Result<bool> {
+        match self {
+            Opened::Bytes(data) => {
+                let take = (want - buf.len().min(want)).min(data.len());
+                buf.extend_from_slice(&data.split_to(take));
+                Ok(data.is_empty())
+            }
+            Opened::Reader(reader) => {
+                while buf.len() < want {
+                    let room = want - buf.len();
+                    let read = (&mut *reader)
+                        .take(room as u64)
+                        .read_buf(buf)
+                        .await
+                        .map_err(|e| Error::Upload(format!("cannot read the media: {e}")))?;
+                    if read == 0 {
+                        return Ok(true);
                     }
-                    all.extend_from_slice(&chunk);
                 }
+                Ok(false)
             }
         }
-        Ok(first.unwrap_or_else(|| all.into()))
     }
 }
 
-impl fmt::Debug for ByteStream {
+/// How far an upload got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadProgress {
+    /// Bytes of media sent so far; for resumable uploads, the bytes the server confirmed it
+    /// holds.
+    pub sent: u64,
+    /// The media's length, when known.
+    pub total: Option<u64>,
+}
+
+type Progress = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
+type SessionStarted = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How [`Call::upload`] sends media: the protocol, and for resumable uploads the chunk
+/// size, a session to resume and what to tell the caller along the way.
+///
+/// ```no_run
+/// use discovery_runtime::{Media, Upload};
+///
+/// # async fn run(call: discovery_runtime::Call, saved: Option<String>) -> discovery_runtime::Result<()> {
+/// let media = Media::from_path("video/mp4", "holiday.mp4").map_err(|e| discovery_runtime::Error::Upload(e.to_string()))?;
+/// let upload = match saved {
+///     // A session a previous run started (it stays valid for about a week).
+///     Some(session_uri) => Upload::resume(session_uri),
+///     None => Upload::resumable().on_session(|uri| println!("save {uri} to resume after a restart")),
+/// };
+/// let upload = upload
+///     .chunk_size(16 * 1024 * 1024)
+///     .on_progress(|p| println!("{} of {:?} bytes", p.sent, p.total));
+/// let video: serde_json::Value = call.upload(media, upload).await?;
+/// # let _ = video;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Upload {
+    protocol: Protocol,
+    chunk_size: usize,
+    progress: Option<Progress>,
+    on_session: Option<SessionStarted>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Protocol {
+    Simple,
+    Multipart,
+    Resumable,
+    Resume(String),
+}
+
+impl Upload {
+    /// One request carrying the media alone (`uploadType=media`); when the call has
+    /// metadata to send (a request body that is not empty), a multipart one instead, since
+    /// a simple upload cannot carry it.
+    pub fn simple() -> Self {
+        Self::with(Protocol::Simple)
+    }
+
+    /// One `multipart/related` request carrying the JSON metadata and the media
+    /// (`uploadType=multipart`).
+    pub fn multipart() -> Self {
+        Self::with(Protocol::Multipart)
+    }
+
+    /// A resumable session (`uploadType=resumable`): the metadata first, then the media in
+    /// chunks ([`chunk_size`](Self::chunk_size), 8 MiB by default), each held in memory
+    /// until the server confirms it, so memory stays bounded by the chunk size whatever the
+    /// media's size. After a failure the session is asked how much it holds and the upload
+    /// goes on from there.
+    ///
+    /// The session starts at the URL Google's own Go and Python clients use: the method's
+    /// upload path (`/upload/` + service path + method path). Discovery documents also list
+    /// an older `/resumable/upload/...` path, which those clients do not use.
+    pub fn resumable() -> Self {
+        Self::with(Protocol::Resumable)
+    }
+
+    /// Goes on with the resumable session at `session_uri`, started by an earlier upload
+    /// (maybe in another process; see [`on_session`](Self::on_session)): the session is
+    /// asked how much it holds, and the media (given from its start, as before) is sent
+    /// from there. The call's metadata and parameters are not sent again; the session has
+    /// them.
+    pub fn resume(session_uri: impl Into<String>) -> Self {
+        Self::with(Protocol::Resume(session_uri.into()))
+    }
+
+    fn with(protocol: Protocol) -> Self {
+        Upload { protocol, chunk_size: DEFAULT_CHUNK_SIZE, progress: None, on_session: None }
+    }
+
+    /// Sets the chunk size of a resumable upload: a non-zero multiple of
+    /// [`CHUNK_GRANULARITY`] (256 KiB), checked when the upload starts.
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes;
+        self
+    }
+
+    /// Calls `progress` as the upload advances: after each chunk of a resumable upload,
+    /// as the body of a simple or multipart one is sent.
+    pub fn on_progress(mut self, progress: impl Fn(&UploadProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+
+    /// Calls `started` with the session URI as soon as a resumable session exists: save it
+    /// to [`resume`](Self::resume) the upload after a crash or a restart.
+    pub fn on_session(mut self, started: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_session = Some(Arc::new(started));
+        self
+    }
+}
+
+impl Default for Upload {
+    /// [`Upload::resumable`].
+    fn default() -> Self {
+        Self::resumable()
+    }
+}
+
+impl fmt::Debug for Upload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ByteStream")
-            .field("status", &self.status)
-            .field("content_length", &self.content_length())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Stream for ByteStream {
-    type Item = Result<bytes::Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        let protocol = match &self.protocol {
+            Protocol::Simple => "simple",
+            Protocol::Multipart => "multipart",
+            Protocol::Resumable => "resumable",
+            Protocol::Resume(_) => "resume",
+        };
+        f.debug_struct("Upload")
+            .field("protocol", &protocol)
+            .field("chunk_size", &self.chunk_size)
+            .field("on_progress", &self.progress.is_some())
+            .field("on_session", &self.on_session.is_some())
+            .finish()
     }
 }
 
 impl Call {
-    /// Downloads the method's media (`alt=media`) and returns the body as a stream.
+    /// Uploads `media` as `upload` says and decodes the JSON response (usually the created
+    /// or updated resource). The call's JSON body, if any, is sent as the media's metadata.
     ///
-    /// Retries apply until the response headers arrive; the per-attempt timeout covers the
-    /// same span, and then bounds the wait for each next chunk: large bodies are not cut
-    /// off, a stalled one fails with [`Error::Timeout`].
-    pub fn download(self) -> BoxFuture<'static, Result<ByteStream>> {
-        // Boxed here so that the future's code is generated once, in this crate.
-        Box::pin(self.download_stream())
+    /// The whole upload holds the client's mutation queue, and every request of it goes
+    /// through the retry loop.
+    pub fn upload<R: crate::wire::FromJson>(self, media: Media, upload: Upload) -> ResponseFuture<R> {
+        ResponseFuture::new(Box::pin(self.upload_raw(media, upload)), decode_body::<R>)
     }
 
-    async fn download_stream(mut self) -> Result<ByteStream> {
-        if !self.method.supports_media_download() {
-            return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id())));
-        }
-        self.query("alt", "media");
-        let deadline = self.start_deadline();
-        let span = self.span();
-        let attempts_span = span.clone();
-        async move {
-            let request = self.media_request()?;
-            let _queued = self.enter_mutation_queue(&deadline).await?;
-            Ok(match self.send_prepared(&request, true, deadline, &attempts_span).await? {
-                Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
-                Exchange::Done(raw) => ByteStream::from_raw(raw),
-            })
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// The download request: the method's, accepting any media type. A ranged request asks
-    /// for the bytes as stored (`Accept-Encoding: identity`): a range of a gzip-encoded
-    /// body could not be decoded on its own, and offsets must count the media's own bytes
-    /// for a download to resume where it stopped.
-    fn media_request(&self) -> Result<Prepared> {
-        let mut request = self.json_request()?;
-        request.headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
-        if request.headers.contains_key(RANGE) {
-            request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        }
-        Ok(request)
-    }
-
-    /// Uploads `media` with `protocol` and decodes the JSON response (usually the created or
-    /// updated resource). The call's JSON body, if any, is sent as the media's metadata.
-    ///
-    /// The whole upload holds the client's mutation lock, and every request of it goes
-    /// through the retry policy.
-    pub fn upload<R: crate::wire::FromJson>(self, media: Media, protocol: UploadProtocol) -> ResponseFuture<R> {
-        ResponseFuture::new(Box::pin(self.upload_raw(media, protocol)), decode_body::<R>)
-    }
-
-    async fn upload_raw(mut self, media: Media, protocol: UploadProtocol) -> Result<RawResponse> {
+    async fn upload_raw(mut self, media: Media, upload: Upload) -> Result<RawResponse> {
         let info = self
             .method
             .media_upload()
             .ok_or_else(|| Error::InvalidRequest(format!("method {} does not accept media", self.method.id())))?;
         check_media(info, &media)?;
+        let resumable = matches!(upload.protocol, Protocol::Resumable | Protocol::Resume(_));
+        if resumable && (upload.chunk_size == 0 || upload.chunk_size % CHUNK_GRANULARITY != 0) {
+            return Err(Error::InvalidRequest(format!(
+                "resumable chunk size {} is not a non-zero multiple of 256 KiB",
+                upload.chunk_size
+            )));
+        }
         let deadline = self.start_deadline();
         let span = self.span();
         let attempts_span = span.clone();
         async move {
-            let metadata = self.body_bytes()?;
-            let content_type = HeaderValue::from_str(&media.content_type)
-                .map_err(|_| Error::InvalidRequest("invalid media content type".into()))?;
-            let path = |p: Option<&'static str>, what: &str| {
-                p.ok_or_else(|| Error::InvalidRequest(format!("method does not support {what} uploads")))
-            };
-            let mut headers = self.request_headers(self.method.has_json_response())?;
-            let (upload_type, template, body) = match (protocol, &metadata) {
-                (UploadProtocol::Simple, None) => {
-                    headers.insert(CONTENT_TYPE, content_type);
-                    ("media", path(info.simple_path(), "simple")?, media.data.clone())
-                }
-                (UploadProtocol::Simple | UploadProtocol::Multipart, _) => {
-                    let (body, multipart_type) = multipart_body(metadata.as_deref(), &media.content_type, &media.data)?;
-                    headers.insert(CONTENT_TYPE, multipart_type);
-                    ("multipart", path(info.simple_path(), "multipart")?, body)
-                }
-                (UploadProtocol::Resumable { chunk_size }, _) => {
-                    if chunk_size == 0 || chunk_size % CHUNK_GRANULARITY != 0 {
-                        return Err(Error::InvalidRequest(format!(
-                            "resumable chunk size {chunk_size} is not a non-zero multiple of 256 KiB"
-                        )));
-                    }
-                    headers.insert(HeaderName::from_static("x-upload-content-type"), content_type);
-                    headers.insert(
-                        HeaderName::from_static("x-upload-content-length"),
-                        HeaderValue::from(media.data.len()),
-                    );
-                    if metadata.is_some() {
-                        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
-                    }
-                    let body = metadata.clone().unwrap_or_default();
-                    ("resumable", path(info.resumable_path(), "resumable")?, body)
-                }
-            };
-            self.query("uploadType", upload_type);
-            let request = Prepared {
-                method: self.method.http_method().to_http(),
-                url: self.url(template)?,
-                headers,
-                body: Some(body),
-                idempotent: self.method.http_method().is_idempotent(),
-                authenticate: true,
-                answers: is_success,
-            };
-
+            let media = Arc::new(media);
             let _queued = self.enter_mutation_queue(&deadline).await?;
-            let raw = match self.send_prepared(&request, false, deadline, &attempts_span).await? {
-                Exchange::Done(raw) => raw,
-                Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await?,
-            };
-            match protocol {
-                UploadProtocol::Resumable { chunk_size } => {
-                    let session = session_url(&request.url, &raw)?;
-                    let same_origin = session.origin() == request.url.origin();
-                    let upload = Session { session, authenticate: same_origin, data: &media.data, chunk_size };
-                    upload.send(&self, deadline, &attempts_span).await
+            let session = match &upload.protocol {
+                Protocol::Resume(uri) => {
+                    let session = url::Url::parse(uri)
+                        .map_err(|e| Error::InvalidRequest(format!("the upload session URI is not a URL: {e}")))?;
+                    Some(session)
                 }
-                _ => Ok(raw),
+                Protocol::Resumable => Some(self.start_session(info, &media, &upload, deadline, &attempts_span).await?),
+                Protocol::Simple | Protocol::Multipart => None,
+            };
+            match session {
+                Some(session) => {
+                    // The token goes only where the API is.
+                    let base = self.url(self.method.path())?;
+                    let authenticate = session.origin() == base.origin();
+                    let state = Session { url: session, authenticate, media: &media, upload: &upload };
+                    state.send(&self, deadline, &attempts_span).await
+                }
+                None => {
+                    let request = self.single_request(info, &media, &upload)?;
+                    match self.send_prepared(&request, false, deadline, &attempts_span).await? {
+                        Exchange::Done(raw) => Ok(raw),
+                        Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await,
+                    }
+                }
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// The request of a simple or multipart upload: the media streamed, framed by the
+    /// metadata part in a multipart one.
+    fn single_request(&mut self, info: &MediaUploadInfo, media: &Arc<Media>, upload: &Upload) -> Result<Prepared> {
+        let metadata = self.metadata()?;
+        let path = info
+            .simple_path()
+            .ok_or_else(|| Error::InvalidRequest("the method does not support simple or multipart uploads".into()))?;
+        let mut headers = self.request_headers(self.method.has_json_response())?;
+        let content_type = HeaderValue::from_str(&media.content_type)
+            .map_err(|_| Error::InvalidRequest("invalid media content type".into()))?;
+        let (upload_type, prefix, suffix) = match (&upload.protocol, &metadata) {
+            (Protocol::Simple, None) => {
+                headers.insert(CONTENT_TYPE, content_type);
+                ("media", Bytes::new(), Bytes::new())
+            }
+            _ => {
+                let (prefix, suffix, multipart_type) = multipart_frame(metadata.as_deref(), &media.content_type)?;
+                headers.insert(CONTENT_TYPE, multipart_type);
+                ("multipart", prefix, suffix)
+            }
+        };
+        if let Some(len) = media.len() {
+            let framed = len.saturating_add((prefix.len() + suffix.len()) as u64);
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(framed));
+        }
+        self.query("uploadType", upload_type);
+        let progress = upload.progress.clone();
+        let body = {
+            let media = media.clone();
+            Payload::Streamed(Box::new(move || media.body(prefix.clone(), suffix.clone(), progress.clone())))
+        };
+        Ok(Prepared {
+            method: self.method.http_method().to_http(),
+            url: self.url(path)?,
+            headers,
+            body,
+            idempotent: self.method.http_method().is_idempotent(),
+            // An `AsyncRead` is consumed by the first attempt.
+            once: !media.rereadable(),
+            authenticate: true,
+            answers: is_success,
+        })
+    }
+
+    /// Starts a resumable session: the metadata, and the media's type and length; the
+    /// session URI comes back in `Location`.
+    async fn start_session(
+        &mut self,
+        info: &MediaUploadInfo,
+        media: &Media,
+        upload: &Upload,
+        deadline: Deadline,
+        span: &tracing::Span,
+    ) -> Result<url::Url> {
+        // Google's clients start sessions at the simple upload path; the document's
+        // resumable path (`/resumable/upload/...`) is the fallback when there is none.
+        let path = info
+            .simple_path()
+            .or(info.resumable_path())
+            .ok_or_else(|| Error::InvalidRequest("the method does not support resumable uploads".into()))?;
+        let metadata = self.body_bytes()?;
+        let mut headers = self.request_headers(self.method.has_json_response())?;
+        let content_type = HeaderValue::from_str(&media.content_type)
+            .map_err(|_| Error::InvalidRequest("invalid media content type".into()))?;
+        headers.insert(HeaderName::from_static("x-upload-content-type"), content_type);
+        if let Some(len) = media.len() {
+            headers.insert(HeaderName::from_static("x-upload-content-length"), HeaderValue::from(len));
+        }
+        if metadata.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+        }
+        self.query("uploadType", "resumable");
+        let request = Prepared {
+            method: self.method.http_method().to_http(),
+            url: self.url(path)?,
+            headers,
+            body: Payload::Bytes(metadata.unwrap_or_default()),
+            idempotent: self.method.http_method().is_idempotent(),
+            once: false,
+            authenticate: true,
+            answers: is_success,
+        };
+        let raw = match self.send_prepared(&request, false, deadline, span).await? {
+            Exchange::Done(raw) => raw,
+            Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await?,
+        };
+        let session = session_url(&request.url, &raw)?;
+        if let Some(started) = &upload.on_session {
+            started(session.as_str());
+        }
+        Ok(session)
+    }
+
+    /// The metadata of a simple or multipart upload: the JSON body, unless it is an empty
+    /// object (what a method's required body argument is when the caller has nothing to
+    /// say), in which case a simple upload needs no multipart.
+    fn metadata(&self) -> Result<Option<Bytes>> {
+        Ok(self.body_bytes()?.filter(|body| {
+            let text = body.iter().filter(|b| !b.is_ascii_whitespace()).copied().collect::<Vec<u8>>();
+            text != b"{}"
+        }))
     }
 }
 
@@ -303,59 +532,130 @@ enum Stored {
     /// The upload is complete: the answer is the method's response.
     Complete(RawResponse),
     /// `308 Resume Incomplete`: the session holds this many bytes.
-    Partial(usize),
+    Partial(u64),
 }
 
 /// A resumable upload session being filled.
 struct Session<'a> {
-    session: url::Url,
+    url: url::Url,
     /// Whether the session URI is on the API's origin, so that the token may go with it.
     authenticate: bool,
-    data: &'a bytes::Bytes,
-    chunk_size: usize,
+    media: &'a Media,
+    upload: &'a Upload,
+}
+
+/// The media read ahead of what the session holds: at most one chunk and one byte more (to
+/// know whether the chunk is the last), so memory stays bounded by the chunk size.
+struct Window {
+    opened: Option<Opened>,
+    /// Offset in the media of `held[0]`.
+    start: u64,
+    held: Bytes,
+    /// Whether the media ends after `held`.
+    ended: bool,
+}
+
+impl Window {
+    /// The chunk at `offset` (at most `chunk_size` bytes) and, when it is the last one, the
+    /// media's total length.
+    async fn chunk_at(&mut self, media: &Media, offset: u64, chunk_size: usize) -> Result<(Bytes, Option<u64>)> {
+        let end = self.start + self.held.len() as u64;
+        if offset < self.start || offset > end || self.opened.is_none() {
+            if self.opened.is_some() && offset < self.start && !media.rereadable() {
+                return Err(Error::Upload(format!(
+                    "the upload session lost data it had confirmed (it now holds {offset} bytes) and the media \
+                     cannot be read again"
+                )));
+            }
+            // Not what the window holds: read from `offset` (again).
+            self.opened = Some(media.open_at(offset).await?);
+            self.start = offset;
+            self.held = Bytes::new();
+            self.ended = false;
+        } else {
+            let _ = self.held.split_to((offset - self.start) as usize);
+            self.start = offset;
+        }
+        if !self.ended && self.held.len() <= chunk_size {
+            let mut buf = BytesMut::with_capacity(chunk_size + 1);
+            buf.extend_from_slice(&self.held);
+            let opened = self.opened.as_mut().expect("opened above");
+            self.ended = opened.fill(&mut buf, chunk_size + 1).await?;
+            self.held = buf.freeze();
+        }
+        let take = self.held.len().min(chunk_size);
+        let last = self.ended && self.held.len() <= chunk_size;
+        let total = last.then(|| offset + take as u64);
+        Ok((self.held.slice(..take), total))
+    }
 }
 
 impl Session<'_> {
-    /// Sends the media in chunks. Each chunk goes through the retry loop; an attempt after
-    /// a failure first asks the session what it holds (an empty `PUT` with
-    /// `Content-Range: bytes */TOTAL`), since part of the failed chunk may have been stored.
+    /// Sends the media in chunks, from what the session holds. Each chunk goes through the
+    /// retry loop; an attempt after a failure first asks the session what it holds (an
+    /// empty `PUT` with `Content-Range: bytes */TOTAL`), since part of the failed chunk may
+    /// have been stored.
     async fn send(&self, call: &Call, deadline: Deadline, span: &tracing::Span) -> Result<RawResponse> {
-        let total = self.data.len();
         let policy = call.retry_policy();
-        // Guards against a server whose offsets move back and forth forever.
-        let chunks = u32::try_from(total / self.chunk_size + 1).unwrap_or(u32::MAX);
-        let mut budget = chunks.saturating_mul(policy.get_max_attempts().saturating_add(1)).saturating_add(2);
-        let mut offset = 0usize;
+        let chunk_size = self.upload.chunk_size;
+        let mut window = Window { opened: None, start: 0, held: Bytes::new(), ended: false };
+        let mut total = self.media.len();
+        // A resumed session holds what an earlier run sent: ask first.
+        let mut offset = match self.upload.protocol {
+            Protocol::Resume(_) => match self.ask(call, deadline, span, total).await? {
+                Stored::Complete(raw) => return Ok(raw),
+                Stored::Partial(at) => at,
+            },
+            _ => 0,
+        };
         let mut stalls = 0u32;
+        // Guards against a server whose offsets move back and forth forever.
+        let mut budget = total
+            .map_or(u32::MAX, |t| u32::try_from(t / chunk_size as u64 + 1).unwrap_or(u32::MAX))
+            .saturating_mul(policy.get_max_attempts().saturating_add(1))
+            .saturating_add(2);
         loop {
             if budget == 0 {
                 return Err(Error::Upload("gave up: the upload session kept losing what it had stored".into()));
             }
             budget -= 1;
+            let (chunk, last) = window.chunk_at(self.media, offset, chunk_size).await?;
+            if last.is_some() {
+                total = last;
+            }
             // Every chunk request is a `PUT` of a byte range: repeating it is harmless.
             let retrying = call.retrying(true, deadline);
             let stored = retrying
-                .run(|number| async move {
-                    let mut token = None;
-                    let result = async {
-                        if number > 1 || offset == total {
-                            match self.put(call, None, span, number, &mut token).await? {
-                                Stored::Partial(at) if at == offset && offset < total => {}
-                                other => return Ok(other),
+                .run(|number| {
+                    let chunk = chunk.clone();
+                    async move {
+                        let mut token = None;
+                        let result = async {
+                            if number > 1 {
+                                match self.put(call, None, total, span, number, &mut token).await? {
+                                    Stored::Partial(at) if at == offset => {}
+                                    other => return Ok(other),
+                                }
                             }
+                            self.put(call, Some((offset, chunk)), total, span, number, &mut token).await
                         }
-                        self.put(call, Some(offset), span, number, &mut token).await
+                        .await;
+                        Attempted { result, token }
                     }
-                    .await;
-                    Attempted { result, token }
                 })
                 .await?;
             match stored {
-                Stored::Complete(raw) => return Ok(raw),
-                Stored::Partial(at) if at > total => {
-                    return Err(Error::Protocol(format!("the upload session claims {at} bytes of {total}")));
+                Stored::Complete(raw) => {
+                    self.report(total.unwrap_or(offset), total);
+                    return Ok(raw);
                 }
                 Stored::Partial(at) => {
+                    let sent_to = offset + chunk.len() as u64;
+                    if at > sent_to || total.is_some_and(|t| at > t) {
+                        return Err(Error::Protocol(format!(
+                            "the upload session claims {at} bytes where {sent_to} were sent"
+                        )));
+                    }
                     if at > offset {
                         stalls = 0;
                     } else {
@@ -366,38 +666,67 @@ impl Session<'_> {
                             )));
                         }
                     }
+                    self.report(at, total);
                     offset = at;
+                    if total == Some(at) {
+                        // Everything is stored but no final answer came: ask for it.
+                        match self.ask(call, deadline, span, total).await? {
+                            Stored::Complete(raw) => return Ok(raw),
+                            Stored::Partial(_) => {
+                                return Err(Error::Upload("the server did not complete the upload".into()));
+                            }
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// One request to the session: the chunk starting at `from`, or with `None` the
+    fn report(&self, sent: u64, total: Option<u64>) {
+        if let Some(progress) = &self.upload.progress {
+            progress(&UploadProgress { sent, total });
+        }
+    }
+
+    /// Asks the session what it holds, through the retry loop.
+    async fn ask(&self, call: &Call, deadline: Deadline, span: &tracing::Span, total: Option<u64>) -> Result<Stored> {
+        call.retrying(true, deadline)
+            .run(|number| async move {
+                let mut token = None;
+                let result = self.put(call, None, total, span, number, &mut token).await;
+                Attempted { result, token }
+            })
+            .await
+    }
+
+    /// One request to the session: a chunk (its offset and bytes), or with `None` the
     /// question of what it holds.
     async fn put(
         &self,
         call: &Call,
-        from: Option<usize>,
+        chunk: Option<(u64, Bytes)>,
+        total: Option<u64>,
         span: &tracing::Span,
         number: u32,
         token: &mut Option<String>,
     ) -> Result<Stored> {
-        let total = self.data.len();
-        let (range, body) = match from {
-            Some(from) if total > 0 => {
-                let end = from.saturating_add(self.chunk_size).min(total);
-                (format!("bytes {from}-{}/{total}", end - 1), self.data.slice(from..end))
+        let total_text = total.map_or_else(|| "*".to_owned(), |t| t.to_string());
+        let (range, body) = match chunk {
+            Some((from, data)) if !data.is_empty() => {
+                let end = from + data.len() as u64 - 1;
+                (format!("bytes {from}-{end}/{total_text}"), data)
             }
-            _ => (format!("bytes */{total}"), bytes::Bytes::new()),
+            _ => (format!("bytes */{total_text}"), Bytes::new()),
         };
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_RANGE, HeaderValue::from_str(&range).map_err(|_| Error::Upload("bad range".into()))?);
         let request = Prepared {
             method: http::Method::PUT,
-            url: self.session.clone(),
+            url: self.url.clone(),
             headers,
-            body: Some(body),
+            body: Payload::Bytes(body),
             idempotent: true,
+            once: false,
             authenticate: self.authenticate,
             answers: |status| is_success(status) || status == 308,
         };
@@ -418,8 +747,7 @@ impl Session<'_> {
 }
 
 fn check_media(info: &MediaUploadInfo, media: &Media) -> Result<()> {
-    if let Some(max) = info.max_size() {
-        let len = u64::try_from(media.data.len()).unwrap_or(u64::MAX);
+    if let (Some(max), Some(len)) = (info.max_size(), media.len()) {
         if len > max {
             return Err(Error::InvalidRequest(format!(
                 "media of {len} bytes exceeds the method's limit of {max} bytes"
@@ -448,27 +776,22 @@ fn accepts(accept: &[&str], content_type: &str) -> bool {
     })
 }
 
-/// Builds a `multipart/related` body: the JSON metadata part, then the media part.
-fn multipart_body(metadata: Option<&[u8]>, media_type: &str, data: &[u8]) -> Result<(bytes::Bytes, HeaderValue)> {
+/// What goes before and after the media in a `multipart/related` body (the JSON metadata
+/// part, then the media part's head; the closing boundary), and its content type. The
+/// boundary is random: the media is streamed, so it cannot be checked against it, and a
+/// clash of 128 random bits is not a risk.
+fn multipart_frame(metadata: Option<&[u8]>, media_type: &str) -> Result<(Bytes, Bytes, HeaderValue)> {
     let metadata = metadata.unwrap_or(b"{}");
-    let boundary = loop {
-        let candidate = format!("discovery_rs_{:016x}{:016x}", random_u64(), random_u64());
-        let b = candidate.as_bytes();
-        let clashes = |hay: &[u8]| hay.len() >= b.len() && hay.windows(b.len()).any(|w| w == b);
-        if !clashes(data) && !clashes(metadata) {
-            break candidate;
-        }
-    };
-    let mut body = Vec::with_capacity(data.len() + metadata.len() + 256);
-    body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-    body.extend_from_slice(b"Content-Type: application/json; charset=UTF-8\r\n\r\n");
-    body.extend_from_slice(metadata);
-    body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Type: {media_type}\r\n\r\n").as_bytes());
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let boundary = format!("discovery_rs_{:016x}{:016x}", random_u64(), random_u64());
+    let mut prefix = Vec::with_capacity(metadata.len() + 256);
+    prefix.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    prefix.extend_from_slice(b"Content-Type: application/json; charset=UTF-8\r\n\r\n");
+    prefix.extend_from_slice(metadata);
+    prefix.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Type: {media_type}\r\n\r\n").as_bytes());
+    let suffix = format!("\r\n--{boundary}--\r\n").into_bytes();
     let header = HeaderValue::from_str(&format!("multipart/related; boundary={boundary}"))
         .map_err(|_| Error::InvalidRequest("invalid multipart content type".into()))?;
-    Ok((body.into(), header))
+    Ok((prefix.into(), suffix.into(), header))
 }
 
 fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
@@ -482,12 +805,12 @@ fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
 
 /// The body's announced length, from `Content-Length`.
 pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// The offset to continue from, per the `Range: bytes=0-N` header of a 308 answer (no header
 /// means nothing was stored).
-fn committed_offset(headers: &HeaderMap) -> Result<usize> {
+fn committed_offset(headers: &HeaderMap) -> Result<u64> {
     let Some(value) = headers.get(RANGE) else {
         return Ok(0);
     };
@@ -497,7 +820,7 @@ fn committed_offset(headers: &HeaderMap) -> Result<usize> {
     if start.trim() != "0" {
         return Err(bad());
     }
-    let end: usize = end.trim().parse().map_err(|_| bad())?;
+    let end: u64 = end.trim().parse().map_err(|_| bad())?;
     end.checked_add(1).ok_or_else(bad)
 }
 
@@ -529,13 +852,45 @@ mod tests {
 
     #[test]
     fn multipart_layout() {
-        let (body, ct) = multipart_body(Some(br#"{"name":"a"}"#), "text/plain", b"hello").unwrap();
+        let (prefix, suffix, ct) = multipart_frame(Some(br#"{"name":"a"}"#), "text/plain").unwrap();
         let ct = ct.to_str().unwrap();
         let boundary = ct.strip_prefix("multipart/related; boundary=").unwrap();
+        let body = [&prefix[..], b"hello", &suffix[..]].concat();
         let expected = format!(
             "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{{\"name\":\"a\"}}\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
         );
         assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+    }
+
+    /// The window reads a chunk and one byte more, so it knows the last chunk when it has
+    /// it, and serves any offset from what it holds or reads again.
+    #[tokio::test]
+    async fn windows_know_the_last_chunk_and_go_back_when_they_can() {
+        let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        for media in
+            [Media::new("a/b", data.clone()), Media::from_reader("a/b", std::io::Cursor::new(data.clone()), None)]
+        {
+            let mut w = Window { opened: None, start: 0, held: Bytes::new(), ended: false };
+            let (chunk, last) = w.chunk_at(&media, 0, 400).await.unwrap();
+            assert_eq!((&chunk[..], last), (&data[..400], None));
+            // The server kept only part of it.
+            let (chunk, last) = w.chunk_at(&media, 300, 400).await.unwrap();
+            assert_eq!((&chunk[..], last), (&data[300..700], None));
+            let (chunk, last) = w.chunk_at(&media, 700, 400).await.unwrap();
+            assert_eq!((&chunk[..], last), (&data[700..], Some(1000)));
+            assert!(w.held.len() <= 401);
+            let back = w.chunk_at(&media, 100, 400).await;
+            if media.rereadable() {
+                assert_eq!(&back.unwrap().0[..], &data[100..500]);
+            } else {
+                assert!(matches!(back, Err(Error::Upload(_))), "a reader cannot go back");
+            }
+        }
+        // Exactly a chunk: the last chunk is known as such without an empty one after it.
+        let media = Media::from_reader("a/b", std::io::Cursor::new(vec![7u8; 512]), None);
+        let mut w = Window { opened: None, start: 0, held: Bytes::new(), ended: false };
+        assert_eq!(w.chunk_at(&media, 0, 256).await.unwrap().1, None);
+        assert_eq!(w.chunk_at(&media, 256, 256).await.unwrap().1, Some(512));
     }
 
     proptest::proptest! {

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::response::Response;
-use discovery_runtime::{Call, Client, Error, Media, RetryPolicy, UploadProtocol};
+use discovery_runtime::{Call, Client, Error, Media, RetryPolicy, Upload};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -24,8 +24,7 @@ fn pattern(len: usize) -> Vec<u8> {
 async fn simple_upload_sends_the_raw_bytes() {
     let server = serve(|req| async move { json(200, json!({"size": req.body.len().to_string()})) }).await;
     let client = server.client().build().unwrap();
-    let obj: Value =
-        insert(&client).upload(Media::new("text/plain", "hello world"), UploadProtocol::Simple).await.unwrap();
+    let obj: Value = insert(&client).upload(Media::new("text/plain", "hello world"), Upload::simple()).await.unwrap();
     assert_eq!(obj["size"], "11");
     let req = &server.requests()[0];
     assert_eq!(req.method, "POST");
@@ -43,7 +42,7 @@ async fn multipart_upload_carries_metadata_and_media() {
     let mut call = insert(&client);
     call.json_body(&json!({"name": "notes.bin", "metadata": {"k": "v"}}));
     let obj: Value =
-        call.upload(Media::new("application/octet-stream", data.clone()), UploadProtocol::Multipart).await.unwrap();
+        call.upload(Media::new("application/octet-stream", data.clone()), Upload::multipart()).await.unwrap();
     assert_eq!(obj["name"], "notes.bin");
 
     let req = &server.requests()[0];
@@ -66,7 +65,7 @@ async fn simple_upload_with_metadata_becomes_multipart() {
     let client = server.client().build().unwrap();
     let mut call = insert(&client);
     call.json_body(&json!({"name": "x"}));
-    call.upload::<Value>(Media::new("text/plain", "x"), UploadProtocol::Simple).await.unwrap();
+    call.upload::<Value>(Media::new("text/plain", "x"), Upload::simple()).await.unwrap();
     assert_eq!(server.requests()[0].query(), Some("uploadType=multipart"));
 }
 
@@ -74,21 +73,21 @@ async fn simple_upload_with_metadata_becomes_multipart() {
 async fn unacceptable_media_is_rejected_before_sending() {
     let server = serve(|_| async { json(200, json!({})) }).await;
     let client = server.client().build().unwrap();
-    let err = insert(&client).upload::<Value>(Media::new("image/png", "x"), UploadProtocol::Simple).await.unwrap_err();
+    let err = insert(&client).upload::<Value>(Media::new("image/png", "x"), Upload::simple()).await.unwrap_err();
     assert!(matches!(&err, Error::InvalidRequest(m) if m.contains("image/png")), "{err}");
     let err = insert(&client)
-        .upload::<Value>(Media::new("text/plain", vec![0u8; 4 * 1024 * 1024 + 1]), UploadProtocol::Simple)
+        .upload::<Value>(Media::new("text/plain", vec![0u8; 4 * 1024 * 1024 + 1]), Upload::simple())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
     let err = insert(&client)
-        .upload::<Value>(Media::new("text/plain", "x"), UploadProtocol::Resumable { chunk_size: 1000 })
+        .upload::<Value>(Media::new("text/plain", "x"), Upload::resumable().chunk_size(1000))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
     let mut call = Call::new(&client, &GET_PERSON);
     call.path_param("resourceName", "people/me");
-    let err = call.upload::<Value>(Media::new("text/plain", "x"), UploadProtocol::Simple).await.unwrap_err();
+    let err = call.upload::<Value>(Media::new("text/plain", "x"), Upload::simple()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
     assert_eq!(server.count(), 0);
 }
@@ -170,10 +169,7 @@ async fn resumable_upload_resumes_from_the_server_offset() {
     let mut call = insert(&client);
     call.json_body(&json!({"name": "big.bin"}));
     let obj: Value = call
-        .upload(
-            Media::new("application/octet-stream", data.clone()),
-            UploadProtocol::Resumable { chunk_size: 256 * 1024 },
-        )
+        .upload(Media::new("application/octet-stream", data.clone()), Upload::resumable().chunk_size(256 * 1024))
         .await
         .unwrap();
     assert_eq!(obj, json!({"name": "big.bin", "size": "700000"}));
@@ -220,10 +216,7 @@ async fn resumable_upload_gives_up_on_a_dead_session() {
     })
     .await;
     let client = server.client().retry_policy(fast_retries().max_attempts(3)).build().unwrap();
-    let err = insert(&client)
-        .upload::<Value>(Media::new("text/plain", "abc"), UploadProtocol::resumable())
-        .await
-        .unwrap_err();
+    let err = insert(&client).upload::<Value>(Media::new("text/plain", "abc"), Upload::resumable()).await.unwrap_err();
     assert_eq!(err.http_status(), Some(503));
     // One start, then chunk + two status queries: three failures in all.
     assert_eq!(server.count(), 4);
@@ -233,10 +226,7 @@ async fn resumable_upload_gives_up_on_a_dead_session() {
 async fn resumable_upload_without_session_uri_is_an_upload_error() {
     let server = serve(|_| async { json(200, json!({})) }).await;
     let client = server.client().retry_policy(RetryPolicy::none()).build().unwrap();
-    let err = insert(&client)
-        .upload::<Value>(Media::new("text/plain", "abc"), UploadProtocol::resumable())
-        .await
-        .unwrap_err();
+    let err = insert(&client).upload::<Value>(Media::new("text/plain", "abc"), Upload::resumable()).await.unwrap_err();
     assert!(matches!(err, Error::Upload(_)), "{err:?}");
 }
 

@@ -344,10 +344,7 @@ fn futures_are_send_and_unpin() {
     assert_unpin(call.clone().send_with_response::<Value>());
     assert_send(call.clone().download());
     assert_send(
-        call.upload::<Value>(
-            discovery_runtime::Media::new("text/plain", "x"),
-            discovery_runtime::UploadProtocol::Simple,
-        ),
+        call.upload::<Value>(discovery_runtime::Media::new("text/plain", "x"), discovery_runtime::Upload::simple()),
     );
 }
 

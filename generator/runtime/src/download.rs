@@ -1,0 +1,269 @@
+//! Media downloads: streamed as a [`ByteStream`], or written to an `AsyncWrite` and resumed
+//! with a `Range` request after a failure.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_util::StreamExt as _;
+use http::header::{HeaderMap, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE};
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+use tracing::Instrument;
+
+use crate::call::{Call, Exchange, Prepared, RawResponse};
+use crate::error::{Error, Result};
+use crate::media::content_length;
+use crate::BoxFuture;
+
+/// The body of a download, as a stream of chunks.
+///
+/// Implements `futures_core::Stream`; [`try_next`](ByteStream::try_next) and
+/// [`collect_bytes`](ByteStream::collect_bytes) need no extra import.
+pub struct ByteStream {
+    status: u16,
+    headers: HeaderMap,
+    inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>>,
+}
+
+impl ByteStream {
+    /// The body of `resp`; with `idle`, a body that stops arriving fails with
+    /// [`Error::Timeout`] once no chunk came for that long (then the stream ends), while a
+    /// slow but steady one goes on.
+    fn from_response(mut resp: reqwest::Response, idle: Option<Duration>) -> Self {
+        let status = resp.status().as_u16();
+        let headers = std::mem::take(resp.headers_mut());
+        let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(|e| Error::Transport(e.into()))));
+        let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
+            None => chunks,
+            Some(idle) => Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
+                let mut chunks = state?;
+                match tokio::time::timeout(idle, chunks.next()).await {
+                    Ok(Some(item)) => Some((item, Some(chunks))),
+                    Ok(None) => None,
+                    Err(_) => Some((Err(Error::Timeout), None)),
+                }
+            })),
+        };
+        ByteStream { status, headers, inner }
+    }
+
+    fn from_raw(raw: RawResponse) -> Self {
+        let body = raw.body;
+        let inner = futures_util::stream::iter((!body.is_empty()).then_some(Ok(body)));
+        ByteStream { status: raw.status, headers: raw.headers, inner: Box::pin(inner) }
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The announced length of the body, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        content_length(&self.headers)
+    }
+
+    /// The media type of the body, if announced.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(CONTENT_TYPE)?.to_str().ok()
+    }
+
+    /// The next chunk, or `None` at the end of the body.
+    pub async fn try_next(&mut self) -> Result<Option<bytes::Bytes>> {
+        self.inner.next().await.transpose()
+    }
+
+    /// Reads the whole body into memory.
+    pub async fn collect_bytes(mut self) -> Result<bytes::Bytes> {
+        let mut first: Option<bytes::Bytes> = None;
+        let mut all: Vec<u8> = Vec::new();
+        while let Some(chunk) = self.try_next().await? {
+            match first.take() {
+                None if all.is_empty() => first = Some(chunk),
+                previous => {
+                    if let Some(previous) = previous {
+                        all.extend_from_slice(&previous);
+                    }
+                    all.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(first.unwrap_or_else(|| all.into()))
+    }
+}
+
+impl fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ByteStream")
+            .field("status", &self.status)
+            .field("content_length", &self.content_length())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for ByteStream {
+    type Item = Result<bytes::Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl Call {
+    /// Downloads the method's media (`alt=media`) and returns the body as a stream.
+    ///
+    /// Retries apply until the response headers arrive; the per-attempt timeout covers the
+    /// same span, and then bounds the wait for each next chunk: large bodies are not cut
+    /// off, a stalled one fails with [`Error::Timeout`].
+    pub fn download(self) -> BoxFuture<'static, Result<ByteStream>> {
+        // Boxed here so that the future's code is generated once, in this crate.
+        Box::pin(self.download_stream())
+    }
+
+    /// Downloads the method's media (`alt=media`) into `out` and returns the number of
+    /// bytes written. When the body breaks off (a reset, a stall past the timeout), the
+    /// download goes on from the byte it reached with a `Range` request, as long as the
+    /// retry policy allows attempts without progress; the media must be the same (its
+    /// `ETag`, when it has one) or the download fails with [`Error::Protocol`].
+    ///
+    /// ```no_run
+    /// # async fn run(call: discovery_runtime::Call) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut file = tokio::fs::File::create("report.pdf").await?;
+    /// let written = call.download_to(&mut file).await?;
+    /// # let _ = written;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn download_to<'w>(self, out: &'w mut (dyn AsyncWrite + Send + Unpin)) -> BoxFuture<'w, Result<u64>> {
+        Box::pin(self.download_into(out))
+    }
+
+    async fn download_stream(mut self) -> Result<ByteStream> {
+        self.prepare_download()?;
+        let deadline = self.start_deadline();
+        let span = self.span();
+        let attempts_span = span.clone();
+        async move {
+            let request = self.media_request(None)?;
+            let _queued = self.enter_mutation_queue(&deadline).await?;
+            Ok(match self.send_prepared(&request, true, deadline, &attempts_span).await? {
+                Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
+                Exchange::Done(raw) => ByteStream::from_raw(raw),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn download_into(mut self, out: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<u64> {
+        self.prepare_download()?;
+        let deadline = self.start_deadline();
+        let span = self.span();
+        let attempts_span = span.clone();
+        async move {
+            let _queued = self.enter_mutation_queue(&deadline).await?;
+            let policy = self.retry_policy().clone();
+            let mut written = 0u64;
+            let mut etag: Option<HeaderValue> = None;
+            let mut failures = 0u32;
+            loop {
+                let resume = (written > 0).then_some(written);
+                let request = self.media_request(resume)?;
+                let mut stream = match self.send_prepared(&request, true, deadline, &attempts_span).await? {
+                    Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
+                    Exchange::Done(raw) => ByteStream::from_raw(raw),
+                };
+                let mut skip = check_resumed(&stream, written, &mut etag)?;
+                let progress_before = written;
+                let failure = loop {
+                    match stream.try_next().await {
+                        Ok(Some(mut chunk)) => {
+                            // A server that ignored the Range sends the media from its start.
+                            let dropped = skip.min(chunk.len() as u64);
+                            let _ = chunk.split_to(dropped as usize);
+                            skip -= dropped;
+                            out.write_all(&chunk).await.map_err(Error::from_io)?;
+                            written += chunk.len() as u64;
+                        }
+                        Ok(None) => {
+                            out.flush().await.map_err(Error::from_io)?;
+                            return Ok(written);
+                        }
+                        Err(e) => break e,
+                    }
+                };
+                if written > progress_before {
+                    failures = 0;
+                }
+                failures += 1;
+                if !failure.is_retryable() || failures >= policy.get_max_attempts() {
+                    return Err(failure);
+                }
+                tracing::debug!(written, error = %failure, "download broke off; resuming with a Range request");
+                tokio::time::sleep(policy.backoff(failures)).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn prepare_download(&mut self) -> Result<()> {
+        if !self.method.supports_media_download() {
+            return Err(Error::InvalidRequest(format!("method {} does not support media download", self.method.id())));
+        }
+        self.query("alt", "media");
+        Ok(())
+    }
+
+    /// The download request: the method's, accepting any media type, from byte `from` on
+    /// when resuming. A ranged request asks for the bytes as stored
+    /// (`Accept-Encoding: identity`): a range of a gzip-encoded body could not be decoded on
+    /// its own, and offsets must count the media's own bytes for a download to resume where
+    /// it stopped.
+    fn media_request(&self, from: Option<u64>) -> Result<Prepared> {
+        let mut request = self.json_request()?;
+        request.headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+        if let Some(from) = from {
+            request.headers.insert(RANGE, HeaderValue::from_str(&format!("bytes={from}-")).expect("digits"));
+        }
+        if request.headers.contains_key(RANGE) {
+            request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
+        Ok(request)
+    }
+}
+
+/// How many bytes of a resumed response to skip: none when it is the `206` asked for; all
+/// that were written when the server sent the whole media again. Fails when the media
+/// changed (another `ETag`) or the range is not the one asked for.
+fn check_resumed(stream: &ByteStream, written: u64, etag: &mut Option<HeaderValue>) -> Result<u64> {
+    let this = stream.headers().get(ETAG).cloned();
+    match (&*etag, &this) {
+        (Some(first), Some(now)) if first != now => {
+            return Err(Error::Protocol("the media changed while it was downloaded (its ETag changed)".into()));
+        }
+        (None, _) if written == 0 => *etag = this,
+        _ => {}
+    }
+    if written == 0 || stream.status() == 200 {
+        return Ok(written);
+    }
+    let range = stream.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let start =
+        range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.trim().parse::<u64>().ok());
+    if stream.status() == 206 && start == Some(written) {
+        Ok(0)
+    } else {
+        Err(Error::Protocol(format!(
+            "asked for the media from byte {written}, the server answered {} with Content-Range {range:?}",
+            stream.status()
+        )))
+    }
+}

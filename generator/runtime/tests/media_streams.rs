@@ -1,0 +1,310 @@
+//! Streamed uploads and downloads against a loopback server that checks the protocol:
+//! files and readers of known and unknown length, progress, the session URI, resuming a
+//! session in a new client (as after a restart), simple uploads for methods with a body,
+//! and downloads resumed with `Range` after the body broke off.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use discovery_runtime::{
+    ApiInfo, Call, Client, Error, HttpMethod, Media, MediaUploadInfo, MethodInfo, PathParam, RetryPolicy, Upload,
+    UploadProgress, CHUNK_GRANULARITY,
+};
+use serde_json::{json, Value};
+
+mod media_server;
+use media_server::Checksum;
+
+static API: ApiInfo = ApiInfo::new("storage", "v1", "https://storage.example.invalid/", "storage/v1/");
+
+/// The document lists an older resumable path; sessions must start at the upload path.
+static UPLOAD: MediaUploadInfo = MediaUploadInfo::new()
+    .with_simple_path("/upload/storage/v1/b/{bucket}/o")
+    .with_resumable_path("/resumable/upload/storage/v1/b/{bucket}/o");
+
+static INSERT: MethodInfo = MethodInfo::new("storage.objects.insert", HttpMethod::Post, "b/{bucket}/o")
+    .with_path_params(&[PathParam::new("bucket", None)])
+    .with_media_upload(&UPLOAD);
+
+static GET: MethodInfo = MethodInfo::new("storage.objects.get", HttpMethod::Get, "b/{bucket}/o/{object}")
+    .with_path_params(&[PathParam::new("bucket", None), PathParam::new("object", None)])
+    .with_media_download();
+
+fn client(url: &str) -> Client {
+    let fast = RetryPolicy::default().initial_backoff(Duration::from_millis(1)).max_backoff(Duration::from_millis(5));
+    Client::builder(&API).root_url(url).retry_policy(fast).build().unwrap()
+}
+
+fn insert(client: &Client, metadata: Value) -> Call {
+    let mut call = Call::new(client, &INSERT);
+    call.path_param("bucket", "b1");
+    call.json_body(&metadata);
+    call
+}
+
+/// Deterministic bytes that differ at every offset a test could get wrong.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8).collect()
+}
+
+fn temp_file(data: &[u8]) -> tempfile_path::TempPath {
+    tempfile_path::TempPath::with(data)
+}
+
+/// A file under the target directory, removed when dropped.
+mod tempfile_path {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub struct TempPath(pub PathBuf);
+
+    impl TempPath {
+        pub fn with(data: &[u8]) -> TempPath {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join("discovery-runtime-media-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+            std::fs::write(&path, data).unwrap();
+            TempPath(path)
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn resumable_uploads_stream_files_and_readers_of_known_and_unknown_length() {
+    let (url, shared) = media_server::start().await;
+    let client = client(&url);
+    let data = pattern(5 * CHUNK_GRANULARITY + 1234);
+    let file = temp_file(&data);
+    let sources: Vec<(&str, Media)> = vec![
+        ("bytes", Media::new("application/octet-stream", data.clone())),
+        ("file", Media::from_path("application/octet-stream", &file.0).unwrap()),
+        (
+            "reader, known length",
+            Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), Some(data.len() as u64)),
+        ),
+        (
+            "reader, unknown length",
+            Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), None),
+        ),
+    ];
+    for (what, media) in sources {
+        let progress: Arc<Mutex<Vec<UploadProgress>>> = Arc::default();
+        let seen = progress.clone();
+        let upload =
+            Upload::resumable().chunk_size(2 * CHUNK_GRANULARITY).on_progress(move |p| seen.lock().unwrap().push(*p));
+        let done: Value = insert(&client, json!({"name": what})).upload(media, upload).await.unwrap();
+        assert_eq!(done["size"], data.len().to_string(), "{what}");
+        assert_eq!(done["checksum"], Checksum::of(&data).0.to_string(), "{what}");
+        let progress = progress.lock().unwrap();
+        let sent: Vec<u64> = progress.iter().map(|p| p.sent).collect();
+        assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{what}: {sent:?}");
+        assert_eq!(progress.last().unwrap().sent, data.len() as u64, "{what}");
+        assert_eq!(progress.last().unwrap().total, Some(data.len() as u64), "{what}");
+    }
+    let shared = shared.lock().unwrap();
+    let unknown = &shared.sessions["s4"];
+    assert_eq!(unknown.total, Some(data.len() as u64));
+    let first = CHUNK_GRANULARITY * 2 - 1;
+    assert_eq!(unknown.ranges[0], format!("bytes 0-{first}/*"), "the total is unknown until the end");
+    assert!(unknown.ranges.last().unwrap().ends_with(&format!("/{}", data.len())));
+    assert_eq!(shared.sessions["s2"].metadata, r#"{"name":"file"}"#);
+    // Sessions start at the upload path, as Google's clients do, not the document's
+    // `/resumable/upload/` one.
+    assert!(
+        shared.log.iter().filter(|l| l.starts_with("POST")).all(|l| l.starts_with("POST /upload/storage/v1/b/b1/o?")),
+        "{:?}",
+        shared.log
+    );
+}
+
+#[tokio::test]
+async fn an_upload_resumes_in_a_new_client_from_the_saved_session_uri() {
+    let (url, shared) = media_server::start().await;
+    let data = pattern(6 * CHUNK_GRANULARITY);
+    let file = temp_file(&data);
+    // The first run: the server goes down after two chunks.
+    shared.lock().unwrap().fail_chunks_from = Some(2);
+    let saved: Arc<Mutex<Option<String>>> = Arc::default();
+    let save = saved.clone();
+    let first = client(&url);
+    let upload = Upload::resumable()
+        .chunk_size(CHUNK_GRANULARITY)
+        .on_session(move |uri| *save.lock().unwrap() = Some(uri.to_owned()));
+    let media = Media::from_path("application/octet-stream", &file.0).unwrap();
+    let err = insert(&first, json!({"name": "backup"})).upload::<Value>(media, upload).await.unwrap_err();
+    assert_eq!(err.http_status(), Some(503));
+    let session_uri = saved.lock().unwrap().clone().expect("the session URI was reported");
+    assert_eq!(shared.lock().unwrap().sessions["s1"].stored, 2 * CHUNK_GRANULARITY as u64);
+    drop(first);
+
+    // "After a restart": a new client, the same file, the saved URI.
+    shared.lock().unwrap().fail_chunks_from = None;
+    let second = client(&url);
+    let media = Media::from_path("application/octet-stream", &file.0).unwrap();
+    let done: Value = insert(&second, json!({}))
+        .upload(media, Upload::resume(&session_uri).chunk_size(CHUNK_GRANULARITY))
+        .await
+        .unwrap();
+    assert_eq!(done["checksum"], Checksum::of(&data).0.to_string());
+    let shared = shared.lock().unwrap();
+    assert_eq!(shared.sessions.len(), 1, "no new session");
+    let ranges = &shared.sessions["s1"].ranges;
+    assert_eq!(ranges[2], format!("bytes {}-{}/{}", 2 * CHUNK_GRANULARITY, 3 * CHUNK_GRANULARITY - 1, data.len()));
+
+    // A reader resumes too: what the session holds is skipped.
+    drop(shared);
+}
+
+#[tokio::test]
+async fn a_reader_resumes_a_session_by_skipping_what_it_holds() {
+    let (url, shared) = media_server::start().await;
+    let data = pattern(3 * CHUNK_GRANULARITY + 7);
+    shared.lock().unwrap().fail_chunks_from = Some(1);
+    let saved: Arc<Mutex<Option<String>>> = Arc::default();
+    let save = saved.clone();
+    let client = client(&url);
+    let upload = Upload::resumable()
+        .chunk_size(CHUNK_GRANULARITY)
+        .on_session(move |uri| *save.lock().unwrap() = Some(uri.to_owned()));
+    let reader = Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), None);
+    insert(&client, json!({})).upload::<Value>(reader, upload).await.unwrap_err();
+    shared.lock().unwrap().fail_chunks_from = None;
+    let uri = saved.lock().unwrap().clone().unwrap();
+    let reader = Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), None);
+    let done: Value =
+        insert(&client, json!({})).upload(reader, Upload::resume(uri).chunk_size(CHUNK_GRANULARITY)).await.unwrap();
+    assert_eq!(done["checksum"], Checksum::of(&data).0.to_string());
+}
+
+#[tokio::test]
+async fn simple_uploads_stream_the_media_and_skip_multipart_without_metadata() {
+    let (url, shared) = media_server::start().await;
+    let client = client(&url);
+    let data = pattern(3 * 1024 * 1024 + 5);
+    let file = temp_file(&data);
+    // A method with a body, called with an empty one: there is no metadata to send.
+    let media = Media::from_path("video/mp4", &file.0).unwrap();
+    let done: Value = insert(&client, json!({})).upload(media, Upload::simple()).await.unwrap();
+    assert_eq!(done["size"], data.len().to_string());
+    // With metadata, the same becomes multipart, streamed too.
+    let reader = Media::from_reader("video/mp4", std::io::Cursor::new(data.clone()), None);
+    insert(&client, json!({"name": "clip"})).upload::<Value>(reader, Upload::simple()).await.unwrap();
+    let shared = shared.lock().unwrap();
+    let (query, content_type, length, checksum, size) = &shared.single[0];
+    assert_eq!(query, "uploadType=media");
+    assert_eq!(content_type, "video/mp4");
+    assert_eq!(length.as_deref(), Some(data.len().to_string().as_str()));
+    assert_eq!((*checksum, *size), (Checksum::of(&data), data.len() as u64));
+    let (query, content_type, length, _, size) = &shared.single[1];
+    assert_eq!(query, "uploadType=multipart");
+    assert!(content_type.starts_with("multipart/related; boundary="));
+    assert_eq!(*length, None, "an unknown length streams chunked");
+    assert!(*size > data.len() as u64);
+}
+
+#[tokio::test]
+async fn a_reader_is_sent_once_so_a_failed_simple_upload_is_not_retried() {
+    let (url, shared) = media_server::start().await;
+    shared.lock().unwrap().fail_chunks_from = Some(0);
+    let client = client(&url);
+    let reader = Media::from_reader("text/plain", std::io::Cursor::new(b"abc".to_vec()), Some(3));
+    let err = insert(&client, json!({})).upload::<Value>(reader, Upload::simple()).await.unwrap_err();
+    assert_eq!(err.http_status(), Some(429));
+    assert_eq!(shared.lock().unwrap().single.len(), 1);
+    // Bytes can be sent again: the same rate limit is retried, up to the policy's attempts.
+    let err = insert(&client, json!({}))
+        .upload::<Value>(Media::new("text/plain", "abc"), Upload::simple())
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(429));
+    assert_eq!(shared.lock().unwrap().single.len(), 1 + 5);
+}
+
+fn get(client: &Client) -> Call {
+    let mut call = Call::new(client, &GET);
+    call.path_param("bucket", "b1");
+    call.path_param("object", "o1");
+    call
+}
+
+#[tokio::test]
+async fn an_interrupted_download_resumes_with_a_range_request() {
+    let (url, shared) = media_server::start().await;
+    let data = pattern(2 * 1024 * 1024 + 3);
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = data.clone();
+        s.cut_first_download_at = Some(700_001);
+    }
+    let client = client(&url);
+    let mut out = Vec::new();
+    let written = get(&client).download_to(&mut out).await.unwrap();
+    assert_eq!(written, data.len() as u64);
+    assert!(out == data, "the downloaded bytes differ");
+    let log = shared.lock().unwrap().log.clone();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log[0].ends_with("alt=media "), "{log:?}");
+    assert!(log[1].ends_with("alt=media bytes=700001-"), "{log:?}");
+
+    // A server that ignores the range sends everything again: the start is skipped.
+    {
+        let mut s = shared.lock().unwrap();
+        s.downloads = 0;
+        s.ignore_range = true;
+    }
+    let mut out = Vec::new();
+    get(&client).download_to(&mut out).await.unwrap();
+    assert!(out == data);
+
+    // The media changed in between: no silent mix of two versions.
+    {
+        let mut s = shared.lock().unwrap();
+        s.downloads = 0;
+        s.ignore_range = false;
+    }
+    let shared2 = shared.clone();
+    let mut writer = ChangingOnWrite { out: Vec::new(), shared: shared2 };
+    let err = get(&client).download_to(&mut writer).await.unwrap_err();
+    assert!(matches!(&err, Error::Protocol(m) if m.contains("ETag")), "{err:?}");
+}
+
+/// A writer that, on its first write, changes the media's ETag on the server (as if the
+/// object were replaced while it was downloaded).
+struct ChangingOnWrite {
+    out: Vec<u8>,
+    shared: Arc<Mutex<media_server::Shared>>,
+}
+
+impl tokio::io::AsyncWrite for ChangingOnWrite {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.shared.lock().unwrap().etag = "\"v2\"".into();
+        let _ = self.out.write_all(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
