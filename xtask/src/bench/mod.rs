@@ -4,7 +4,7 @@
 //! Four sections, each selectable with `--only`:
 //!
 //! * `compile`: two small apps making the same four calls (`bench/ours-usage` and the
-//!   google-people1 app in `/work/shared/bench/people1-usage`), both copied under
+//!   google-people1 app in `../shared/bench/people1-usage`), both copied under
 //!   `target/bench/` and built there as standalone workspaces (neither is a member of this
 //!   workspace, CI never builds them). With every third-party dependency built, each run
 //!   cleans the client crate, its support crate and the app (`cargo clean -p`) and times a
@@ -37,10 +37,18 @@ use crate::{display_path, PEOPLE_DOCUMENT};
 
 /// Hand-written text after this line of `docs/benchmarks.md` survives a re-run.
 pub const ANALYSIS_MARKER: &str = "<!-- analysis: everything below is kept by `cargo xtask bench` -->";
-/// The google-people1 comparison app, outside the repository.
-pub const DEFAULT_PEOPLE1_USAGE: &str = "/work/shared/bench/people1-usage";
-/// The Discovery documents of the corpus timing.
-pub const DEFAULT_CORPUS: &str = "/work/shared/corpus";
+/// The google-people1 comparison app, outside the repository: relative to the workspace
+/// root, so that any checkout with `shared/` beside it finds it.
+pub const DEFAULT_PEOPLE1_USAGE: &str = "../shared/bench/people1-usage";
+/// The Discovery documents of the corpus timing, relative to the workspace root.
+pub const DEFAULT_CORPUS: &str = "../shared/corpus";
+
+/// A default path of the options, resolved against the workspace root.
+pub fn default_path(root: &Path, relative: &str) -> PathBuf {
+    let path = root.join(relative);
+    // `..` is resolved when the path exists, so that messages and the report show a clean path.
+    path.canonicalize().unwrap_or(path)
+}
 /// The relative path dependency in `bench/*/Cargo.toml`, rewritten to an absolute one.
 const GENERATED_PATH_DEP: &str = "path = \"../../generated\"";
 
@@ -882,6 +890,15 @@ struct Report {
     size: Option<SizeResults>,
 }
 
+/// A path for the report: `../…` when it lies beside the workspace (as `shared/` does), so
+/// that the report does not depend on where the checkout is.
+fn shown(path: &Path, root: &Path) -> String {
+    match root.parent().and_then(|parent| path.strip_prefix(parent).ok()) {
+        Some(rest) => format!("../{}", rest.display()),
+        None => path.display().to_string(),
+    }
+}
+
 fn verdict(met: bool) -> &'static str {
     if met {
         "**met**"
@@ -923,13 +940,13 @@ impl Report {
         );
 
         if let Some(c) = &self.compile {
-            render_compile(&mut s, c);
+            render_compile(&mut s, c, &shown(&options.people1_usage, root));
         }
         if let Some(r) = &self.runtime {
             render_runtime(&mut s, r);
         }
         if let Some(g) = &self.gen {
-            render_gen(&mut s, g, options);
+            render_gen(&mut s, g, options, root);
         }
         if let Some(z) = &self.size {
             render_size(&mut s, z, root);
@@ -943,16 +960,17 @@ impl Report {
     }
 }
 
-fn render_compile(s: &mut String, c: &CompileResults) {
+fn render_compile(s: &mut String, c: &CompileResults, people1_usage: &str) {
     let _ = writeln!(s, "## 1. Compile time (debug, `cargo build`)\n");
     let _ = writeln!(
         s,
         "Two apps making the same four calls (updateContact, batchUpdateContacts, contactGroups.update, \
-         connections.list): `bench/ours-usage` and `/work/shared/bench/people1-usage`, each copied to \
+         connections.list): `bench/ours-usage` and `{}`, each copied to \
          `target/bench/` and built as its own workspace with its own target directory. All third-party \
          dependencies are built first; each run then deletes the build outputs, fingerprints and incremental \
          state of exactly the crates listed (what `cargo clean -p` means to do) and times `cargo build`. \
-         Runs alternate between the two sides.\n"
+         Runs alternate between the two sides.\n",
+        people1_usage
     );
     let _ = writeln!(
         s,
@@ -1070,7 +1088,7 @@ fn render_runtime(s: &mut String, r: &RuntimeResults) {
     );
 }
 
-fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions) {
+fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions, root: &Path) {
     let _ = writeln!(s, "## 3. Generation (release build of the generator, in-process)\n");
     let _ = writeln!(s, "| measurement | result |\n| --- | --- |");
     let _ = writeln!(
@@ -1082,7 +1100,7 @@ fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions) {
     let _ = writeln!(
         s,
         "| corpus `{}`: {} documents, generation only (in memory, no compile), 1 thread, s | {} |",
-        options.corpus.display(),
+        shown(&options.corpus, root),
         g.documents,
         g.corpus_1.show(2)
     );
