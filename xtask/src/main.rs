@@ -54,7 +54,8 @@ enum Command {
         /// Also time one cold build of each app, all dependencies included.
         #[arg(long)]
         cold: bool,
-        /// Only these sections: compile, runtime, gen, size (repeatable).
+        /// Only these sections: compile, runtime, gen, size (repeatable); the report keeps
+        /// the others as they were.
         #[arg(long)]
         only: Vec<Section>,
         /// Smoke test of the tooling: few iterations.
