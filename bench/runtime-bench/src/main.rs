@@ -38,6 +38,9 @@ const BATCH_SIZE: usize = 200;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seed = |s: &str| s.parse::<u64>().expect("SEED must be a number");
+    if args.first().is_some_and(|mode| mode.starts_with("wan")) {
+        die_with_parent();
+    }
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["wan-serve", addr, cert, s] => {
             return wan_server::run(addr.parse().expect("ADDR must be an IP address"), cert.as_ref(), seed(s))
@@ -75,6 +78,17 @@ fn main() {
             );
             std::process::exit(2);
         }
+    }
+}
+
+/// The WAN processes are stopped with the bench that started them, however it ends: a
+/// client blocked on a link that was just deleted would otherwise wait for TCP to give up.
+fn die_with_parent() {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and nothing else.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // The parent may have gone before the call; then this process was already adopted.
+    if unsafe { libc::getppid() } == 1 {
+        std::process::exit(1);
     }
 }
 
