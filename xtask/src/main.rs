@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Benchmark against google-people1 (compile time, loopback run time, generation, size)
+    /// Benchmark against google-people1 (compile time, loopback and WAN run time, generation, size)
     /// and write docs/benchmarks.md. Slow; not run in CI.
     Bench {
         /// Runs per measurement (medians and min/max are reported).
@@ -54,7 +54,7 @@ enum Command {
         /// Also time one cold build of each app, all dependencies included.
         #[arg(long)]
         cold: bool,
-        /// Only these sections: compile, runtime, gen, size (repeatable); the report keeps
+        /// Only these sections: compile, runtime, gen, size, wan (repeatable); the report keeps
         /// the others as they were.
         #[arg(long)]
         only: Vec<Section>,

@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: the generated People crate against google-people1 7.0.0 (crates.io),
 //! measured side by side in one run on this machine, written to `docs/benchmarks.md`.
 //!
-//! Four sections, each selectable with `--only`:
+//! Five sections, each selectable with `--only`:
 //!
 //! * `compile`: two small apps making the same four calls (`bench/ours-usage` and the
 //!   google-people1 app in `../shared/bench/people1-usage`), both copied under
@@ -16,6 +16,9 @@
 //!   (generation only), in-process, with this binary built in release: a debug `cargo xtask
 //!   bench` re-executes itself with `cargo run --release`.
 //! * `size`: non-comment, non-blank lines of both clients and of their support crates.
+//! * `wan`: the same binary as a TLS server behind a shaped link (about 20 Mbit/s, 40 ms
+//!   round trip) between two network namespaces; see [`wan`]. Needs root, `ip` and `tc`;
+//!   skipped with a message otherwise.
 //!
 //! `--only` replaces just the sections it runs: the others are copied from the existing
 //! report, each marked with the command and date that measured it.
@@ -36,6 +39,8 @@ use anyhow::{bail, Context, Result};
 use discovery_codegen::WriteScope;
 
 use crate::{display_path, PEOPLE_DOCUMENT};
+
+mod wan;
 
 /// Hand-written text after this line of `docs/benchmarks.md` survives a re-run.
 pub const ANALYSIS_MARKER: &str = "<!-- analysis: everything below is kept by `cargo xtask bench` -->";
@@ -61,11 +66,12 @@ pub enum Section {
     Runtime,
     Gen,
     Size,
+    Wan,
 }
 
 impl Section {
     /// In the report's order.
-    pub const ALL: [Section; 4] = [Section::Compile, Section::Runtime, Section::Gen, Section::Size];
+    pub const ALL: [Section; 5] = [Section::Compile, Section::Runtime, Section::Gen, Section::Size, Section::Wan];
 
     /// The start of the section's heading in the report, which is how a kept section is
     /// found again: keep these stable.
@@ -75,6 +81,7 @@ impl Section {
             Section::Runtime => "## 2. ",
             Section::Gen => "## 3. ",
             Section::Size => "## 4. ",
+            Section::Wan => "## 5. ",
         }
     }
 }
@@ -87,7 +94,8 @@ impl std::str::FromStr for Section {
             "runtime" => Ok(Section::Runtime),
             "gen" => Ok(Section::Gen),
             "size" => Ok(Section::Size),
-            _ => Err(format!("unknown section {s:?} (compile, runtime, gen, size)")),
+            "wan" => Ok(Section::Wan),
+            _ => Err(format!("unknown section {s:?} (compile, runtime, gen, size, wan)")),
         }
     }
 }
@@ -185,6 +193,14 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
     if wants(Section::Compile) {
         eprintln!("== compile");
         report.compile = Some(compile(root, &bench_dir, options)?);
+    }
+    if wants(Section::Wan) {
+        eprintln!("== wan");
+        match wan::preflight() {
+            Ok(()) => report.wan = wan::run(root, &bench_dir, options)?,
+            // Kept from the existing report, if it has the section.
+            Err(why) => eprintln!("  wan: skipped: {why}"),
+        }
     }
     // Last: the support crate's version comes from the lock file the compile section
     // writes, on a fresh checkout.
@@ -951,6 +967,7 @@ struct Report {
     runtime: Option<RuntimeResults>,
     gen: Option<GenResults>,
     size: Option<SizeResults>,
+    wan: Option<wan::WanResults>,
 }
 
 /// A path for the report: `../…` when it lies beside the workspace (as `shared/` does), so
@@ -1012,6 +1029,11 @@ impl Report {
                 Section::Size => {
                     if let Some(z) = &self.size {
                         render_size(&mut text, z, root);
+                    }
+                }
+                Section::Wan => {
+                    if let Some(w) = &self.wan {
+                        wan::render(&mut text, w);
                     }
                 }
             }
@@ -1317,7 +1339,7 @@ mod tests {
         let options = BenchOptions {
             runs: 1,
             cold: false,
-            only: vec![Section::Size],
+            only: vec![Section::Wan],
             quick: true,
             out: PathBuf::from("out.md"),
             people1_usage: PathBuf::from("p"),
