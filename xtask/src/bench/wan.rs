@@ -472,6 +472,15 @@ fn client_run(link: &mut Link, binary: &Path, side: &str, row: &str, base: &str,
 // ---------------------------------------------------------------------------------------
 // Report
 
+/// A count: one number when every run gave the same (to the unit shown).
+fn count(s: &Summary) -> String {
+    if format!("{:.0}", s.min) == format!("{:.0}", s.max) {
+        format!("{:.0}", s.median)
+    } else {
+        s.show(0)
+    }
+}
+
 pub(super) fn render(s: &mut String, w: &WanResults) {
     let l = &w.link;
     let _ = writeln!(s, "## 5. Run time over a limited link (WAN, TLS, release)\n");
@@ -551,8 +560,8 @@ pub(super) fn render(s: &mut String, w: &WanResults) {
             r.requests,
             r.wall_ms[0].show(0),
             r.wall_ms[1].show(0),
-            r.rate[0].show(1),
-            r.rate[1].show(1),
+            r.rate[0].show(if r.rate[0].median < 10.0 { 2 } else { 1 }),
+            r.rate[1].show(if r.rate[1].median < 10.0 { 2 } else { 1 }),
             ratio(r.rate[0].median, r.rate[1].median),
             r.target,
             verdict(rat >= r.target)
@@ -574,13 +583,13 @@ pub(super) fn render(s: &mut String, w: &WanResults) {
             let _ = writeln!(
                 s,
                 "| {short}) | {side} | {} | {} | {} | {}, {} | {} | {} | {} |",
-                r.down_kib[i].show(0),
-                r.up_kib[i].show(0),
-                r.connections[i].show(0),
-                r.h2[i].show(0),
-                r.h1[i].show(0),
-                r.gzip[i].show(0),
-                r.drops[i].show(0),
+                count(&r.down_kib[i]),
+                count(&r.up_kib[i]),
+                count(&r.connections[i]),
+                count(&r.h2[i]),
+                count(&r.h1[i]),
+                count(&r.gzip[i]),
+                count(&r.drops[i]),
                 r.cpu_ms[i].show(1)
             );
         }
