@@ -122,10 +122,11 @@ async fn serve(addr: IpAddr, cert_pem: &std::path::Path, seed: u64) {
     tokio::spawn(probe_loop(probe));
     std::thread::spawn(move || control(state));
     println!(
-        "ready page={} page_gz={} page_compact={}",
+        "ready page={} page_gz={} page_compact={} page_compact_gz={}",
         state.page.pretty.len(),
         state.page.pretty_gz.len(),
-        state.page.compact.len()
+        state.page.compact.len(),
+        state.page.compact_gz.len()
     );
     std::io::stdout().flush().expect("flush");
 
