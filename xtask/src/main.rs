@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Benchmark against google-people1 (compile time, loopback run time, generation, size)
+    /// Benchmark against google-people1 (compile time, loopback and WAN run time, generation, size)
     /// and write docs/benchmarks.md. Slow; not run in CI.
     Bench {
         /// Runs per measurement (medians and min/max are reported).
@@ -54,7 +54,8 @@ enum Command {
         /// Also time one cold build of each app, all dependencies included.
         #[arg(long)]
         cold: bool,
-        /// Only these sections: compile, runtime, gen, size (repeatable).
+        /// Only these sections: compile, runtime, gen, size, wan (repeatable); the report keeps
+        /// the others as they were.
         #[arg(long)]
         only: Vec<Section>,
         /// Smoke test of the tooling: few iterations.
@@ -63,12 +64,14 @@ enum Command {
         /// The report [default: docs/benchmarks.md in the workspace].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The google-people1 comparison app.
-        #[arg(long, default_value = bench::DEFAULT_PEOPLE1_USAGE)]
-        people1_usage: PathBuf,
-        /// Discovery documents for the corpus generation timing.
-        #[arg(long, default_value = bench::DEFAULT_CORPUS)]
-        corpus: PathBuf,
+        /// The google-people1 comparison app [default: ../shared/bench/people1-usage, from
+        /// the workspace root].
+        #[arg(long)]
+        people1_usage: Option<PathBuf>,
+        /// Discovery documents for the corpus generation timing [default: ../shared/corpus,
+        /// from the workspace root].
+        #[arg(long)]
+        corpus: Option<PathBuf>,
     },
     /// Generate and compile a crate for every *.json Discovery document in DIR.
     Corpus {
@@ -135,8 +138,9 @@ fn run(command: Command) -> anyhow::Result<()> {
                 only,
                 quick,
                 out: out.unwrap_or_else(|| root.join("docs/benchmarks.md")),
-                people1_usage,
-                corpus,
+                people1_usage: people1_usage
+                    .unwrap_or_else(|| bench::default_path(&root, bench::DEFAULT_PEOPLE1_USAGE)),
+                corpus: corpus.unwrap_or_else(|| bench::default_path(&root, bench::DEFAULT_CORPUS)),
             },
         ),
         Command::Corpus { dir, jobs, filter, clippy, no_check, out_dir, report, target_dir } => {

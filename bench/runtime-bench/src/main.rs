@@ -14,6 +14,10 @@
 //!
 //! Both clients are driven the same way: a current-thread tokio runtime, HTTP/1.1 over plain
 //! `http://` with a keep-alive pool, a static bearer token, responses checked after decoding.
+//!
+//! The WAN section's modes (see each module): `wan-serve ADDR CERT_PEM SEED` (`wan_server`),
+//! `wan-relay CLIENT_NS SERVER_NS DEVICE ONE_WAY_MS` (`wan_relay`), `wan-probe HOST` and
+//! `wan ours|theirs list|get|update BASE_URL CERT_PEM SEED` (`wan_client`).
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -22,12 +26,33 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 
+mod wan_client;
+mod wan_data;
+mod wan_relay;
+mod wan_server;
+
 const PERSON: &str = include_str!("../data/person.json");
 const PAGE_SIZE: usize = 1000;
 const BATCH_SIZE: usize = 200;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let seed = |s: &str| s.parse::<u64>().expect("SEED must be a number");
+    if args.first().is_some_and(|mode| mode.starts_with("wan")) {
+        die_with_parent();
+    }
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["wan-serve", addr, cert, s] => {
+            return wan_server::run(addr.parse().expect("ADDR must be an IP address"), cert.as_ref(), seed(s))
+        }
+        ["wan-relay", client_ns, server_ns, device, one_way_ms] => {
+            let ms: u64 = one_way_ms.parse().expect("ONE_WAY_MS must be a number");
+            return wan_relay::run(client_ns, server_ns, device, Duration::from_millis(ms));
+        }
+        ["wan-probe", host] => return wan_client::probe(host),
+        ["wan", client, row, base, cert, s] => return wan_client::run(client, row, base, cert.as_ref(), seed(s)),
+        _ => {}
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["serve"] => rt.block_on(serve()),
@@ -47,9 +72,23 @@ fn main() {
             );
         }
         _ => {
-            eprintln!("usage: runtime-bench serve | runtime-bench run ours|theirs get|list|batch|decode N BASE_URL");
+            eprintln!(
+                "usage: runtime-bench serve | run ours|theirs get|list|batch|decode N BASE_URL | wan-serve ADDR CERT_PEM SEED \
+                 | wan-relay CLIENT_NS SERVER_NS DEVICE ONE_WAY_MS | wan-probe HOST | wan ours|theirs list|get|update BASE_URL CERT_PEM SEED"
+            );
             std::process::exit(2);
         }
+    }
+}
+
+/// The WAN processes are stopped with the bench that started them, however it ends: a
+/// client blocked on a link that was just deleted would otherwise wait for TCP to give up.
+fn die_with_parent() {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and nothing else.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // The parent may have gone before the call; then this process was already adopted.
+    if unsafe { libc::getppid() } == 1 {
+        std::process::exit(1);
     }
 }
 

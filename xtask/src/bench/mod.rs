@@ -1,10 +1,10 @@
 //! `cargo xtask bench`: the generated People crate against google-people1 7.0.0 (crates.io),
 //! measured side by side in one run on this machine, written to `docs/benchmarks.md`.
 //!
-//! Four sections, each selectable with `--only`:
+//! Five sections, each selectable with `--only`:
 //!
 //! * `compile`: two small apps making the same four calls (`bench/ours-usage` and the
-//!   google-people1 app in `/work/shared/bench/people1-usage`), both copied under
+//!   google-people1 app in `../shared/bench/people1-usage`), both copied under
 //!   `target/bench/` and built there as standalone workspaces (neither is a member of this
 //!   workspace, CI never builds them). With every third-party dependency built, each run
 //!   cleans the client crate, its support crate and the app (`cargo clean -p`) and times a
@@ -16,7 +16,12 @@
 //!   (generation only), in-process, with this binary built in release: a debug `cargo xtask
 //!   bench` re-executes itself with `cargo run --release`.
 //! * `size`: non-comment, non-blank lines of both clients and of their support crates.
+//! * `wan`: the same binary as a TLS server behind a shaped link (about 20 Mbit/s, 40 ms
+//!   round trip) between two network namespaces; see [`wan`]. Needs root, `ip` and `tc`;
+//!   skipped with a message otherwise.
 //!
+//! `--only` replaces just the sections it runs: the others are copied from the existing
+//! report, each marked with the command and date that measured it.
 //! Wall time is reported with the CPU time (user + system) of the measured processes, which
 //! suffers less from other work on the machine; `/proc/loadavg` is recorded per section.
 //! Everything below [`ANALYSIS_MARKER`] in an existing report is kept as it is.
@@ -35,12 +40,22 @@ use discovery_codegen::WriteScope;
 
 use crate::{display_path, PEOPLE_DOCUMENT};
 
+mod wan;
+
 /// Hand-written text after this line of `docs/benchmarks.md` survives a re-run.
 pub const ANALYSIS_MARKER: &str = "<!-- analysis: everything below is kept by `cargo xtask bench` -->";
-/// The google-people1 comparison app, outside the repository.
-pub const DEFAULT_PEOPLE1_USAGE: &str = "/work/shared/bench/people1-usage";
-/// The Discovery documents of the corpus timing.
-pub const DEFAULT_CORPUS: &str = "/work/shared/corpus";
+/// The google-people1 comparison app, outside the repository: relative to the workspace
+/// root, so that any checkout with `shared/` beside it finds it.
+pub const DEFAULT_PEOPLE1_USAGE: &str = "../shared/bench/people1-usage";
+/// The Discovery documents of the corpus timing, relative to the workspace root.
+pub const DEFAULT_CORPUS: &str = "../shared/corpus";
+
+/// A default path of the options, resolved against the workspace root.
+pub fn default_path(root: &Path, relative: &str) -> PathBuf {
+    let path = root.join(relative);
+    // `..` is resolved when the path exists, so that messages and the report show a clean path.
+    path.canonicalize().unwrap_or(path)
+}
 /// The relative path dependency in `bench/*/Cargo.toml`, rewritten to an absolute one.
 const GENERATED_PATH_DEP: &str = "path = \"../../generated\"";
 
@@ -51,6 +66,24 @@ pub enum Section {
     Runtime,
     Gen,
     Size,
+    Wan,
+}
+
+impl Section {
+    /// In the report's order.
+    pub const ALL: [Section; 5] = [Section::Compile, Section::Runtime, Section::Gen, Section::Size, Section::Wan];
+
+    /// The start of the section's heading in the report, which is how a kept section is
+    /// found again: keep these stable.
+    fn heading(self) -> &'static str {
+        match self {
+            Section::Compile => "## 1. ",
+            Section::Runtime => "## 2. ",
+            Section::Gen => "## 3. ",
+            Section::Size => "## 4. ",
+            Section::Wan => "## 5. ",
+        }
+    }
 }
 
 impl std::str::FromStr for Section {
@@ -61,7 +94,49 @@ impl std::str::FromStr for Section {
             "runtime" => Ok(Section::Runtime),
             "gen" => Ok(Section::Gen),
             "size" => Ok(Section::Size),
-            _ => Err(format!("unknown section {s:?} (compile, runtime, gen, size)")),
+            "wan" => Ok(Section::Wan),
+            _ => Err(format!("unknown section {s:?} (compile, runtime, gen, size, wan)")),
+        }
+    }
+}
+
+/// Marks, under a section's heading, the command and date that measured it.
+const PROVENANCE_PREFIX: &str = "<!-- measured by ";
+
+fn with_provenance(section: &str, provenance: &str) -> String {
+    let (heading, rest) = section.split_once('\n').unwrap_or((section, ""));
+    format!("{heading}\n{PROVENANCE_PREFIX}{provenance} -->\n{rest}")
+}
+
+/// The measured sections of an existing report (the part above [`ANALYSIS_MARKER`]).
+struct PreviousReport<'a> {
+    /// What the header says wrote the whole report, for sections without their own mark
+    /// (reports written before sections were kept).
+    written_by: Option<String>,
+    sections: Vec<&'a str>,
+}
+
+impl<'a> PreviousReport<'a> {
+    fn parse(text: &'a str) -> PreviousReport<'a> {
+        let written_by = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Written by "))
+            .and_then(|rest| rest.split_once(". Not run in CI").map(|(by, _)| by.to_owned()));
+        let mut starts: Vec<usize> = text.match_indices("\n## ").map(|(i, _)| i + 1).collect();
+        starts.push(text.len());
+        let sections = starts.windows(2).map(|w| &text[w[0]..w[1]]).collect();
+        PreviousReport { written_by, sections }
+    }
+
+    /// The section whose heading starts with `heading`, with its mark (added from the
+    /// header when it had none), and who measured it.
+    fn section(&self, heading: &str) -> Option<(String, String)> {
+        let text = self.sections.iter().find(|t| t.starts_with(heading))?;
+        let mark = text.lines().nth(1).and_then(|l| l.strip_prefix(PROVENANCE_PREFIX)?.strip_suffix(" -->"));
+        match (mark, &self.written_by) {
+            (Some(by), _) => Some((by.to_owned(), (*text).to_owned())),
+            (None, Some(by)) => Some((by.clone(), with_provenance(text, by))),
+            (None, None) => Some(("an earlier run".to_owned(), (*text).to_owned())),
         }
     }
 }
@@ -119,6 +194,14 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
         eprintln!("== compile");
         report.compile = Some(compile(root, &bench_dir, options)?);
     }
+    if wants(Section::Wan) {
+        eprintln!("== wan");
+        match wan::preflight() {
+            Ok(()) => report.wan = wan::run(root, &bench_dir, options)?,
+            // Kept from the existing report, if it has the section.
+            Err(why) => eprintln!("  wan: skipped: {why}"),
+        }
+    }
     // Last: the support crate's version comes from the lock file the compile section
     // writes, on a fresh checkout.
     if wants(Section::Size) {
@@ -127,8 +210,7 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
     }
 
     let existing = fs::read_to_string(&options.out).unwrap_or_default();
-    let analysis = existing.split_once(ANALYSIS_MARKER).map(|(_, after)| after.to_owned());
-    let text = report.render(&machine, options, root, analysis.as_deref());
+    let text = report.render(&machine, options, root, &existing);
     if let Some(parent) = options.out.parent() {
         fs::create_dir_all(parent)?;
     }
@@ -576,14 +658,19 @@ impl Drop for Server {
     }
 }
 
-fn runtime(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<RuntimeResults> {
+/// Stages and builds `bench/runtime-bench` in release; returns its binary.
+fn build_runtime_bench(root: &Path, bench_dir: &Path) -> Result<PathBuf> {
     let dir = bench_dir.join("runtime-bench");
     stage(&root.join("bench/runtime-bench"), &dir, root, Some(&root.join("Cargo.lock")))?;
     eprintln!("  building runtime-bench (release)");
     let mut build = cargo_in(&dir);
     build.args(["build", "--release"]);
     quiet(build)?;
-    let binary = dir.join("target/release/runtime-bench");
+    Ok(dir.join("target/release/runtime-bench"))
+}
+
+fn runtime(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<RuntimeResults> {
+    let binary = build_runtime_bench(root, bench_dir)?;
 
     let mut child = Command::new(&binary)
         .arg("serve")
@@ -880,6 +967,16 @@ struct Report {
     runtime: Option<RuntimeResults>,
     gen: Option<GenResults>,
     size: Option<SizeResults>,
+    wan: Option<wan::WanResults>,
+}
+
+/// A path for the report: `../…` when it lies beside the workspace (as `shared/` does), so
+/// that the report does not depend on where the checkout is.
+fn shown(path: &Path, root: &Path) -> String {
+    match root.parent().and_then(|parent| path.strip_prefix(parent).ok()) {
+        Some(rest) => format!("../{}", rest.display()),
+        None => path.display().to_string(),
+    }
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -895,25 +992,94 @@ fn ratio(ours: f64, theirs: f64) -> String {
 }
 
 impl Report {
-    fn render(&self, machine: &Machine, options: &BenchOptions, root: &Path, analysis: Option<&str>) -> String {
-        let mut s = String::new();
+    /// The whole report. Sections this run did not measure are copied from `existing` (the
+    /// report as it was), each with the command and date that measured it, so that `--only`
+    /// replaces only what it ran; the text below [`ANALYSIS_MARKER`] is kept as it is.
+    fn render(&self, machine: &Machine, options: &BenchOptions, root: &Path, existing: &str) -> String {
         let command = std::iter::once("cargo xtask bench".to_owned())
             .chain(std::env::args().skip(2))
             .collect::<Vec<_>>()
             .join(" ");
+        let provenance = format!("`{command}` ({})", machine.date);
+        let (before, analysis) = match existing.split_once(ANALYSIS_MARKER) {
+            Some((before, after)) => (before, Some(after)),
+            None => (existing, None),
+        };
+        let previous = PreviousReport::parse(before);
+
+        let mut sections: Vec<(String, String)> = Vec::new();
+        for section in Section::ALL {
+            let mut text = String::new();
+            match section {
+                Section::Compile => {
+                    if let Some(c) = &self.compile {
+                        render_compile(&mut text, c, &shown(&options.people1_usage, root));
+                    }
+                }
+                Section::Runtime => {
+                    if let Some(r) = &self.runtime {
+                        render_runtime(&mut text, r);
+                    }
+                }
+                Section::Gen => {
+                    if let Some(g) = &self.gen {
+                        render_gen(&mut text, g, options, root);
+                    }
+                }
+                Section::Size => {
+                    if let Some(z) = &self.size {
+                        render_size(&mut text, z, root);
+                    }
+                }
+                Section::Wan => {
+                    if let Some(w) = &self.wan {
+                        wan::render(&mut text, w);
+                    }
+                }
+            }
+            if !text.is_empty() {
+                sections.push((provenance.clone(), with_provenance(&text, &provenance)));
+            } else if let Some((by, kept)) = previous.section(section.heading()) {
+                sections.push((by, kept));
+            }
+        }
+
+        let mut s = String::new();
         let _ = writeln!(s, "# Benchmarks: generated `google-people-v1` vs `google-people1` 7.0.0\n");
+        let mut by: Vec<(String, Vec<String>)> = Vec::new();
+        for (who, text) in &sections {
+            let number = text.split_once('.').map_or("?", |(n, _)| n.trim_start_matches("## ")).to_owned();
+            match by.iter_mut().find(|(w, _)| w == who) {
+                Some((_, numbers)) => numbers.push(number),
+                None => by.push((who.clone(), vec![number])),
+            }
+        }
+        let written = match by.as_slice() {
+            [] => format!("Written by {provenance}"),
+            [(who, _)] => format!("Written by {who}"),
+            many => many
+                .iter()
+                .enumerate()
+                .map(|(k, (who, numbers))| {
+                    let plural = if numbers.len() > 1 { "s" } else { "" };
+                    let word = if k == 0 { "Section" } else { "section" };
+                    format!("{word}{plural} {} written by {who}", numbers.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
         let _ = writeln!(
             s,
-            "Written by `{command}` ({}). Not run in CI. Ours is the generated crate in `generated/` with \
+            "{written}. Not run in CI. Ours is the generated crate in `generated/` with \
              its runtime `generator/runtime` (`discovery-runtime`); theirs is\n[google-people1](https://crates.io/crates/google-people1) \
-             7.0.0 with its support crate `google-apis-common`, the most used People crate.\n",
-            machine.date
+             7.0.0 with its support crate `google-apis-common`, the most used People crate.\n"
         );
         let _ = writeln!(s, "| machine | |\n| --- | --- |");
         let _ = writeln!(s, "| CPUs (`nproc`) | {} ({}) |", machine.nproc, machine.cpu);
         let _ = writeln!(s, "| memory | {:.1} GiB |", machine.memory_gib);
         let _ = writeln!(s, "| toolchain | {}; {} |", machine.rustc, machine.cargo);
-        let _ = writeln!(s, "| runs per measurement | {} (medians, min–max in parentheses) |", options.runs);
+        let kept = if by.len() > 1 { " in this run; kept sections as their commands say" } else { "" };
+        let _ = writeln!(s, "| runs per measurement | {}{kept} (medians, min–max in parentheses) |", options.runs);
         let _ = writeln!(s);
         let _ = writeln!(
             s,
@@ -922,17 +1088,8 @@ impl Report {
              targets are judged on CPU time and wall time is shown beside it. Ratios are ours / google-people1.\n"
         );
 
-        if let Some(c) = &self.compile {
-            render_compile(&mut s, c);
-        }
-        if let Some(r) = &self.runtime {
-            render_runtime(&mut s, r);
-        }
-        if let Some(g) = &self.gen {
-            render_gen(&mut s, g, options);
-        }
-        if let Some(z) = &self.size {
-            render_size(&mut s, z, root);
+        for (_, text) in &sections {
+            s.push_str(text);
         }
         let _ = writeln!(s, "{ANALYSIS_MARKER}");
         match analysis {
@@ -943,16 +1100,17 @@ impl Report {
     }
 }
 
-fn render_compile(s: &mut String, c: &CompileResults) {
+fn render_compile(s: &mut String, c: &CompileResults, people1_usage: &str) {
     let _ = writeln!(s, "## 1. Compile time (debug, `cargo build`)\n");
     let _ = writeln!(
         s,
         "Two apps making the same four calls (updateContact, batchUpdateContacts, contactGroups.update, \
-         connections.list): `bench/ours-usage` and `/work/shared/bench/people1-usage`, each copied to \
+         connections.list): `bench/ours-usage` and `{}`, each copied to \
          `target/bench/` and built as its own workspace with its own target directory. All third-party \
          dependencies are built first; each run then deletes the build outputs, fingerprints and incremental \
          state of exactly the crates listed (what `cargo clean -p` means to do) and times `cargo build`. \
-         Runs alternate between the two sides.\n"
+         Runs alternate between the two sides.\n",
+        people1_usage
     );
     let _ = writeln!(
         s,
@@ -1070,7 +1228,7 @@ fn render_runtime(s: &mut String, r: &RuntimeResults) {
     );
 }
 
-fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions) {
+fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions, root: &Path) {
     let _ = writeln!(s, "## 3. Generation (release build of the generator, in-process)\n");
     let _ = writeln!(s, "| measurement | result |\n| --- | --- |");
     let _ = writeln!(
@@ -1082,7 +1240,7 @@ fn render_gen(s: &mut String, g: &GenResults, options: &BenchOptions) {
     let _ = writeln!(
         s,
         "| corpus `{}`: {} documents, generation only (in memory, no compile), 1 thread, s | {} |",
-        options.corpus.display(),
+        shown(&options.corpus, root),
         g.documents,
         g.corpus_1.show(2)
     );
@@ -1161,6 +1319,49 @@ mod tests {
         let text = "//! crate doc\n\n/// doc\nfn a() {}\n/* block\n still */\nlet x = 1; // trailing\n\n#[cfg(test)]\nmod tests {\n fn t() {}\n}\n";
         assert_eq!(code_lines(text, false), 6);
         assert_eq!(code_lines(text, true), 2);
+    }
+
+    #[test]
+    fn sections_not_run_are_kept_with_who_measured_them() {
+        let existing = format!(
+            "# Benchmarks\n\nWritten by `cargo xtask bench --runs 5` (2026-01-01 00:00 UTC). Not run in CI. More.\n\n\
+             ## 1. Compile time\n\ncompile table\n\n## 2. Run time on loopback (release)\n\nruntime table\n\n\
+             ### not a section\n\nmore runtime\n\n{ANALYSIS_MARKER}\n\nhand-written\n"
+        );
+        let machine = Machine {
+            nproc: 2,
+            memory_gib: 1.0,
+            cpu: "cpu".into(),
+            rustc: "rustc".into(),
+            cargo: "cargo".into(),
+            date: "2026-02-02 00:00 UTC".into(),
+        };
+        let options = BenchOptions {
+            runs: 1,
+            cold: false,
+            only: vec![Section::Wan],
+            quick: true,
+            out: PathBuf::from("out.md"),
+            people1_usage: PathBuf::from("p"),
+            corpus: PathBuf::from("c"),
+        };
+        let text = Report::default().render(&machine, &options, Path::new("/w/repo"), &existing);
+        let by = "`cargo xtask bench --runs 5` (2026-01-01 00:00 UTC)";
+        assert!(text.contains(&format!("\nWritten by {by}. Not run in CI.")), "{text}");
+        assert!(text.contains(&format!("## 1. Compile time\n<!-- measured by {by} -->\n\ncompile table\n")), "{text}");
+        assert!(text.contains("runtime table\n\n### not a section\n\nmore runtime\n"), "{text}");
+        assert!(text.ends_with(&format!("{ANALYSIS_MARKER}\n\nhand-written\n")), "{text}");
+        // A second pass keeps the marks it wrote, and nothing doubles.
+        let again = Report::default().render(&machine, &options, Path::new("/w/repo"), &text);
+        assert_eq!(again.matches("<!-- measured by").count(), 2, "{again}");
+        assert_eq!(again.matches("compile table").count(), 1);
+    }
+
+    #[test]
+    fn shared_paths_are_shown_relative_to_the_workspace() {
+        let root = Path::new("/w/repo");
+        assert_eq!(shown(Path::new("/w/shared/corpus"), root), "../shared/corpus");
+        assert_eq!(shown(Path::new("/elsewhere/corpus"), root), "/elsewhere/corpus");
     }
 
     #[test]
