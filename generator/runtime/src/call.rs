@@ -556,7 +556,13 @@ impl Call {
             Payload::Streamed(make) => *outgoing.body_mut() = Some(make()?),
         }
 
-        let resp = shared.http.execute(outgoing).await.map_err(Error::from_transport)?;
+        let first = if outgoing.url().scheme() == "https" { shared.first_contact.enter().await } else { None };
+        let resp = shared.http.execute(outgoing).await.map_err(Error::from_transport);
+        if resp.is_ok() {
+            shared.first_contact.made();
+        }
+        drop(first);
+        let resp = resp?;
         let status = resp.status().as_u16();
         if stream && (request.answers)(status) {
             return Ok(Exchange::Streaming(resp));

@@ -62,6 +62,44 @@ pub(crate) struct Shared {
     pub(crate) serialize_mutations: bool,
     /// Largest response body read into memory.
     pub(crate) max_response_bytes: u64,
+    pub(crate) first_contact: FirstContact,
+}
+
+/// Keeps the first requests of a client from each opening a connection of its own.
+///
+/// A fresh client sending many requests at once (a service starting under load) would have
+/// hyper open one TLS connection per request: whether a server speaks HTTP/2 is known only
+/// after the handshake (ALPN), so the pool cannot tell the requests to share one, and a WAN
+/// benchmark saw 100 concurrent calls make 100 handshakes and 100 slow starts. So, as Go's
+/// HTTP/2 transport coalesces its dials, the first `https` request goes alone; the others
+/// wait for its answer (at most [`FIRST_CONTACT_WAIT`]) and then find the connection in the
+/// pool, multiplexed when it is HTTP/2.
+#[derive(Default)]
+pub(crate) struct FirstContact {
+    made: std::sync::atomic::AtomicBool,
+    gate: tokio::sync::Mutex<()>,
+}
+
+/// How long concurrent first requests wait for the first answer before opening
+/// connections of their own: a few round trips of a slow link.
+pub(crate) const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(1);
+
+impl FirstContact {
+    /// `None` once a request got an answer; otherwise waits for the requests ahead, and
+    /// the guard makes this one the request the others wait for.
+    pub(crate) async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        use std::sync::atomic::Ordering;
+        if self.made.load(Ordering::Acquire) {
+            return None;
+        }
+        let guard = tokio::time::timeout(FIRST_CONTACT_WAIT, self.gate.lock()).await.ok()?;
+        (!self.made.load(Ordering::Acquire)).then_some(guard)
+    }
+
+    /// An answer came: the connection is in the pool.
+    pub(crate) fn made(&self) {
+        self.made.store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// What belongs to one user: credentials and the queue of their mutations.
@@ -533,6 +571,7 @@ impl ClientBuilder<Client> {
                 retry: self.retry,
                 serialize_mutations: self.serialize_mutations,
                 max_response_bytes: self.max_response_bytes,
+                first_contact: FirstContact::default(),
             }),
             user: User::new(self.token_provider, self.serialize_mutations),
         })

@@ -193,6 +193,15 @@ async fn concurrent_calls_share_one_http2_connection() {
     assert_eq!(seen.len(), 21);
     assert!(seen.iter().all(|s| s.version == http::Version::HTTP_2));
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+
+    // A fresh client sending many calls at once: the first goes alone, the others wait for
+    // it and share its connection, rather than making a handshake each.
+    let fresh = server.builder().build().unwrap();
+    let calls: Vec<_> = (1..=20).map(|i| get(&fresh, &format!("vm-{i}")).send::<Value>()).collect();
+    for result in futures_util::future::join_all(calls).await {
+        result.unwrap();
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2, "one more connection for the fresh client");
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
