@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use google_people_v1::workflows::{item_errors_from_details, BatchReport, BatchWriter};
+use google_people_v1::workflows::{item_errors, BatchReport, BatchWriter};
 use google_people_v1::auth::StaticToken;
 use google_people_v1::types::{BatchUpdateContactsRequest, BatchUpdateContactsResponse, Person, UserDefined};
 use google_people_v1::{FieldMask, PeopleClient, Result};
@@ -45,8 +45,9 @@ pub async fn write_contacts(
                 };
                 client.people().batch_update_contacts(request).send()
             },
-            // Google rejects an invalid batch as a whole and names each invalid contact.
-            |error| item_errors_from_details(error, "contactErrors"),
+            // Google refuses an invalid batch as a whole; the contacts to blame are read
+            // from its error, or isolated by splitting the request when it names none.
+            item_errors,
         )
         .await
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use google_people_v1::workflows::{item_errors_from_details, BatchWriter, ItemOutcome};
+use google_people_v1::workflows::{item_errors, item_errors_from_details, BatchWriter, ItemOutcome};
 use google_people_v1::types::{BatchUpdateContactsRequest, Name, Person};
 use google_people_v1::FieldMask;
 use serde_json::json;
@@ -151,6 +151,48 @@ async fn a_batch_of_450_with_3_invalid_contacts_writes_447_and_names_the_3() {
     assert_eq!(report.requests_sent, sizes.len());
 }
 
+/// Whatever shape the refusal takes, the 447 valid contacts are written and the 3 invalid
+/// ones reported with the service's reason; with an error that names no contact, the
+/// writer isolates them by splitting requests, in at most 50 requests in all.
+#[tokio::test]
+async fn every_refusal_shape_writes_the_valid_contacts_and_reports_each_invalid_one() {
+    use crate::support::BatchErrorShape as Shape;
+    for shape in [Shape::KeyedMap, Shape::ListByName, Shape::ListByIndex, Shape::FieldViolations, Shape::Unnamed] {
+        let server = PeopleServer::start().await;
+        server.set_batch_error_shape(shape);
+        let names = server.add_contacts(450, "Old");
+        let client = client(&server);
+        let read = read_all(&client).await;
+        let mut changes: BTreeMap<String, Person> = read.iter().map(|(n, p)| (n.clone(), renamed(p, "New"))).collect();
+        let (stale, sourceless, two_names) = (&names[3], &names[199], &names[200]);
+        server.rival_write(stale, "nicknames", json!([{"value": "changed meanwhile"}]));
+        changes.get_mut(sourceless).unwrap().metadata = None;
+        changes.get_mut(two_names).unwrap().names.push(Name { given_name: Some("Second".into()), ..Default::default() });
+
+        let report = crate::examples::batch_update::write_contacts(&client, changes, "names").await;
+
+        assert_eq!(report.outcomes.len(), 450, "{shape:?}: every resource name is accounted for");
+        assert_eq!(report.written().count(), 447, "{shape:?}");
+        let rejected: BTreeMap<&String, (Option<&str>, &str)> =
+            report.rejected().map(|(name, e)| (name, (e.status.as_deref(), e.message.as_str()))).collect();
+        assert_eq!(rejected.len(), 3, "{shape:?}: {rejected:?}");
+        assert!(rejected[stale].1.contains("etag"), "{shape:?}: {:?}", rejected[stale]);
+        assert!(rejected[sourceless].1.contains("source"), "{shape:?}: {:?}", rejected[sourceless]);
+        assert!(rejected[two_names].1.contains("name"), "{shape:?}: {:?}", rejected[two_names]);
+        if shape != Shape::FieldViolations {
+            assert_eq!(rejected[stale].0, Some("FAILED_PRECONDITION"), "{shape:?}");
+        }
+        for name in &names {
+            let written = stored_given_name(&server.contact(name).unwrap()) == Some("New");
+            assert_eq!(written, !rejected.contains_key(name), "{shape:?}: {name}");
+        }
+        let sizes = server.batch_request_sizes();
+        assert_eq!(report.requests_sent, sizes.len(), "{shape:?}");
+        assert!(report.requests_sent <= 50, "{shape:?}: {} requests", report.requests_sent);
+        assert_eq!(report.isolation_requests > 0, shape == Shape::Unnamed, "{shape:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_request_that_fails_as_a_whole_stops_the_batch_and_the_rest_is_reported_not_sent() {
     let server = PeopleServer::start().await;
@@ -167,7 +209,7 @@ async fn a_request_that_fails_as_a_whole_stops_the_batch_and_the_rest_is_reporte
             |chunk: &[(String, Person)]| {
                 client.people().batch_update_contacts(request(chunk.iter().cloned().collect(), "")).send()
             },
-            |e| item_errors_from_details(e, "contactErrors"),
+            item_errors,
         )
         .await;
 

@@ -10,7 +10,7 @@ use discovery_runtime::ClientBuilder;
 use google_people_v1::auth::StaticToken;
 use google_people_v1::{PeopleClient, RetryPolicy};
 
-pub use people_server::{PeopleServer, Transient};
+pub use people_server::{BatchErrorShape, PeopleServer, Transient};
 
 /// The user the default client acts for; the server tracks concurrency per bearer token.
 pub const USER: &str = "test-user";

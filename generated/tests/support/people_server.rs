@@ -157,6 +157,7 @@ struct Flight {
 struct State {
     /// Bumped by every write; the source of etags and sync tokens.
     seq: u64,
+    batch_error_shape: BatchErrorShape,
     next_id: u64,
     contacts: BTreeMap<String, Contact>,
     groups: BTreeMap<String, Group>,
@@ -218,6 +219,65 @@ struct ApiError {
 }
 
 type Handled = Result<Value, ApiError>;
+
+/// How a refused `batchUpdateContacts` names its invalid contacts. Google documents only
+/// that the error carries `BatchUpdateContactsErrorDetails`, "a list of errors corresponding
+/// to each contact", not its JSON; these are the shapes a client has to be ready for, and one
+/// that names nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchErrorShape {
+    /// `{"contactErrors": {"people/c1": {"code": 9, "message": "..."}}}`
+    #[default]
+    KeyedMap,
+    /// `{"errors": [{"resourceName": "people/c1", "status": {...}}]}`
+    ListByName,
+    /// `{"errors": [{"contactIndex": 3, "code": 9, "message": "..."}]}`: the index of the
+    /// contact in the request's `contacts` map (sorted by resource name).
+    ListByIndex,
+    /// A `google.rpc.BadRequest` detail: `{"field": "contacts[people/c1]", "description": ...}`
+    FieldViolations,
+    /// No detail naming contacts: the message of the only invalid contact, or a count.
+    Unnamed,
+}
+
+/// The error of a `batchUpdateContacts` with invalid contacts, in `shape`.
+fn batch_failure(shape: BatchErrorShape, failures: Vec<(usize, &String, ApiError)>) -> ApiError {
+    const DETAILS: &str = "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails";
+    let summary = || ApiError::invalid(format!("{} contact(s) in the request are invalid.", failures.len()));
+    match shape {
+        BatchErrorShape::KeyedMap => {
+            let map: Map<String, Value> = failures.iter().map(|(_, n, e)| ((*n).clone(), e.as_status())).collect();
+            summary().with_detail(json!({"@type": DETAILS, "contactErrors": map}))
+        }
+        BatchErrorShape::ListByName => {
+            let list: Vec<Value> =
+                failures.iter().map(|(_, n, e)| json!({"resourceName": n, "status": e.as_status()})).collect();
+            summary().with_detail(json!({"@type": DETAILS, "errors": list}))
+        }
+        BatchErrorShape::ListByIndex => {
+            let list: Vec<Value> = failures
+                .iter()
+                .map(|(i, _, e)| {
+                    let mut status = e.as_status();
+                    status["contactIndex"] = json!(i);
+                    status
+                })
+                .collect();
+            summary().with_detail(json!({"@type": DETAILS, "errors": list}))
+        }
+        BatchErrorShape::FieldViolations => {
+            let list: Vec<Value> = failures
+                .iter()
+                .map(|(_, n, e)| json!({"field": format!("contacts[{n}]"), "description": e.message}))
+                .collect();
+            summary().with_detail(json!({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": list}))
+        }
+        BatchErrorShape::Unnamed => match <[_; 1]>::try_from(failures) {
+            Ok([(_, _, only)]) => ApiError { details: Vec::new(), ..only },
+            Err(many) => ApiError::invalid(format!("{} contact(s) in the request are invalid.", many.len())),
+        },
+    }
+}
 
 impl ApiError {
     fn new(http: u16, status: &'static str, message: impl Into<String>) -> Self {
@@ -305,6 +365,7 @@ impl PeopleServer {
     pub async fn start() -> PeopleServer {
         let mut state = State {
             seq: 0,
+            batch_error_shape: BatchErrorShape::default(),
             next_id: 1000,
             contacts: BTreeMap::new(),
             groups: BTreeMap::new(),
@@ -423,6 +484,11 @@ impl PeopleServer {
     /// The most mutations of `user` the server has had in flight at once.
     pub fn max_mutations_in_flight(&self, user: &str) -> usize {
         self.shared.flights.lock().unwrap().get(user).map_or(0, |f| f.max)
+    }
+
+    /// Makes refused `batchUpdateContacts` requests name their invalid contacts in `shape`.
+    pub fn set_batch_error_shape(&self, shape: BatchErrorShape) {
+        self.state().batch_error_shape = shape;
     }
 
     /// Delays the `nth` (from 1) `batchUpdateContacts` request by `delay` before it is
@@ -862,22 +928,18 @@ impl State {
             body.get("sources").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         let contact_source = reads_contact_source(sources)?;
 
-        let mut failures = Map::new();
-        for (name, person) in contacts {
+        let mut failures: Vec<(usize, &String, ApiError)> = Vec::new();
+        for (index, (name, person)) in contacts.iter().enumerate() {
             let checked = match person.as_object() {
                 Some(person) => self.check_contact_write(name, person, &mask),
                 None => Err(ApiError::invalid("A contact must be a JSON object.")),
             };
             if let Err(error) = checked {
-                failures.insert(name.clone(), error.as_status());
+                failures.push((index, name, error));
             }
         }
         if !failures.is_empty() {
-            return Err(ApiError::invalid(format!("{} contact(s) in the request are invalid.", failures.len()))
-                .with_detail(json!({
-                    "@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails",
-                    "contactErrors": failures,
-                })));
+            return Err(batch_failure(self.batch_error_shape, failures));
         }
         for (name, person) in contacts {
             self.write_contact(name, person.as_object().expect("checked"), &mask)?;

@@ -62,7 +62,7 @@ pub(crate) struct Shared {
     pub(crate) serialize_mutations: bool,
     /// Largest response body read into memory.
     pub(crate) max_response_bytes: u64,
-    pub(crate) first_contact: FirstContact,
+    pub(crate) first_contact: Arc<FirstContact>,
 }
 
 /// Keeps the first requests of a client from each opening a connection of its own.
@@ -72,33 +72,49 @@ pub(crate) struct Shared {
 /// after the handshake (ALPN), so the pool cannot tell the requests to share one, and a WAN
 /// benchmark saw 100 concurrent calls make 100 handshakes and 100 slow starts. So, as Go's
 /// HTTP/2 transport coalesces its dials, the first `https` request goes alone; the others
-/// wait for its answer (at most [`FIRST_CONTACT_WAIT`]) and then find the connection in the
-/// pool, multiplexed when it is HTTP/2.
+/// wait until it has a connection (the runtime's own HTTP client says when one is made) or
+/// an answer, at most [`FIRST_CONTACT_WAIT`], and then find it in the pool, multiplexed when
+/// it is HTTP/2.
 #[derive(Default)]
 pub(crate) struct FirstContact {
     made: std::sync::atomic::AtomicBool,
     gate: tokio::sync::Mutex<()>,
+    connected: tokio::sync::Notify,
 }
 
-/// How long concurrent first requests wait for the first answer before opening
+/// How long concurrent first requests wait for the first connection before opening
 /// connections of their own: a few round trips of a slow link.
 pub(crate) const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(1);
 
 impl FirstContact {
-    /// `None` once a request got an answer; otherwise waits for the requests ahead, and
-    /// the guard makes this one the request the others wait for.
+    /// `None` once a connection was made or a request got an answer; otherwise waits for
+    /// that (or for the requests ahead to give up), and the guard makes this request the
+    /// one the others wait for.
     pub(crate) async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         use std::sync::atomic::Ordering;
         if self.made.load(Ordering::Acquire) {
             return None;
         }
-        let guard = tokio::time::timeout(FIRST_CONTACT_WAIT, self.gate.lock()).await.ok()?;
-        (!self.made.load(Ordering::Acquire)).then_some(guard)
+        // Registered before `made` is read again, so that a connection made in between is
+        // not missed.
+        let mut connected = std::pin::pin!(self.connected.notified());
+        connected.as_mut().enable();
+        if self.made.load(Ordering::Acquire) {
+            return None;
+        }
+        let turn = std::pin::pin!(tokio::time::timeout(FIRST_CONTACT_WAIT, self.gate.lock()));
+        match futures_util::future::select(turn, connected).await {
+            futures_util::future::Either::Left((Ok(guard), _)) => (!self.made.load(Ordering::Acquire)).then_some(guard),
+            // Waited long enough, or the connection is there.
+            _ => None,
+        }
     }
 
-    /// An answer came: the connection is in the pool.
+    /// A connection was made, or a request got an answer: the pool has a connection.
     pub(crate) fn made(&self) {
-        self.made.store(true, std::sync::atomic::Ordering::Release);
+        if !self.made.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            self.connected.notify_waiters();
+        }
     }
 }
 
@@ -543,6 +559,7 @@ impl ClientBuilder<Client> {
 
         let headers =
             default_headers(api, self.user_agent.as_deref(), self.quota_project.as_deref(), &self.default_headers)?;
+        let first_contact = Arc::new(FirstContact::default());
         let http: Arc<dyn HttpTransport> = match self.http {
             Some(http) if !self.http_settings.is_default() => {
                 let _ = http;
@@ -553,7 +570,7 @@ impl ClientBuilder<Client> {
                 ));
             }
             Some(http) => http,
-            None => Arc::new(self.http_settings.build()?),
+            None => Arc::new(self.http_settings.build(Some(first_contact.clone()))?),
         };
 
         Ok(Client {
@@ -571,7 +588,7 @@ impl ClientBuilder<Client> {
                 retry: self.retry,
                 serialize_mutations: self.serialize_mutations,
                 max_response_bytes: self.max_response_bytes,
-                first_contact: FirstContact::default(),
+                first_contact,
             }),
             user: User::new(self.token_provider, self.serialize_mutations),
         })

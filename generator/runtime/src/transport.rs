@@ -15,6 +15,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::CertificateDer;
 
+use crate::client::FirstContact;
 use crate::BoxFuture;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -320,7 +321,7 @@ impl HttpClientBuilder {
     /// Builds the client. Fails as [`ClientBuilder::build`](crate::ClientBuilder::build)
     /// does for the same settings.
     pub fn build(self) -> crate::Result<reqwest::Client> {
-        self.settings.build()
+        self.settings.build(None)
     }
 }
 
@@ -358,8 +359,8 @@ impl HttpSettings {
             && self.extra_roots.is_empty()
     }
 
-    /// The reqwest client for these settings.
-    pub(crate) fn build(&self) -> crate::Result<reqwest::Client> {
+    /// The reqwest client for these settings; `connections` hears of every connection made.
+    pub(crate) fn build(&self, connections: Option<Arc<FirstContact>>) -> crate::Result<reqwest::Client> {
         let mut extra = Vec::new();
         for certificate in &self.extra_roots {
             extra.extend(parse_certificates(certificate)?);
@@ -376,6 +377,9 @@ impl HttpSettings {
         if let Some(timeout) = self.connect_timeout {
             builder = builder.connect_timeout(timeout);
         }
+        if let Some(first_contact) = connections {
+            builder = builder.connector_layer(ConnectedLayer(first_contact));
+        }
         builder = match &self.proxy {
             ProxyConfig::Environment => builder,
             ProxyConfig::None => builder.no_proxy(),
@@ -391,6 +395,51 @@ impl HttpSettings {
             }
         };
         builder.build().map_err(|e| crate::Error::Transport(TransportError::connect(e.without_url())))
+    }
+}
+
+/// Tells a client's [`FirstContact`] when reqwest's connector has made a connection, so that
+/// requests waiting for the first one can go and share it.
+#[derive(Clone)]
+struct ConnectedLayer(Arc<FirstContact>);
+
+impl<S> tower_layer::Layer<S> for ConnectedLayer {
+    type Service = Connected<S>;
+
+    fn layer(&self, inner: S) -> Connected<S> {
+        Connected { inner, first_contact: self.0.clone() }
+    }
+}
+
+#[derive(Clone)]
+struct Connected<S> {
+    inner: S,
+    first_contact: Arc<FirstContact>,
+}
+
+impl<S, Target> tower_service::Service<Target> for Connected<S>
+where
+    S: tower_service::Service<Target>,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, target: Target) -> Self::Future {
+        let connecting = self.inner.call(target);
+        let first_contact = self.first_contact.clone();
+        Box::pin(async move {
+            let connection = connecting.await?;
+            first_contact.made();
+            Ok(connection)
+        })
     }
 }
 
@@ -484,7 +533,7 @@ mod tests {
     fn reqwest_errors_keep_their_kind_and_lose_their_url() {
         let too_long = format!("http://127.0.0.1:9/{}?key=SECRET-KEY", "a".repeat(70_000));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let client = HttpSettings::default().build().unwrap();
+        let client = HttpSettings::default().build(None).unwrap();
         let err = runtime.block_on(async {
             let request = reqwest::Request::new(reqwest::Method::GET, too_long.parse().unwrap());
             HttpTransport::execute(&client, request).await.unwrap_err()

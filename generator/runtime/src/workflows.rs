@@ -7,10 +7,11 @@
 //!   of times. A failure hands the changed value back ([`ReadModifyWriteError::into_unwritten`]),
 //!   so the change is never lost silently.
 //! * [`BatchWriter`] splits a batch of keyed items into requests the service accepts (People:
-//!   at most 200 contacts per `batchUpdateContacts`), sends them one after another, resends a
-//!   request without the items the service rejected by name, and reports an
-//!   [`ItemOutcome`] for every key: written, rejected (with the service's reason), failed with
-//!   its whole request, or not sent.
+//!   at most 200 contacts per `batchUpdateContacts`), sends them one after another, finds the
+//!   items a refused request is to blame for (named in its error in any shape [`item_errors`]
+//!   knows, or isolated by splitting the request when it names none), writes the others, and
+//!   reports an [`ItemOutcome`] for every key: written, rejected (with the service's reason),
+//!   failed with its whole request, or not sent.
 //!
 //! Both take the calls to make as closures, so they work with the builders of any generated
 //! crate and with fakes in tests.
@@ -19,7 +20,7 @@
 //! [`Client`](crate::Client) are already sent one at a time (see
 //! [`ClientBuilder::serialize_mutations`](crate::ClientBuilder::serialize_mutations)).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -284,21 +285,37 @@ impl<T: fmt::Debug> std::error::Error for ReadModifyWriteError<T> {
 /// Writes a batch of keyed items with as many requests as the service's per-request limit
 /// needs, one request after another, and accounts for every key.
 ///
-/// Google's batch methods validate a request as a whole: when some items are invalid (People:
-/// a stale etag, a contact without a contact source, two names...) the request fails with
-/// per-item error details and *nothing* of it is written. The writer then marks the named
-/// items [`ItemOutcome::Rejected`] and resends the rest of that request, at most
-/// [`max_resends`](BatchWriter::max_resends) times, so that the valid items get written.
+/// Google's batch methods validate a request as a whole: when some items are invalid
+/// (People: a stale etag, a contact without a contact source, two names...) the request
+/// fails and *nothing* of it is written. The writer then finds the items to blame and
+/// writes the others:
 ///
-/// A request that fails without naming items (a transport error, a timeout, a 5xx, a
-/// malformed request) fails all its items ([`ItemOutcome::Failed`], whose outcome may be
+/// * when the error names them (in any shape [`item_errors`] recognises, or the caller's
+///   own extractor does), they are marked [`ItemOutcome::Rejected`] with the service's reason
+///   and the rest of the request is sent again, at most
+///   [`max_resends`](BatchWriter::max_resends) times;
+/// * when a request is refused for its content (HTTP 400, 404, 409, 412 or 422) without
+///   naming any item, the writer splits it in halves and sends them, and again for each
+///   half refused, down to the single items that fail on their own: those are rejected
+///   with the service's message, every other item is written. When the first half of a
+///   refused request is written, the second half is known to hold a refused item and is
+///   split without being sent whole. This costs about `2·k·log2(n)` requests for `k`
+///   refused items among `n`, bounded per request by
+///   [`max_isolation_requests`](BatchWriter::max_isolation_requests), and counted in
+///   [`BatchReport::isolation_requests`].
+///
+/// A request that fails otherwise (a transport error, a timeout, a 5xx, a rate limit or
+/// missing permission) fails all its items ([`ItemOutcome::Failed`], whose outcome may be
 /// unknown for timeouts) and stops the run: the items of later requests are reported
 /// [`ItemOutcome::NotSent`], so the caller can decide what to do without items having been
 /// written out of order behind a failure.
 ///
+/// Each request's items are sorted by key before they are sent, so that an error that
+/// points at items by index (the n-th of the request) is read against the order of a JSON
+/// map keyed by them, such as People's `contacts`.
+///
 /// ```
-/// use discovery_runtime::workflows::{BatchWriter, ItemError, ItemOutcome};
-/// use std::collections::BTreeMap;
+/// use discovery_runtime::workflows::{item_errors, BatchWriter, ItemOutcome};
 ///
 /// # async fn example() {
 /// let items: Vec<(String, u32)> = (0..5).map(|i| (format!("item/{i}"), i)).collect();
@@ -309,7 +326,7 @@ impl<T: fmt::Debug> std::error::Error for ReadModifyWriteError<T> {
 ///             let size = chunk.len();
 ///             async move { Ok(size) }
 ///         },
-///         |_error| BTreeMap::<String, ItemError>::new(),
+///         item_errors,
 ///     )
 ///     .await;
 /// assert_eq!(report.requests_sent, 3);
@@ -322,19 +339,31 @@ impl<T: fmt::Debug> std::error::Error for ReadModifyWriteError<T> {
 pub struct BatchWriter {
     chunk_size: usize,
     max_resends: u32,
+    max_isolation_requests: Option<usize>,
 }
 
 impl BatchWriter {
     /// A writer sending at most `chunk_size` items per request (at least 1), resending a
-    /// request at most 3 times after items of it were rejected.
+    /// request at most 3 times after items of it were rejected by name.
     pub fn new(chunk_size: usize) -> Self {
-        BatchWriter { chunk_size: chunk_size.max(1), max_resends: 3 }
+        BatchWriter { chunk_size: chunk_size.max(1), max_resends: 3, max_isolation_requests: None }
     }
 
     /// Sets how many times one request may be resent without the items the service
-    /// rejected. The items still unwritten after that fail with the last error.
+    /// rejected by name. The items still unwritten after that fail with the last error.
     pub fn max_resends(mut self, resends: u32) -> Self {
         self.max_resends = resends;
+        self
+    }
+
+    /// Sets how many requests may be spent, per original request, isolating refused items
+    /// that the service did not name. The default, `8·ceil(log2(chunk_size))` (64 for 200
+    /// items), finds about four refused items in a request wherever they are; items still
+    /// unresolved when it runs out fail with the last error. A request refused as a whole
+    /// for reasons unrelated to its items (a bad field mask) fails each half too, so this
+    /// bound is also what such a mistake costs.
+    pub fn max_isolation_requests(mut self, requests: usize) -> Self {
+        self.max_isolation_requests = Some(requests);
         self
     }
 
@@ -343,12 +372,17 @@ impl BatchWriter {
         self.chunk_size
     }
 
-    /// Sends `items` in requests of at most [`chunk_size`](Self::chunk_size) items, in
-    /// order.
+    fn isolation_budget(&self) -> usize {
+        let depth = usize::BITS - (self.chunk_size.max(2) - 1).leading_zeros();
+        self.max_isolation_requests.unwrap_or(8 * depth as usize)
+    }
+
+    /// Sends `items` in requests of at most [`chunk_size`](Self::chunk_size) items.
     ///
-    /// `send` makes one request from a slice of items. `rejected_items` reads the per-item
-    /// errors out of a failed request's error; an empty map means the request failed as a
-    /// whole. For Google's per-item error details, [`item_errors_from_details`] does it.
+    /// `send` makes one request from a slice of items (sorted by key). `rejected_items`
+    /// reads the per-item errors out of a failed request's error, given the keys of the
+    /// request in the order sent; an empty map means the error names none. [`item_errors`]
+    /// recognises the shapes Google's batch errors are known or assumed to take.
     ///
     /// Keys are expected to be unique; the report holds one outcome per key.
     pub async fn run<K, V, R, SendChunk, SendFut, Rejected>(
@@ -361,58 +395,183 @@ impl BatchWriter {
         K: Ord + Clone,
         SendChunk: FnMut(&[(K, V)]) -> SendFut,
         SendFut: Future<Output = Result<R>>,
-        Rejected: FnMut(&Error) -> BTreeMap<K, ItemError>,
+        Rejected: FnMut(&Error, &[K]) -> BTreeMap<K, ItemError>,
     {
-        let mut report = BatchReport { outcomes: BTreeMap::new(), responses: Vec::new(), requests_sent: 0 };
+        let mut report =
+            BatchReport { outcomes: BTreeMap::new(), responses: Vec::new(), requests_sent: 0, isolation_requests: 0 };
         let mut items = items.into_iter().peekable();
         let mut stopped = false;
         while items.peek().is_some() {
             let mut chunk: Vec<(K, V)> = items.by_ref().take(self.chunk_size).collect();
+            chunk.sort_by(|a, b| a.0.cmp(&b.0));
             if stopped {
                 report.outcomes.extend(chunk.into_iter().map(|(k, _)| (k, ItemOutcome::NotSent)));
                 continue;
             }
-            let mut resends = 0;
-            loop {
-                report.requests_sent += 1;
-                let error = match send(&chunk).await {
-                    Ok(response) => {
-                        report.outcomes.extend(chunk.into_iter().map(|(k, _)| (k, ItemOutcome::Written)));
-                        report.responses.push(response);
-                        break;
-                    }
-                    Err(error) => error,
-                };
-                let mut named = rejected_items(&error);
-                named.retain(|key, _| chunk.iter().any(|(k, _)| k == key));
-                if named.is_empty() {
-                    tracing::debug!(%error, "a batch request failed as a whole; not sending the rest");
-                    let error = Arc::new(error);
-                    report.outcomes.extend(chunk.into_iter().map(|(k, _)| (k, ItemOutcome::Failed(error.clone()))));
-                    stopped = true;
-                    break;
-                }
-                let rejected: BTreeSet<K> = named.keys().cloned().collect();
-                report.outcomes.extend(named.into_iter().map(|(k, e)| (k, ItemOutcome::Rejected(e))));
-                chunk.retain(|(k, _)| !rejected.contains(k));
-                if chunk.is_empty() {
-                    break;
-                }
-                if resends >= self.max_resends {
-                    let error = Arc::new(error);
-                    report.outcomes.extend(chunk.into_iter().map(|(k, _)| (k, ItemOutcome::Failed(error.clone()))));
-                    break;
-                }
-                resends += 1;
-                tracing::debug!(
-                    rejected = rejected.len(),
-                    left = chunk.len(),
-                    "resending a batch without its rejected items"
-                );
-            }
+            stopped = self.write_chunk(chunk, &mut send, &mut rejected_items, &mut report).await;
         }
         report
     }
+
+    /// Writes one request's items, isolating the refused ones; returns whether the run
+    /// must stop (a failure that is not about the items).
+    async fn write_chunk<K, V, R, SendChunk, SendFut, Rejected>(
+        &self,
+        chunk: Vec<(K, V)>,
+        send: &mut SendChunk,
+        rejected_items: &mut Rejected,
+        report: &mut BatchReport<K, R>,
+    ) -> bool
+    where
+        K: Ord + Clone,
+        SendChunk: FnMut(&[(K, V)]) -> SendFut,
+        SendFut: Future<Output = Result<R>>,
+        Rejected: FnMut(&Error, &[K]) -> BTreeMap<K, ItemError>,
+    {
+        /// Items still to write.
+        enum Work<K, V> {
+            /// To send as they are; `isolating` when the request is one spent finding
+            /// refused items.
+            Send { items: Vec<(K, V)>, isolating: bool },
+            /// Known to hold a refused item (with the error of the smallest request that
+            /// held them): split without sending the whole.
+            Refused { items: Vec<(K, V)>, error: Arc<Error> },
+        }
+        let mut budget = self.isolation_budget();
+        let mut resends = 0;
+        let mut work = vec![Work::Send { items: chunk, isolating: false }];
+        while let Some(next) = work.pop() {
+            let (group, isolating, refused) = match next {
+                Work::Send { items, isolating } => (items, isolating, None),
+                Work::Refused { items, error } => (items, true, Some(error)),
+            };
+            if group.is_empty() {
+                continue;
+            }
+            // What to send now, and what depends on its answer.
+            let (to_send, after_written) = match refused {
+                Some(error) if group.len() == 1 => {
+                    let (key, _) = group.into_iter().next().expect("one item");
+                    report.outcomes.insert(key, ItemOutcome::Rejected(ItemError::from_error(&error)));
+                    continue;
+                }
+                Some(error) => {
+                    // Whether the first half is written decides what the second half is:
+                    // known to be refused, or to be tried as a whole.
+                    let mut left = group;
+                    let right = left.split_off(left.len() / 2);
+                    (left, Some((right, error)))
+                }
+                None => (group, None),
+            };
+            if isolating {
+                if budget == 0 {
+                    let error = match &after_written {
+                        Some((_, error)) => error.clone(),
+                        None => Arc::new(Error::Upload("gave up isolating the refused items of a batch".into())),
+                    };
+                    let right = after_written.into_iter().flat_map(|(right, _)| right);
+                    fail_all(report, to_send.into_iter().chain(right), &error);
+                    continue;
+                }
+                budget -= 1;
+                report.isolation_requests += 1;
+            }
+            let sent = self.send_one(to_send, send, rejected_items, report).await;
+            if let Some((right, error)) = after_written {
+                match &sent {
+                    Sent::Written => work.push(Work::Refused { items: right, error }),
+                    _ => work.push(Work::Send { items: right, isolating: true }),
+                }
+            }
+            match sent {
+                Sent::Written => {}
+                Sent::Resend(rest) => {
+                    resends += 1;
+                    if resends > self.max_resends {
+                        let error = Arc::new(Error::Upload(format!(
+                            "items were still refused after {} resends",
+                            self.max_resends
+                        )));
+                        fail_all(report, rest.into_iter(), &error);
+                    } else {
+                        work.push(Work::Send { items: rest, isolating });
+                    }
+                }
+                Sent::Unnamed(rest, e) => work.push(Work::Refused { items: rest, error: Arc::new(e) }),
+                Sent::Stop(rest, e) => {
+                    let left_over = work.drain(..).flat_map(|w| match w {
+                        Work::Send { items, .. } | Work::Refused { items, .. } => items,
+                    });
+                    fail_all(report, rest.into_iter().chain(left_over), &Arc::new(e));
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Sends one request and sorts out what its answer means for its items.
+    async fn send_one<K, V, R, SendChunk, SendFut, Rejected>(
+        &self,
+        group: Vec<(K, V)>,
+        send: &mut SendChunk,
+        rejected_items: &mut Rejected,
+        report: &mut BatchReport<K, R>,
+    ) -> Sent<K, V>
+    where
+        K: Ord + Clone,
+        SendChunk: FnMut(&[(K, V)]) -> SendFut,
+        SendFut: Future<Output = Result<R>>,
+        Rejected: FnMut(&Error, &[K]) -> BTreeMap<K, ItemError>,
+    {
+        report.requests_sent += 1;
+        let error = match send(&group).await {
+            Ok(response) => {
+                report.outcomes.extend(group.into_iter().map(|(k, _)| (k, ItemOutcome::Written)));
+                report.responses.push(response);
+                return Sent::Written;
+            }
+            Err(error) => error,
+        };
+        let keys: Vec<K> = group.iter().map(|(k, _)| k.clone()).collect();
+        let mut named = rejected_items(&error, &keys);
+        named.retain(|key, _| keys.contains(key));
+        if !named.is_empty() {
+            tracing::debug!(rejected = named.len(), left = group.len() - named.len(), "items of a batch were refused");
+            let rest: Vec<(K, V)> = group.into_iter().filter(|(k, _)| !named.contains_key(k)).collect();
+            report.outcomes.extend(named.into_iter().map(|(k, e)| (k, ItemOutcome::Rejected(e))));
+            return Sent::Resend(rest);
+        }
+        if refused_for_content(&error) {
+            tracing::debug!(items = group.len(), %error, "a batch was refused without naming items; splitting it");
+            return Sent::Unnamed(group, error);
+        }
+        tracing::debug!(%error, "a batch request failed as a whole; not sending the rest");
+        Sent::Stop(group, error)
+    }
+}
+
+/// What one batch request's answer means for its items.
+enum Sent<K, V> {
+    /// All written.
+    Written,
+    /// Some were named as refused (and recorded); these are left to send again.
+    Resend(Vec<(K, V)>),
+    /// Refused for its content without naming items.
+    Unnamed(Vec<(K, V)>, Error),
+    /// Failed for a reason that is not about its items: the run stops.
+    Stop(Vec<(K, V)>, Error),
+}
+
+/// Whether a request was refused for what it carries (so some of its items may be to
+/// blame), rather than for who sent it, when, or a failure on the way.
+fn refused_for_content(error: &Error) -> bool {
+    error.service_error().is_some_and(|e| matches!(e.http_status, 400 | 404 | 409 | 412 | 422))
+}
+
+fn fail_all<K: Ord, V, R>(report: &mut BatchReport<K, R>, items: impl Iterator<Item = (K, V)>, error: &Arc<Error>) {
+    report.outcomes.extend(items.map(|(k, _)| (k, ItemOutcome::Failed(error.clone()))));
 }
 
 /// What happened to each key of a [`BatchWriter`] run.
@@ -423,8 +582,11 @@ pub struct BatchReport<K, R> {
     pub outcomes: BTreeMap<K, ItemOutcome>,
     /// The responses of the successful requests, in the order they were sent.
     pub responses: Vec<R>,
-    /// How many requests were sent, resends included.
+    /// How many requests were sent, resends and isolation included.
     pub requests_sent: usize,
+    /// How many of them were spent finding refused items that a failed request did not
+    /// name (splitting it), beyond the requests of the run without refusals.
+    pub isolation_requests: usize,
 }
 
 impl<K: Ord, R> BatchReport<K, R> {
@@ -528,6 +690,22 @@ impl ItemError {
     }
 }
 
+impl ItemError {
+    /// The reason of a request that held only this item, or that was refused because of
+    /// it: the service's status, message and `ErrorInfo` reason.
+    pub fn from_error(error: &Error) -> Self {
+        match error.service_error() {
+            Some(e) => ItemError {
+                code: e.status.as_deref().and_then(canonical_code),
+                status: e.status.clone(),
+                message: e.message.clone(),
+                reason: e.reason().map(str::to_owned),
+            },
+            None => ItemError::new(error.to_string()),
+        }
+    }
+}
+
 impl fmt::Display for ItemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(status) = &self.status {
@@ -541,13 +719,139 @@ impl fmt::Display for ItemError {
     }
 }
 
-/// The per-item errors a batch method put in its error details: every detail object holding
-/// a map under `field` from item key (such as a resource name) to a `google.rpc.Status`.
+/// The items of a failed batch request that its error names, with the reason given for
+/// each, for [`BatchWriter::run`]. `keys` are the request's item keys (resource names) in the
+/// order they were sent.
 ///
-/// People's `batchUpdateContacts` answers an invalid batch with a
-/// `BatchUpdateContactsErrorDetails` detail of that shape, so
-/// `|e| item_errors_from_details(e, "contactErrors")` is its extractor for
-/// [`BatchWriter::run`]. Errors that carry no such detail give an empty map.
+/// What Google documents is only that a failed `people.batchUpdateContacts` returns
+/// `BatchUpdateContactsErrorDetails`, "a list of errors corresponding to each contact"; its
+/// JSON is not published. So every shape such a list could take is recognised, in the
+/// error's `details`, at any depth:
+///
+/// * a map keyed by item key, each value a `google.rpc.Status`
+///   (`{"contactErrors": {"people/c1": {"code": 9, "message": "..."}}}`);
+/// * a list of statuses that name their item, by a member whose value is one of the keys
+///   (`{"resourceName": "people/c1", "status": {...}}`, or the status's own members
+///   beside it), or by a member whose name contains `index` holding the item's position
+///   in the request (`{"index": 3, "status": {...}}`);
+/// * `google.rpc.BadRequest` field violations and legacy `errors[]` locations pointing at
+///   an item: `contacts[people/c1].names`, `contacts["people/c1"]`, `contacts[3]`.
+///
+/// An error that names no item gives an empty map; [`BatchWriter`] then isolates the
+/// refused items by splitting the request.
+pub fn item_errors<K: AsRef<str> + Ord + Clone>(error: &Error, keys: &[K]) -> BTreeMap<K, ItemError> {
+    let mut found = BTreeMap::new();
+    let Some(service_error) = error.service_error() else {
+        return found;
+    };
+    let key_of = |text: &str| keys.iter().find(|k| k.as_ref() == text).cloned();
+    for detail in &service_error.details {
+        match detail {
+            ErrorDetail::Other(value) => collect_statuses(value, keys, &key_of, &mut found, 0),
+            ErrorDetail::BadRequest { field_violations } => {
+                for violation in field_violations {
+                    if let Some(key) = key_in_path(&violation.field, keys) {
+                        let error = ItemError {
+                            code: Some(3),
+                            status: Some("INVALID_ARGUMENT".into()),
+                            message: violation.description.clone(),
+                            reason: None,
+                        };
+                        found.entry(key).or_insert(error);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for legacy in &service_error.errors {
+        if let Some(key) = legacy.location.as_deref().and_then(|location| key_in_path(location, keys)) {
+            let error = ItemError { reason: legacy.reason.clone(), ..ItemError::new(legacy.message.clone()) };
+            found.entry(key).or_insert(error);
+        }
+    }
+    found
+}
+
+/// Walks a detail for statuses keyed by, or naming, the request's items.
+fn collect_statuses<K: AsRef<str> + Ord + Clone>(
+    value: &Value,
+    keys: &[K],
+    key_of: &dyn Fn(&str) -> Option<K>,
+    found: &mut BTreeMap<K, ItemError>,
+    depth: usize,
+) {
+    // Error details are small; the bound only keeps a hostile one from going deep.
+    if depth > 16 {
+        return;
+    }
+    match value {
+        Value::Object(members) => {
+            for (name, member) in members {
+                match (key_of(name), member) {
+                    (Some(key), Value::Object(_)) => {
+                        found.entry(key).or_insert_with(|| ItemError::from_status_json(member));
+                    }
+                    _ => collect_statuses(member, keys, key_of, found, depth + 1),
+                }
+            }
+        }
+        Value::Array(entries) => {
+            for entry in entries {
+                let Some(members) = entry.as_object() else { continue };
+                let named = members.values().find_map(|v| v.as_str().and_then(key_of));
+                let indexed = || {
+                    members.iter().find_map(|(name, v)| {
+                        let index = usize::try_from(v.as_u64()?).ok()?;
+                        name.to_ascii_lowercase().contains("index").then(|| keys.get(index).cloned()).flatten()
+                    })
+                };
+                match named.or_else(indexed) {
+                    Some(key) => {
+                        let status = ["status", "error"].iter().find_map(|n| members.get(*n).filter(|s| s.is_object()));
+                        found.entry(key).or_insert_with(|| ItemError::from_status_json(status.unwrap_or(entry)));
+                    }
+                    None => collect_statuses(entry, keys, key_of, found, depth + 1),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The item a field path points at: `contacts[KEY]...`, `contacts["KEY"]`, `contacts[N]`,
+/// or the key itself between delimiters.
+fn key_in_path<K: AsRef<str> + Clone>(path: &str, keys: &[K]) -> Option<K> {
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find(']') else { break };
+        let inner = rest[open + 1..open + close].trim().trim_matches(|c| c == '"' || c == '\'');
+        if let Some(key) = keys.iter().find(|k| k.as_ref() == inner) {
+            return Some(key.clone());
+        }
+        if let Ok(index) = inner.parse::<usize>() {
+            if let Some(key) = keys.get(index) {
+                return Some(key.clone());
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    // A key that is delimited in the path (`contacts.people/c1.names`), not part of a longer
+    // one (`people/c1` in `people/c12`).
+    let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+    keys.iter()
+        .filter(|k| !k.as_ref().is_empty())
+        .find(|k| {
+            path.match_indices(k.as_ref()).any(|(at, m)| {
+                boundary(path[..at].chars().next_back()) && boundary(path[at + m.len()..].chars().next())
+            })
+        })
+        .cloned()
+}
+
+/// The per-item errors a batch method put in its error details under `field`: a map from
+/// item key to a `google.rpc.Status` in any detail object. [`item_errors`] recognises this
+/// shape and the others.
 pub fn item_errors_from_details(error: &Error, field: &str) -> BTreeMap<String, ItemError> {
     let Some(service_error) = error.service_error() else {
         return BTreeMap::new();
@@ -562,6 +866,11 @@ pub fn item_errors_from_details(error: &Error, field: &str) -> BTreeMap<String, 
         .flatten()
         .map(|(key, status)| (key.clone(), ItemError::from_status_json(status)))
         .collect()
+}
+
+/// The `google.rpc.Code` of a canonical status name.
+fn canonical_code(name: &str) -> Option<i64> {
+    (0..17).find(|&code| canonical_code_name(code) == Some(name))
 }
 
 /// The name of a `google.rpc.Code`.

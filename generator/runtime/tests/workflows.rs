@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use discovery_runtime::workflows::{
-    is_concurrent_modification, item_errors_from_details, BatchWriter, ItemError, ItemOutcome, ReadModifyWrite,
-    ReadModifyWriteError,
+    is_concurrent_modification, item_errors, item_errors_from_details, BatchWriter, ItemError, ItemOutcome,
+    ReadModifyWrite, ReadModifyWriteError,
 };
 use discovery_runtime::{Error, Result, ServiceError};
 use serde_json::json;
@@ -207,8 +207,40 @@ fn concurrent_modification_covers_stale_etags_and_aborts_but_not_duplicates() {
     assert!(!is_concurrent_modification(&Error::Timeout));
 }
 
+/// How a failed batch names its invalid items: the shapes `item_errors` recognises, and
+/// none at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// `{"contactErrors": {"people/c1": status}}`
+    KeyedMap,
+    /// `{"errors": [{"resourceName": "people/c1", "status": status}]}`
+    ListByName,
+    /// `{"failures": [{"contactIndex": 3, "code": 9, "message": ...}]}`, the index into the
+    /// request's keys
+    ListByIndex,
+    /// `google.rpc.BadRequest` with `contacts[people/c1].etag`
+    FieldViolations,
+    /// `google.rpc.BadRequest` with `contacts[3]`
+    FieldViolationsByIndex,
+    /// legacy `errors[].location` = `contacts["people/c1"]`
+    LegacyLocation,
+    /// Only a message: the writer has to isolate the items itself.
+    Unnamed,
+}
+
+const SHAPES: [Shape; 7] = [
+    Shape::KeyedMap,
+    Shape::ListByName,
+    Shape::ListByIndex,
+    Shape::FieldViolations,
+    Shape::FieldViolationsByIndex,
+    Shape::LegacyLocation,
+    Shape::Unnamed,
+];
+
 /// A batch endpoint that validates the whole request first, as Google's do: any invalid item
-/// fails the request with per-item details and nothing of it is written.
+/// fails the request with per-item details (in the configured shape) and nothing of it is
+/// written.
 struct BatchService {
     limit: usize,
     invalid: BTreeSet<String>,
@@ -216,6 +248,7 @@ struct BatchService {
     requests: Mutex<Vec<Vec<String>>>,
     /// Request numbers (from 1) that fail with a timeout before anything is written.
     time_out_on: BTreeSet<usize>,
+    shape: Shape,
 }
 
 impl BatchService {
@@ -226,7 +259,12 @@ impl BatchService {
             written: Mutex::default(),
             requests: Mutex::default(),
             time_out_on: BTreeSet::new(),
+            shape: Shape::KeyedMap,
         }
+    }
+
+    fn with_shape(limit: usize, invalid: &[&str], shape: Shape) -> Self {
+        BatchService { shape, ..BatchService::new(limit, invalid) }
     }
 
     fn send(&self, chunk: &[(String, u32)]) -> impl std::future::Future<Output = Result<usize>> + 'static {
@@ -247,16 +285,68 @@ impl BatchService {
         if self.time_out_on.contains(&number) {
             return Err(Error::Timeout);
         }
-        let bad: serde_json::Map<String, serde_json::Value> = keys
-            .iter()
-            .filter(|k| self.invalid.contains(*k))
-            .map(|k| (k.clone(), json!({"code": 9, "message": format!("{k} is stale")})))
-            .collect();
+        let bad: Vec<(usize, &String)> = keys.iter().enumerate().filter(|(_, k)| self.invalid.contains(*k)).collect();
         if !bad.is_empty() {
-            return Err(service_error(json!({"error": {"code": 400, "message": "invalid items",
-                "status": "INVALID_ARGUMENT",
-                "details": [{"@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails",
-                             "contactErrors": bad}]}})));
+            let status =
+                |k: &str| json!({"code": 9, "message": format!("{k} is stale"), "status": "FAILED_PRECONDITION"});
+            let (details, errors) = match self.shape {
+                Shape::KeyedMap => {
+                    let map: serde_json::Map<_, _> = bad.iter().map(|(_, k)| ((*k).clone(), status(k))).collect();
+                    (
+                        json!([{"@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails", "contactErrors": map}]),
+                        json!([]),
+                    )
+                }
+                Shape::ListByName => {
+                    let list: Vec<_> =
+                        bad.iter().map(|(_, k)| json!({"resourceName": k, "status": status(k)})).collect();
+                    (
+                        json!([{"@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails", "errors": list}]),
+                        json!([]),
+                    )
+                }
+                Shape::ListByIndex => {
+                    let list: Vec<_> = bad
+                        .iter()
+                        .map(|(i, k)| json!({"contactIndex": i, "code": 9, "message": format!("{k} is stale")}))
+                        .collect();
+                    (
+                        json!([{"@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails", "failures": list}]),
+                        json!([]),
+                    )
+                }
+                Shape::FieldViolations | Shape::FieldViolationsByIndex => {
+                    let list: Vec<_> = bad
+                        .iter()
+                        .map(|(i, k)| {
+                            let field = if self.shape == Shape::FieldViolations {
+                                format!("contacts[{k}].etag")
+                            } else {
+                                format!("contacts[{i}]")
+                            };
+                            json!({"field": field, "description": format!("{k} is stale")})
+                        })
+                        .collect();
+                    (
+                        json!([{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": list}]),
+                        json!([]),
+                    )
+                }
+                Shape::LegacyLocation => {
+                    let list: Vec<_> = bad
+                        .iter()
+                        .map(|(_, k)| json!({"message": format!("{k} is stale"), "reason": "failedPrecondition", "location": format!("contacts[\"{k}\"]"), "locationType": "other"}))
+                        .collect();
+                    (json!([]), json!(list))
+                }
+                Shape::Unnamed => (json!([]), json!([])),
+            };
+            let message = match self.shape {
+                Shape::Unnamed => format!("{} is stale", bad[0].1),
+                _ => "invalid items".to_owned(),
+            };
+            return Err(service_error(json!({"error": {"code": 400, "message": message,
+                "status": "FAILED_PRECONDITION", "details": details, "errors": errors}})));
         }
         self.written.lock().unwrap().extend(keys.iter().cloned());
         Ok(keys.len())
@@ -267,8 +357,8 @@ fn items(n: usize) -> Vec<(String, u32)> {
     (0..n).map(|i| (format!("people/c{i:03}"), i as u32)).collect()
 }
 
-fn contact_errors(e: &Error) -> BTreeMap<String, ItemError> {
-    item_errors_from_details(e, "contactErrors")
+fn contact_errors(e: &Error, keys: &[String]) -> BTreeMap<String, ItemError> {
+    item_errors(e, keys)
 }
 
 #[tokio::test]
@@ -384,4 +474,117 @@ fn item_errors_are_read_from_status_maps_in_details() {
     assert!(item_errors_from_details(&error, "otherErrors").is_empty());
     assert!(item_errors_from_details(&invalid_argument(), "contactErrors").is_empty());
     assert!(item_errors_from_details(&Error::Timeout, "contactErrors").is_empty());
+}
+
+/// The writer accounts for every key whatever shape the failure takes: named items are
+/// rejected with their reason and the others written, and when nothing is named the refused
+/// items are isolated by splitting requests.
+#[tokio::test]
+async fn every_failure_shape_ends_with_the_valid_items_written_and_each_refused_one_reported() {
+    let bad = ["people/c007", "people/c150", "people/c420"];
+    for shape in SHAPES {
+        let service = BatchService::with_shape(200, &bad, shape);
+        let report = BatchWriter::new(200).run(items(450), |c| service.send(c), item_errors).await;
+        assert_eq!(report.outcomes.len(), 450, "{shape:?}");
+        assert_eq!(report.written().count(), 447, "{shape:?}");
+        let rejected: Vec<(&String, &ItemError)> = report.rejected().collect();
+        assert_eq!(rejected.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), bad, "{shape:?}");
+        for (key, error) in rejected {
+            assert_eq!(error.message, format!("{key} is stale"), "{shape:?}: the service's message");
+        }
+        let written = service.written.lock().unwrap();
+        assert_eq!(written.len(), 447, "{shape:?}");
+        assert!(bad.iter().all(|b| !written.contains(*b)), "{shape:?}");
+        let isolation = report.isolation_requests;
+        if shape == Shape::Unnamed {
+            assert!(isolation > 0 && report.requests_sent <= 50, "{shape:?}: {} requests", report.requests_sent);
+        } else {
+            assert_eq!(isolation, 0, "{shape:?}");
+            assert_eq!(report.requests_sent, 5, "{shape:?}");
+        }
+    }
+}
+
+/// 3 refused items among 450, named nowhere: at most 50 requests wherever they fall.
+#[tokio::test]
+async fn isolating_three_unnamed_refusals_among_450_takes_at_most_50_requests_wherever_they_are() {
+    let mut placements: Vec<[usize; 3]> = vec![
+        [0, 1, 2],
+        [197, 198, 199],
+        [0, 100, 199],
+        [50, 150, 199],
+        [99, 100, 101],
+        [10, 250, 440],
+        [0, 200, 400],
+        [199, 200, 449],
+        [447, 448, 449],
+        [3, 77, 449],
+    ];
+    // And a spread of pseudo-random ones.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..300 {
+        let mut pick = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 450) as usize
+        };
+        let mut three = [pick(), pick(), pick()];
+        three.sort_unstable();
+        if three[0] != three[1] && three[1] != three[2] {
+            placements.push(three);
+        }
+    }
+    let mut most = 0;
+    for placement in &placements {
+        let bad: Vec<String> = placement.iter().map(|i| format!("people/c{i:03}")).collect();
+        let bad_refs: Vec<&str> = bad.iter().map(String::as_str).collect();
+        let service = BatchService::with_shape(200, &bad_refs, Shape::Unnamed);
+        let report = BatchWriter::new(200).run(items(450), |c| service.send(c), item_errors).await;
+        assert_eq!(report.written().count(), 447, "{placement:?}");
+        assert_eq!(report.rejected().map(|(k, _)| k.clone()).collect::<Vec<_>>(), bad, "{placement:?}");
+        assert_eq!(report.requests_sent, service.requests.lock().unwrap().len());
+        most = most.max(report.requests_sent);
+    }
+    eprintln!("{} placements, at worst {most} requests", placements.len());
+    assert!(most <= 50, "{most} requests at worst");
+}
+
+/// A request refused whatever its items (a bad field mask): splitting cannot find a culprit;
+/// the spending is bounded and every item fails with the service's error.
+#[tokio::test]
+async fn a_refusal_that_is_not_about_the_items_costs_a_bounded_number_of_requests() {
+    let requests = Mutex::new(0usize);
+    let report = BatchWriter::new(200)
+        .run(
+            items(200),
+            |_: &[(String, u32)]| {
+                *requests.lock().unwrap() += 1;
+                async { Err::<(), _>(invalid_argument()) }
+            },
+            item_errors,
+        )
+        .await;
+    assert_eq!(report.outcomes.len(), 200);
+    assert_eq!(report.written().count(), 0);
+    // The default budget for 200 items: 8 * ceil(log2(200)) = 64.
+    assert_eq!(report.isolation_requests, 64);
+    assert_eq!(*requests.lock().unwrap(), 65);
+    assert!(report.outcomes.values().all(|o| matches!(o, ItemOutcome::Rejected(_) | ItemOutcome::Failed(_))));
+}
+
+#[test]
+fn item_keys_are_found_in_field_paths_only_where_they_stand_alone() {
+    let keys: Vec<String> = ["people/c1", "people/c12"].iter().map(|s| s.to_string()).collect();
+    let error = |field: &str| {
+        service_error(json!({"error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT",
+            "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"field": field, "description": "no"}]}]}}))
+    };
+    let found = |field: &str| item_errors(&error(field), &keys).into_keys().collect::<Vec<_>>();
+    assert_eq!(found("contacts[people/c12].names"), ["people/c12"]);
+    assert_eq!(found("contacts['people/c1']"), ["people/c1"]);
+    assert_eq!(found("contacts[1]"), ["people/c12"]);
+    assert_eq!(found("contacts.people/c1.names"), ["people/c1"]);
+    assert_eq!(found("contacts[7]"), Vec::<String>::new(), "no such index");
+    assert_eq!(found("updateMask"), Vec::<String>::new());
 }

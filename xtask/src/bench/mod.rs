@@ -17,7 +17,7 @@
 //!   bench` re-executes itself with `cargo run --release`.
 //! * `size`: non-comment, non-blank lines of both clients and of their support crates.
 //! * `wan`: the same binary as a TLS server behind a shaped link (about 20 Mbit/s, 40 ms
-//!   round trip) between two network namespaces; see [`wan`]. Needs root, `ip` and `tc`;
+//!   round trip) between two network namespaces; see the `wan` module. Needs root, `ip` and `tc`;
 //!   skipped with a message otherwise.
 //!
 //! `--only` replaces just the sections it runs: the others are copied from the existing
