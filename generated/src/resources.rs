@@ -4,8 +4,9 @@
 //! Resource handles and request builders: one builder per method.
 //!
 //! A builder takes the method's required inputs when it is created, offers a setter
-//! per optional parameter, and does nothing until `send` (or `by_page`, `by_item`,
-//! `upload`, `download`) is awaited. Every builder also has the per-call options
+//! per optional parameter, and does nothing until it is sent by whichever it has of
+//! `send`, `send_with_response`, `by_page`, `by_item`, `upload` and `download`.
+//! Every builder also has the per-call options
 //! `fields`, `quota_user`, `param`, `header`, `add_scope`, `retry_policy` and `timeout`.
 /// The `contactGroups` resource of the API: reach it through its parent's `contact_groups()`.
 #[derive(Clone, Debug)]

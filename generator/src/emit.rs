@@ -9,8 +9,9 @@ use std::collections::{BTreeSet, HashSet};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{Api, Body, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
+use crate::ir::{self, Api, Body, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
 use crate::output::format_rust;
+use crate::runtime_contract;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
 /// Emits the tokens of one source file.
@@ -51,6 +52,11 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     Ok(GeneratedCrate { crate_name, revision: api.revision.clone(), files, stats })
 }
 
+/// The runtime crate, as generated code names it.
+fn runtime() -> Ident {
+    ident(runtime_contract::CRATE)
+}
+
 fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
         Some(raw) => Ident::new_raw(raw, Span::call_site()),
@@ -70,6 +76,7 @@ fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
 
 /// Spells a type; generated types are `crate::types::Name` outside the `types` module.
 fn rust_type(ty: &Type, qualify: bool) -> TokenStream {
+    let rt = runtime();
     match ty {
         Type::String => quote!(String),
         Type::Bool => quote!(bool),
@@ -79,8 +86,8 @@ fn rust_type(ty: &Type, qualify: bool) -> TokenStream {
         Type::U64 => quote!(u64),
         Type::F32 => quote!(f32),
         Type::F64 => quote!(f64),
-        Type::Bytes => quote!(discovery_runtime::Bytes),
-        Type::FieldMask => quote!(discovery_runtime::FieldMask),
+        Type::Bytes => quote!(#rt::Bytes),
+        Type::FieldMask => quote!(#rt::FieldMask),
         Type::Any => quote!(serde_json::Value),
         Type::Object => quote!(::std::collections::BTreeMap<String, serde_json::Value>),
         Type::Named(name) => {
@@ -130,6 +137,7 @@ fn crate_lint_allows() -> TokenStream {
 // lib.rs
 
 fn lib_rs(api: &Api) -> TokenStream {
+    let rt = runtime();
     let allows = crate_lint_allows();
     let client = ident(&api.client_name);
     let (name, version, root_url, service_path) = (&api.name, &api.version, &api.root_url, &api.service_path);
@@ -165,17 +173,17 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub mod resources;
         pub mod types;
 
-        pub use discovery_runtime::{
+        pub use #rt::{
             auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, ItemStream, Media,
             PageStream, Response, ResponseFuture, Result, RetryPolicy, ServiceError, UploadProtocol,
         };
 
         /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
-        pub use discovery_runtime::workflows;
+        pub use #rt::workflows;
 
         #[doc = #revision_line]
-        pub static API: discovery_runtime::ApiInfo =
-            discovery_runtime::ApiInfo::new(#name, #version, #root_url, #service_path)
+        pub static API: #rt::ApiInfo =
+            #rt::ApiInfo::new(#name, #version, #root_url, #service_path)
                 .with_user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
                 #api_version;
 
@@ -184,23 +192,23 @@ fn lib_rs(api: &Api) -> TokenStream {
         #client_doc
         #[derive(Clone, Debug)]
         pub struct #client {
-            client: discovery_runtime::Client,
+            client: #rt::Client,
         }
 
         impl #client {
             /// Starts configuring a client: credentials, base URL, timeouts, retries.
-            pub fn builder() -> discovery_runtime::ClientBuilder<Self> {
-                discovery_runtime::ClientBuilder::new(&API)
+            pub fn builder() -> #rt::ClientBuilder<Self> {
+                #rt::ClientBuilder::new(&API)
             }
 
             /// The runtime client underneath, shared by every call.
-            pub fn client(&self) -> &discovery_runtime::Client {
+            pub fn client(&self) -> &#rt::Client {
                 &self.client
             }
         }
 
-        impl From<discovery_runtime::Client> for #client {
-            fn from(client: discovery_runtime::Client) -> Self {
+        impl From<#rt::Client> for #client {
+            fn from(client: #rt::Client) -> Self {
                 Self { client }
             }
         }
@@ -250,16 +258,18 @@ fn method_constructor(
     prefix: &TokenStream,
     objects: &HashSet<&str>,
 ) -> TokenStream {
+    let rt = runtime();
     let accessor = ident(&method.accessor);
     let builder = ident(&method.builder);
     let doc = method_doc(method);
     let deprecated = method.deprecated.then(|| quote!(#[deprecated]));
+    let (call, field) = (ident(ir::CALL_LOCAL), ident(runtime_contract::BUILDER_CALL_FIELD));
     let mut args = Vec::new();
     let mut steps = Vec::new();
     for param in &method.path_params {
         let (arg, wire) = (ident(&param.ident), &param.wire);
         args.push(quote!(#arg: impl Into<String>));
-        steps.push(quote!(call.path_param(#wire, #arg);));
+        steps.push(quote!(#call.path_param(#wire, #arg);));
     }
     if let Some(body) = &method.body {
         let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
@@ -268,9 +278,9 @@ fn method_constructor(
         // compiled in this crate rather than in every caller of the generic constructor.
         let is_object = matches!(&body.ty, Type::Named(name) if objects.contains(name.as_str()));
         steps.push(if is_object {
-            quote!(call.object_body(#arg.borrow());)
+            quote!(#call.object_body(#arg.borrow());)
         } else {
-            quote!(call.json_body(#arg.borrow());)
+            quote!(#call.json_body(#arg.borrow());)
         });
     }
     for param in &method.required_query {
@@ -279,19 +289,22 @@ fn method_constructor(
         args.push(quote!(#arg: #input));
         let value = value(quote!(#arg));
         steps.push(if param.repeated {
-            quote!(call.query_repeated(#wire, #value);)
+            quote!(#call.query_repeated(#wire, #value);)
         } else {
-            quote!(call.query(#wire, #value);)
+            quote!(#call.query(#wire, #value);)
         });
     }
     let mutable = (!steps.is_empty()).then(|| quote!(mut));
+    // `Builder { call }`, as clippy wants it, while the two names agree.
+    let init =
+        if ir::CALL_LOCAL == runtime_contract::BUILDER_CALL_FIELD { quote!(#call) } else { quote!(#field: #call) };
     quote! {
         #doc
         #deprecated
         pub fn #accessor(&self, #(#args),*) -> #prefix #builder {
-            let #mutable call = discovery_runtime::Call::new(&#client, &#prefix #builder::METHOD);
+            let #mutable #call = #rt::Call::new(&#client, &#prefix #builder::METHOD);
             #(#steps)*
-            #prefix #builder { call }
+            #prefix #builder { #init }
         }
     }
 }
@@ -411,6 +424,8 @@ fn types_rs(api: &Api) -> TokenStream {
 }
 
 fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
+    let rt = runtime();
+    let json_object = ident(runtime_contract::JSON_OBJECT);
     let name = ident(&s.name);
     let doc = doc_attrs(&s.doc);
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
@@ -437,10 +452,10 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
             #(#fields)*
             /// JSON members that this version of the crate does not know. They are kept so
             /// that writing back what was read (read, modify, update) loses nothing.
-            pub #unknown: discovery_runtime::wire::UnknownMembers,
+            pub #unknown: #rt::wire::UnknownMembers,
         }
 
-        discovery_runtime::json_object!(#name, #unknown #marker { #(#members),* });
+        #rt::#json_object!(#name, #unknown #marker { #(#members),* });
     }
 }
 
@@ -476,6 +491,8 @@ fn field_item(field: &Field) -> TokenStream {
 }
 
 fn enum_item(e: &Enum) -> TokenStream {
+    let rt = runtime();
+    let string_enum = ident(runtime_contract::STRING_ENUM);
     let name = ident(&e.name);
     let doc = doc_attrs(&e.doc);
     let unknown = ident(&e.unknown_variant);
@@ -497,11 +514,13 @@ fn enum_item(e: &Enum) -> TokenStream {
             #unknown(String),
         }
 
-        discovery_runtime::string_enum!(#name, #unknown { #(#spellings),* });
+        #rt::#string_enum!(#name, #unknown { #(#spellings),* });
     }
 }
 
 fn mask_fields_item(mask: &MaskFields) -> TokenStream {
+    let rt = runtime();
+    let field_names = ident(runtime_contract::FIELD_NAMES);
     let name = ident(&mask.name);
     let example = match mask.fields.as_slice() {
         [(first, _), (second, _), ..] => format!(" `[{0}::{first}, {0}::{second}]`.", mask.name),
@@ -528,7 +547,7 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
             #(#variants)*
         }
 
-        discovery_runtime::field_names!(#name { #(#spellings),* });
+        #rt::#field_names!(#name { #(#spellings),* });
     }
 }
 
@@ -540,14 +559,32 @@ fn resources_rs(api: &Api) -> TokenStream {
     let mut pages = BTreeSet::new();
     let objects = object_names(api);
     collect_resource_items(&api.root, &objects, &mut items, &mut pages);
+    let options = prose_list(runtime_contract::BUILDER_OPTIONS.iter().copied(), "and");
+    let senders =
+        runtime_contract::BUILDER_SENDERS.iter().copied().chain([ir::BY_PAGE, ir::BY_ITEM, ir::UPLOAD, ir::DOWNLOAD]);
+    let module_doc = [
+        "Resource handles and request builders: one builder per method.".to_owned(),
+        String::new(),
+        "A builder takes the method's required inputs when it is created, offers a setter".to_owned(),
+        "per optional parameter, and does nothing until it is sent by whichever it has of".to_owned(),
+        format!("{}.", prose_list(senders, "and")),
+        "Every builder also has the per-call options".to_owned(),
+        format!("{options}."),
+    ]
+    .map(|line| if line.is_empty() { line } else { format!(" {line}") });
     quote! {
-        //! Resource handles and request builders: one builder per method.
-        //!
-        //! A builder takes the method's required inputs when it is created, offers a setter
-        //! per optional parameter, and does nothing until `send` (or `by_page`, `by_item`,
-        //! `upload`, `download`) is awaited. Every builder also has the per-call options
-        //! `fields`, `quota_user`, `param`, `header`, `add_scope`, `retry_policy` and `timeout`.
+        #(#![doc = #module_doc])*
         #(#items)*
+    }
+}
+
+/// `` `a`, `b` and `c` ``.
+fn prose_list<'a>(names: impl Iterator<Item = &'a str>, conjunction: &str) -> String {
+    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {conjunction} {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -557,6 +594,7 @@ fn collect_resource_items(
     items: &mut Vec<TokenStream>,
     pages: &mut BTreeSet<String>,
 ) {
+    let rt = runtime();
     if !resource.path.is_empty() {
         let handle = ident(&resource.struct_name);
         let doc = format!(
@@ -567,7 +605,7 @@ fn collect_resource_items(
             #[doc = #doc]
             #[derive(Clone, Debug)]
             pub struct #handle {
-                pub(crate) client: discovery_runtime::Client,
+                pub(crate) client: #rt::Client,
             }
         });
         items.push(resource_impl(resource, quote!(self.client), objects));
@@ -586,6 +624,11 @@ fn collect_resource_items(
 }
 
 fn builder_item(method: &Method) -> TokenStream {
+    let rt = runtime();
+    let call_options = ident(runtime_contract::CALL_OPTIONS);
+    let field = ident(runtime_contract::BUILDER_CALL_FIELD);
+    let (by_page, by_item) = (ident(ir::BY_PAGE), ident(ir::BY_ITEM));
+    let (upload, download) = (ident(ir::UPLOAD), ident(ir::DOWNLOAD));
     let builder = ident(&method.builder);
     let doc = format!(
         " Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.",
@@ -596,8 +639,8 @@ fn builder_item(method: &Method) -> TokenStream {
     let response = method.response.as_ref().map(|ty| rust_type(ty, true));
     // `call_options!` adds the per-call options and the sending methods.
     let options = match &response {
-        Some(ty) => quote!(discovery_runtime::call_options!(#builder => #ty);),
-        None => quote!(discovery_runtime::call_options!(#builder => ());),
+        Some(ty) => quote!(#rt::#call_options!(#builder => #ty);),
+        None => quote!(#rt::#call_options!(#builder => ());),
     };
     let paging = method.paging.as_ref().map(|paging| {
         let page = ident(&paging.response);
@@ -605,15 +648,15 @@ fn builder_item(method: &Method) -> TokenStream {
             quote! {
                 /// Every item of every page, fetching pages as they are needed. The last
                 /// page stays reachable through `last_page()`.
-                pub fn by_item(self) -> discovery_runtime::ItemStream<crate::types::#page> {
-                    discovery_runtime::ItemStream::new(self.call)
+                pub fn #by_item(self) -> #rt::ItemStream<crate::types::#page> {
+                    #rt::ItemStream::new(self.#field)
                 }
             }
         });
         quote! {
             /// Every page, following `nextPageToken` until the last page.
-            pub fn by_page(self) -> discovery_runtime::PageStream<crate::types::#page> {
-                discovery_runtime::PageStream::new(self.call)
+            pub fn #by_page(self) -> #rt::PageStream<crate::types::#page> {
+                #rt::PageStream::new(self.#field)
             }
             #by_item
         }
@@ -622,22 +665,22 @@ fn builder_item(method: &Method) -> TokenStream {
         let ty = response.clone().unwrap_or_else(|| quote!(serde_json::Value));
         quote! {
             /// Sends the request with media content, by the protocol given.
-            pub fn upload(
+            pub fn #upload(
                 self,
-                media: discovery_runtime::Media,
-                protocol: discovery_runtime::UploadProtocol,
-            ) -> discovery_runtime::ResponseFuture<#ty> {
-                self.call.upload(media, protocol)
+                media: #rt::Media,
+                protocol: #rt::UploadProtocol,
+            ) -> #rt::ResponseFuture<#ty> {
+                self.#field.upload(media, protocol)
             }
         }
     });
     let download = method.media_download.then(|| {
         quote! {
             /// Downloads the media content (`alt=media`) as a stream of bytes.
-            pub fn download(
+            pub fn #download(
                 self,
-            ) -> discovery_runtime::BoxFuture<'static, discovery_runtime::Result<discovery_runtime::ByteStream>> {
-                self.call.download()
+            ) -> #rt::BoxFuture<'static, #rt::Result<#rt::ByteStream>> {
+                self.#field.download()
             }
         }
     });
@@ -646,7 +689,7 @@ fn builder_item(method: &Method) -> TokenStream {
         #[derive(Clone)]
         #[must_use = "a request does nothing until it is sent"]
         pub struct #builder {
-            pub(crate) call: discovery_runtime::Call,
+            pub(crate) #field: #rt::Call,
         }
 
         impl #builder {
@@ -662,6 +705,7 @@ fn builder_item(method: &Method) -> TokenStream {
 }
 
 fn method_info(method: &Method) -> TokenStream {
+    let rt = runtime();
     let (id, path) = (&method.id, &method.path);
     let http_method = format_ident!(
         "{}",
@@ -679,7 +723,7 @@ fn method_info(method: &Method) -> TokenStream {
             Some(pattern) => quote!(Some(#pattern)),
             None => quote!(None),
         };
-        quote!(discovery_runtime::PathParam::new(#name, #pattern))
+        quote!(#rt::PathParam::new(#name, #pattern))
     });
     let path_params = (!method.path_params.is_empty()).then(|| quote!(.with_path_params(&[#(#path_params),*])));
     let scopes = &method.scopes;
@@ -690,15 +734,15 @@ fn method_info(method: &Method) -> TokenStream {
         let accept = &upload.accept;
         let accept = (!accept.is_empty()).then(|| quote!(.with_accept(&[#(#accept),*])));
         let max_size = upload.max_size.map(|size| quote!(.with_max_size(#size)));
-        quote!(.with_media_upload(&discovery_runtime::MediaUploadInfo::new() #simple #resumable #accept #max_size))
+        quote!(.with_media_upload(&#rt::MediaUploadInfo::new() #simple #resumable #accept #max_size))
     });
     let download = method.media_download.then(|| quote!(.with_media_download()));
     let no_response = method.response.is_none().then(|| quote!(.without_response_body()));
     let api_version = method.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
     quote! {
         /// What the runtime needs to know to send this method.
-        pub(crate) const METHOD: discovery_runtime::MethodInfo =
-            discovery_runtime::MethodInfo::new(#id, discovery_runtime::HttpMethod::#http_method, #path)
+        pub(crate) const METHOD: #rt::MethodInfo =
+            #rt::MethodInfo::new(#id, #rt::HttpMethod::#http_method, #path)
                 #path_params #scopes #media_upload #download #no_response #api_version;
     }
 }
@@ -716,15 +760,16 @@ fn param_doc(param: &Param) -> TokenStream {
 
 fn setter(param: &Param) -> TokenStream {
     let (input, value) = param_input(param);
+    let field = ident(runtime_contract::BUILDER_CALL_FIELD);
     let (name, wire) = (ident(&param.ident), &param.wire);
     let doc = param_doc(param);
     let deprecated = param.deprecated.then(|| quote!(#[deprecated]));
     let (arg, store) = if param.repeated {
         let value = value(quote!(values));
-        (quote!(values), quote!(self.call.query_repeated(#wire, #value);))
+        (quote!(values), quote!(self.#field.query_repeated(#wire, #value);))
     } else {
         let value = value(quote!(value));
-        (quote!(value), quote!(self.call.query(#wire, #value);))
+        (quote!(value), quote!(self.#field.query(#wire, #value);))
     };
     quote! {
         #doc
@@ -737,6 +782,7 @@ fn setter(param: &Param) -> TokenStream {
 }
 
 fn page_impl(paging: &crate::ir::Paging) -> TokenStream {
+    let rt = runtime();
     let page = ident(&paging.response);
     let token = ident(&paging.next_page_token);
     let (item, take) = match &paging.items {
@@ -747,7 +793,7 @@ fn page_impl(paging: &crate::ir::Paging) -> TokenStream {
         None => (quote!(()), quote!(Vec::new())),
     };
     quote! {
-        impl discovery_runtime::Page for crate::types::#page {
+        impl #rt::Page for crate::types::#page {
             type Item = #item;
 
             fn next_page_token(&self) -> Option<&str> {
@@ -795,11 +841,12 @@ fn cargo_toml(api: &Api, crate_name: &str, options: &CrateOptions) -> String {
          publish = false\n\
          \n\
          [dependencies]\n\
-         discovery-runtime = {runtime}\n\
+         {package} = {runtime}\n\
          serde_json = \"1\"\n",
         name = toml_string(crate_name),
         version = toml_string(&options.crate_version),
         description = toml_string(&description),
+        package = runtime_contract::PACKAGE,
     )
 }
 

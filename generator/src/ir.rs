@@ -11,6 +11,7 @@ use std::fmt;
 
 use crate::discovery::{JsonSchema, RestDescription, RestMethod, RestResource};
 use crate::naming::{self, Namespace};
+use crate::runtime_contract;
 
 /// The API to emit.
 #[derive(Clone, Debug)]
@@ -308,23 +309,26 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ResolveError {
     ResolveError { path: path.into(), message: message.into() }
 }
 
-/// Names the method builders' own methods use; parameters must not take them.
-pub const BUILDER_RESERVED: &[&str] = &[
-    "fields",
-    "quota_user",
-    "param",
-    "header",
-    "add_scope",
-    "retry_policy",
-    "timeout",
-    "send",
-    "send_with_response",
-    "by_page",
-    "by_item",
-    "download",
-    "upload",
-    "call",
-];
+/// Methods the emitter writes on builders beside the setters, when the method pages,
+/// uploads or downloads. The runtime's `call_options!` adds the others
+/// ([`runtime_contract::BUILDER_OPTIONS`] and [`runtime_contract::BUILDER_SENDERS`]).
+pub const BY_PAGE: &str = "by_page";
+pub const BY_ITEM: &str = "by_item";
+pub const UPLOAD: &str = "upload";
+pub const DOWNLOAD: &str = "download";
+
+/// The local variable of a method constructor that holds the runtime `Call` being built:
+/// no constructor argument may take its name.
+pub const CALL_LOCAL: &str = "call";
+
+/// Every name a parameter setter must not take.
+fn builder_method_names() -> impl Iterator<Item = &'static str> {
+    runtime_contract::BUILDER_OPTIONS
+        .iter()
+        .chain(runtime_contract::BUILDER_SENDERS)
+        .copied()
+        .chain([BY_PAGE, BY_ITEM, UPLOAD, DOWNLOAD])
+}
 
 /// Resolves a parsed document.
 pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
@@ -767,8 +771,9 @@ impl<'a> Resolver<'a> {
         ordered.extend(method.parameters.keys().filter(|name| !method.parameter_order.contains(name)));
 
         let mut arg_names = Namespace::new();
+        arg_names.reserve([CALL_LOCAL]);
         let mut setter_names = Namespace::new();
-        setter_names.reserve(BUILDER_RESERVED.iter().copied());
+        setter_names.reserve(builder_method_names());
         let (mut path_params, mut required_query, mut optional_query) = (Vec::new(), Vec::new(), Vec::new());
         let context_owner = base.clone();
         for wire in ordered {
@@ -794,7 +799,7 @@ impl<'a> Resolver<'a> {
                 || (!wire.contains('.')
                     && parameter.description.as_deref().is_some_and(|d| d.trim_start().starts_with("Required.")));
             let ident = if required {
-                arg_names.claim(&naming::value_ident(&snake), "_")
+                arg_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
             } else {
                 setter_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
             };
@@ -831,7 +836,7 @@ impl<'a> Resolver<'a> {
                     Type::Named(name) => naming::snake(name, "body"),
                     _ => "body".to_owned(),
                 };
-                Some(Body { arg: arg_names.claim(&naming::value_ident(&wanted), "_"), ty })
+                Some(Body { arg: arg_names.claim_with(&naming::value_ident(&wanted), &["body".to_owned()], "_"), ty })
             }
             None => None,
         };
@@ -1344,6 +1349,23 @@ mod tests {
         assert_eq!(e.variants.iter().map(|v| v.wire.as_str()).collect::<Vec<_>>(), ["X", "Y"]);
         let children: Vec<&str> = api.root.children.iter().map(|c| c.wire_name.as_str()).collect();
         assert_eq!(children, ["full"]);
+    }
+
+    #[test]
+    fn arguments_never_take_the_constructors_local_name() {
+        let api = api(
+            r#"{"name":"t","version":"v1","schemas":{"Call":{"type":"object","properties":{"a":{"type":"string"}}}},
+            "resources":{"r":{"methods":{
+                "get":{"path":"r/{call}","httpMethod":"GET","parameters":{"call":{"type":"string","location":"path","required":true}}},
+                "put":{"path":"r","httpMethod":"PUT","request":{"$ref":"Call"},
+                       "parameters":{"call":{"type":"string","location":"query","required":true}}}}}}}"#,
+        );
+        let methods = api.methods();
+        assert_eq!(methods[0].path_params[0].ident, "call_param");
+        assert_eq!(methods[1].body.as_ref().unwrap().arg, "body");
+        assert_eq!(methods[1].required_query[0].ident, "call_param");
+        let setters = methods.iter().flat_map(|m| &m.optional_query);
+        assert!(setters.clone().all(|p| !builder_method_names().any(|name| name == p.ident)));
     }
 
     #[test]

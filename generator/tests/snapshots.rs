@@ -30,7 +30,19 @@ macro_rules! fixture_snapshots {
     )*};
 }
 
-fixture_snapshots!(scalars, collections, inline, enums, naming, recursion, non_object, docs, deprecated, methods);
+fixture_snapshots!(
+    scalars,
+    collections,
+    inline,
+    enums,
+    naming,
+    recursion,
+    non_object,
+    docs,
+    deprecated,
+    methods,
+    locals,
+);
 
 /// People, one snapshot per schema and one per method, so that a regen diff shows up
 /// next to the schema or method that changed.

@@ -69,6 +69,9 @@
 pub mod auth;
 mod call;
 mod client;
+/// Names the generator and generated code rely on; not for applications.
+#[doc(hidden)]
+pub mod contract;
 pub mod error;
 mod info;
 mod macros;
