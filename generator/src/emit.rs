@@ -4,12 +4,15 @@
 //! Per-method code stays small: everything a request does at run time lives in the
 //! runtime crate (`discovery-runtime`), and a builder only records its inputs.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{self, Api, Body, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
+use crate::ir::{
+    self, Api, BodyEncoding, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Spelling, Struct, Type,
+    TypeDef,
+};
 use crate::output::format_rust;
 use crate::runtime_contract;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
@@ -74,39 +77,17 @@ fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
     quote!(#(#[doc = #lines])*)
 }
 
-/// Spells a type; generated types are `crate::types::Name` outside the `types` module.
+/// Rust source the IR spelled, as tokens.
+fn tokens(source: &str) -> TokenStream {
+    // The IR spells types from names it made valid identifiers; should one still not
+    // tokenize, the generated crate says so where the type was meant to be.
+    source.parse().unwrap_or_else(|_| quote!(compile_error!(#source)))
+}
+
+/// A type as the IR spells it; generated types are `crate::types::Name` outside the
+/// `types` module.
 fn rust_type(ty: &Type, qualify: bool) -> TokenStream {
-    let rt = runtime();
-    match ty {
-        Type::String => quote!(String),
-        Type::Bool => quote!(bool),
-        Type::I32 => quote!(i32),
-        Type::U32 => quote!(u32),
-        Type::I64 => quote!(i64),
-        Type::U64 => quote!(u64),
-        Type::F32 => quote!(f32),
-        Type::F64 => quote!(f64),
-        Type::Bytes => quote!(#rt::Bytes),
-        Type::FieldMask => quote!(#rt::FieldMask),
-        Type::Any => quote!(serde_json::Value),
-        Type::Object => quote!(::std::collections::BTreeMap<String, serde_json::Value>),
-        Type::Named(name) => {
-            let name = ident(name);
-            if qualify {
-                quote!(crate::types::#name)
-            } else {
-                quote!(#name)
-            }
-        }
-        Type::Vec(inner) => {
-            let inner = rust_type(inner, qualify);
-            quote!(Vec<#inner>)
-        }
-        Type::Map(inner) => {
-            let inner = rust_type(inner, qualify);
-            quote!(::std::collections::BTreeMap<String, #inner>)
-        }
-    }
+    tokens(&ty.spell(if qualify { Spelling::Crate } else { Spelling::TypesModule }))
 }
 
 /// Lints that fire on upstream names and prose rather than on the generated code's shape.
@@ -162,8 +143,7 @@ fn lib_rs(api: &Api) -> TokenStream {
             pub mod scopes { #(#scopes)* }
         }
     });
-    let objects = object_names(api);
-    let client_impl = resource_impl(&api.root, quote!(self.client), &objects);
+    let client_impl = resource_impl(&api.root, quote!(self.client));
     let api_version = api.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
     let revision_line = format!(" Discovery revision `{}` of `{}` {}.", api.revision, api.name, api.version);
     quote! {
@@ -227,7 +207,7 @@ fn title(api: &Api) -> String {
 
 /// The impl block of a resource handle (or of the client, for the root): accessors of
 /// its sub-resources and one constructor per method.
-fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&str>) -> TokenStream {
+fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
     let owner = ident(&resource.struct_name);
     let prefix = if resource.path.is_empty() { quote!(resources::) } else { quote!() };
     let children = resource.children.iter().map(|child| {
@@ -243,7 +223,7 @@ fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&st
             }
         }
     });
-    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix, objects));
+    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix));
     quote! {
         impl #owner {
             #(#children)*
@@ -252,12 +232,7 @@ fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&st
     }
 }
 
-fn method_constructor(
-    method: &Method,
-    client: &TokenStream,
-    prefix: &TokenStream,
-    objects: &HashSet<&str>,
-) -> TokenStream {
+fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStream) -> TokenStream {
     let rt = runtime();
     let accessor = ident(&method.accessor);
     let builder = ident(&method.builder);
@@ -274,13 +249,9 @@ fn method_constructor(
     if let Some(body) = &method.body {
         let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
         args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
-        // Object types serialise through their own `JsonBody` impl, so the serialiser is
-        // compiled in this crate rather than in every caller of the generic constructor.
-        let is_object = matches!(&body.ty, Type::Named(name) if objects.contains(name.as_str()));
-        steps.push(if is_object {
-            quote!(#call.object_body(#arg.borrow());)
-        } else {
-            quote!(#call.json_body(#arg.borrow());)
+        steps.push(match body.encoding {
+            BodyEncoding::Object => quote!(#call.object_body(#arg.borrow());),
+            BodyEncoding::Serde => quote!(#call.json_body(#arg.borrow());),
         });
     }
     for param in &method.required_query {
@@ -361,7 +332,7 @@ fn argument_line(param: &Param) -> String {
 
 /// How a parameter is taken and how its value is handed to the runtime.
 fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStream) {
-    let converted = matches!(param.ty, Type::String | Type::FieldMask);
+    let converted = param.takes_into();
     let ty = rust_type(&param.ty, true);
     let input = match (param.repeated, converted) {
         (false, true) => quote!(impl Into<#ty>),
@@ -382,33 +353,9 @@ fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStre
 // ---------------------------------------------------------------------------------------
 // types.rs
 
-/// The names of the API's object types (structs). Those that are request bodies implement
-/// `JsonBody` ([`request_body_names`]).
-fn object_names(api: &Api) -> HashSet<&str> {
-    api.types
-        .iter()
-        .filter_map(|def| match def {
-            TypeDef::Struct(s) => Some(s.name.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The names of the types that some method takes as its request body.
-fn request_body_names(api: &Api) -> HashSet<&str> {
-    api.methods()
-        .into_iter()
-        .filter_map(|method| match &method.body {
-            Some(Body { ty: Type::Named(name), .. }) => Some(name.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn types_rs(api: &Api) -> TokenStream {
-    let bodies = request_body_names(api);
     let items = api.types.iter().map(|def| match def {
-        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str())),
+        TypeDef::Struct(s) => struct_item(s),
         TypeDef::Enum(e) => enum_item(e),
         TypeDef::MaskFields(m) => mask_fields_item(m),
         TypeDef::Alias(a) => {
@@ -423,7 +370,7 @@ fn types_rs(api: &Api) -> TokenStream {
     }
 }
 
-fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
+fn struct_item(s: &Struct) -> TokenStream {
     let rt = runtime();
     let json_object = ident(runtime_contract::JSON_OBJECT);
     let name = ident(&s.name);
@@ -436,7 +383,7 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
     // crate quick to compile), serde's traits for applications, unknown members kept, and
     // `JsonBody` for request bodies only, since it compiles the writer for every type
     // reachable from the body.
-    let marker = request_body.then(|| quote!(, request_body));
+    let marker = s.request_body.then(|| quote!(, request_body));
     let members = s.fields.iter().map(|field| {
         let (wire, field_name) = (&field.wire, ident(&field.name));
         // 64-bit integers travel as strings; serde needs telling, the runtime's writer
@@ -476,12 +423,7 @@ fn field_item(field: &Field) -> TokenStream {
     }
     let doc = doc_lines(doc);
     let name = ident(&field.name);
-    let inner = rust_type(&field.ty, false);
-    let ty = match &field.ty {
-        Type::Vec(_) | Type::Map(_) | Type::Object => inner,
-        _ if field.boxed => quote!(Option<Box<#inner>>),
-        _ => quote!(Option<#inner>),
-    };
+    let ty = tokens(&field.declared_type(Spelling::TypesModule));
     let deprecated = field.deprecated.then(|| quote!(#[deprecated]));
     quote! {
         #doc
@@ -557,8 +499,7 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
 fn resources_rs(api: &Api) -> TokenStream {
     let mut items = Vec::new();
     let mut pages = BTreeSet::new();
-    let objects = object_names(api);
-    collect_resource_items(&api.root, &objects, &mut items, &mut pages);
+    collect_resource_items(&api.root, &mut items, &mut pages);
     let options = prose_list(runtime_contract::BUILDER_OPTIONS.iter().copied(), "and");
     let senders =
         runtime_contract::BUILDER_SENDERS.iter().copied().chain([ir::BY_PAGE, ir::BY_ITEM, ir::UPLOAD, ir::DOWNLOAD]);
@@ -588,12 +529,7 @@ fn prose_list<'a>(names: impl Iterator<Item = &'a str>, conjunction: &str) -> St
     }
 }
 
-fn collect_resource_items(
-    resource: &Resource,
-    objects: &HashSet<&str>,
-    items: &mut Vec<TokenStream>,
-    pages: &mut BTreeSet<String>,
-) {
+fn collect_resource_items(resource: &Resource, items: &mut Vec<TokenStream>, pages: &mut BTreeSet<String>) {
     let rt = runtime();
     if !resource.path.is_empty() {
         let handle = ident(&resource.struct_name);
@@ -608,7 +544,7 @@ fn collect_resource_items(
                 pub(crate) client: #rt::Client,
             }
         });
-        items.push(resource_impl(resource, quote!(self.client), objects));
+        items.push(resource_impl(resource, quote!(self.client)));
     }
     for method in &resource.methods {
         items.push(builder_item(method));
@@ -619,7 +555,7 @@ fn collect_resource_items(
         }
     }
     for child in &resource.children {
-        collect_resource_items(child, objects, items, pages);
+        collect_resource_items(child, items, pages);
     }
 }
 

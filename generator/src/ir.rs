@@ -34,13 +34,33 @@ pub struct Api {
     pub scopes: Vec<Scope>,
     /// Every named type, sorted by Rust name.
     pub types: Vec<TypeDef>,
+    /// Each schema of the document (by its key) and the type it became.
+    pub schemas: BTreeMap<String, TypeId>,
     /// Top-level methods and resources; its `struct_name` is the client's.
     pub root: Resource,
     /// Number of schemas in the document.
     pub schema_count: usize,
 }
 
+/// A type of [`Api::types`], by its position there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TypeId(pub usize);
+
 impl Api {
+    pub fn type_def(&self, id: TypeId) -> &TypeDef {
+        &self.types[id.0]
+    }
+
+    /// The generated type with this Rust name.
+    pub fn find_type(&self, name: &str) -> Option<&TypeDef> {
+        self.types.binary_search_by(|t| t.name().cmp(name)).ok().map(|i| &self.types[i])
+    }
+
+    /// The type a schema of the document became, by the schema's key.
+    pub fn schema_type(&self, key: &str) -> Option<&TypeDef> {
+        self.schemas.get(key).map(|&id| self.type_def(id))
+    }
+
     /// Every method, depth first in emission order.
     pub fn methods(&self) -> Vec<&Method> {
         fn walk<'a>(resource: &'a Resource, out: &mut Vec<&'a Method>) {
@@ -86,13 +106,14 @@ impl TypeDef {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Struct {
     pub name: String,
-    /// Where the type comes from, e.g. `schemas.Person` or `schemas.Person.properties.x`.
-    pub origin: String,
     pub doc: String,
     pub deprecated: bool,
     pub fields: Vec<Field>,
     /// Name of the field that keeps JSON members this version does not know.
     pub unknown_fields: String,
+    /// Some method takes the type as its request body, so it gets the runtime's body
+    /// encoding (`JsonBody`), which compiles the writer of every type reachable from it.
+    pub request_body: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +131,19 @@ pub struct Field {
     /// The format the Discovery document gives, when the Rust type does not show it
     /// (`date-time`, `google-duration`, ...): documented on the field.
     pub format_note: Option<String>,
+}
+
+impl Field {
+    /// The type the field is declared with: arrays and maps as they are (empty when
+    /// absent), anything else in an `Option`, boxed where it closes a cycle.
+    pub fn declared_type(&self, spelling: Spelling) -> String {
+        let inner = self.ty.spell(spelling);
+        match &self.ty {
+            Type::Vec(_) | Type::Map(_) | Type::Object => inner,
+            _ if self.boxed => format!("Option<Box<{inner}>>"),
+            _ => format!("Option<{inner}>"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -170,7 +204,64 @@ pub enum Type {
     Map(Box<Type>),
 }
 
+/// Where a type is spelled, which decides its paths (never its shape): the emitter and the
+/// change report print every type through [`Type::spell`] and [`Field::declared_type`], so
+/// a report cannot describe a type other than the one generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spelling {
+    /// In the generated `types` module: generated types by their name.
+    TypesModule,
+    /// Elsewhere in the generated crate: `crate::types::Name`.
+    Crate,
+    /// For people reading a report: no paths (`Bytes`, `BTreeMap<String, Person>`).
+    Short,
+}
+
+impl Spelling {
+    fn generated(self) -> &'static str {
+        match self {
+            Spelling::Crate => "crate::types::",
+            Spelling::TypesModule | Spelling::Short => "",
+        }
+    }
+
+    fn runtime(self) -> String {
+        match self {
+            Spelling::Short => String::new(),
+            _ => format!("{}::", runtime_contract::CRATE),
+        }
+    }
+
+    fn collections(self) -> &'static str {
+        match self {
+            Spelling::Short => "",
+            _ => "::std::collections::",
+        }
+    }
+}
+
 impl Type {
+    /// The Rust type, as Rust source.
+    pub fn spell(&self, spelling: Spelling) -> String {
+        match self {
+            Type::String => "String".to_owned(),
+            Type::Bool => "bool".to_owned(),
+            Type::I32 => "i32".to_owned(),
+            Type::U32 => "u32".to_owned(),
+            Type::I64 => "i64".to_owned(),
+            Type::U64 => "u64".to_owned(),
+            Type::F32 => "f32".to_owned(),
+            Type::F64 => "f64".to_owned(),
+            Type::Bytes => format!("{}Bytes", spelling.runtime()),
+            Type::FieldMask => format!("{}FieldMask", spelling.runtime()),
+            Type::Any => "serde_json::Value".to_owned(),
+            Type::Object => format!("{}BTreeMap<String, serde_json::Value>", spelling.collections()),
+            Type::Named(name) => format!("{}{name}", spelling.generated()),
+            Type::Vec(inner) => format!("Vec<{}>", inner.spell(spelling)),
+            Type::Map(inner) => format!("{}BTreeMap<String, {}>", spelling.collections(), inner.spell(spelling)),
+        }
+    }
+
     /// Whether some 64-bit integer inside needs the string wire form.
     pub fn has_int64(&self) -> bool {
         match self {
@@ -264,11 +355,30 @@ pub struct Param {
     pub mask_fields: Option<String>,
 }
 
+impl Param {
+    /// Whether the argument or setter takes anything that converts into the type (strings
+    /// and field masks), rather than the type itself.
+    pub fn takes_into(&self) -> bool {
+        matches!(self.ty, Type::String | Type::FieldMask)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Body {
     pub ty: Type,
     /// Argument name.
     pub arg: String,
+    pub encoding: BodyEncoding,
+}
+
+/// How a request body becomes JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// A generated object type, through its own `JsonBody` impl: the encoder is compiled
+    /// in the generated crate rather than in every caller of the generic constructor.
+    Object,
+    /// Any other type, through serde.
+    Serde,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -339,8 +449,17 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     let api_version = hoist_api_version(document.api_version.as_deref(), &mut root);
     let mut types: Vec<TypeDef> = std::mem::take(&mut resolver.types);
     mark_boxes(&mut types);
+    mark_request_bodies(&mut types, &root);
     types.sort_by(|a, b| a.name().cmp(b.name()));
     check_recursive_aliases(&types)?;
+    let schemas = resolver
+        .schema_names
+        .iter()
+        .filter_map(|(key, name)| {
+            let position = types.binary_search_by(|t| t.name().cmp(name)).ok()?;
+            Some((key.clone(), TypeId(position)))
+        })
+        .collect();
 
     let scopes = document
         .auth
@@ -370,6 +489,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         client_name,
         scopes,
         types,
+        schemas,
         root,
         schema_count: document.schemas.len(),
     })
@@ -438,6 +558,8 @@ struct Resolver<'a> {
     /// Names in the `types` module.
     type_names: Namespace,
     types: Vec<TypeDef>,
+    /// Position in `types` by Rust name.
+    type_index: HashMap<String, usize>,
     /// Inline enums already emitted, by their values.
     enums_by_values: HashMap<Vec<String>, String>,
     /// How often each inline enum value list occurs in the document.
@@ -464,11 +586,21 @@ impl<'a> Resolver<'a> {
             schema_names: BTreeMap::new(),
             type_names: Namespace::new(),
             types: Vec::new(),
+            type_index: HashMap::new(),
             enums_by_values: HashMap::new(),
             enum_occurrences,
             resource_names: Namespace::new(),
             masks_by_values: HashMap::new(),
         }
+    }
+
+    fn push_type(&mut self, def: TypeDef) {
+        self.type_index.insert(def.name().to_owned(), self.types.len());
+        self.types.push(def);
+    }
+
+    fn find_type(&self, name: &str) -> Option<&TypeDef> {
+        self.type_index.get(name).map(|&i| &self.types[i])
     }
 
     fn resolve_schemas(&mut self) -> Result<(), ResolveError> {
@@ -513,11 +645,11 @@ impl<'a> Resolver<'a> {
         }
         if !schema.enum_values.is_empty() && schema.type_.as_deref() == Some("string") {
             let def = build_enum(name, schema);
-            self.types.push(TypeDef::Enum(def));
+            self.push_type(TypeDef::Enum(def));
             return Ok(());
         }
         let ty = self.resolve_type(schema, &Context { owner: name, member: "", path })?;
-        self.types.push(TypeDef::Alias(Alias { name: name.to_owned(), doc, ty }));
+        self.push_type(TypeDef::Alias(Alias { name: name.to_owned(), doc, ty }));
         Ok(())
     }
 
@@ -558,13 +690,13 @@ impl<'a> Resolver<'a> {
             });
         }
         let unknown_fields = field_names.claim_with("extra", &["unknown_fields".into()], "_");
-        self.types.push(TypeDef::Struct(Struct {
+        self.push_type(TypeDef::Struct(Struct {
             name: name.to_owned(),
-            origin: path.to_owned(),
             doc: schema.description.clone().unwrap_or_default(),
             deprecated: schema.deprecated,
             fields,
             unknown_fields,
+            request_body: false,
         }));
         Ok(())
     }
@@ -670,7 +802,7 @@ impl<'a> Resolver<'a> {
         // a type shared by several fields and parameters still explains itself.
         let origin = format!("Values of `{}` in the Discovery document.", context.path);
         def.doc = if def.doc.is_empty() { origin } else { format!("{}\n\n{origin}", def.doc) };
-        self.types.push(TypeDef::Enum(def));
+        self.push_type(TypeDef::Enum(def));
         self.enums_by_values.insert(schema.enum_values.clone(), name.clone());
         name
     }
@@ -836,7 +968,13 @@ impl<'a> Resolver<'a> {
                     Type::Named(name) => naming::snake(name, "body"),
                     _ => "body".to_owned(),
                 };
-                Some(Body { arg: arg_names.claim_with(&naming::value_ident(&wanted), &["body".to_owned()], "_"), ty })
+                let is_object = match &ty {
+                    Type::Named(name) => matches!(self.find_type(name), Some(TypeDef::Struct(_))),
+                    _ => false,
+                };
+                let encoding = if is_object { BodyEncoding::Object } else { BodyEncoding::Serde };
+                let arg = arg_names.claim_with(&naming::value_ident(&wanted), &["body".to_owned()], "_");
+                Some(Body { arg, ty, encoding })
             }
             None => None,
         };
@@ -898,7 +1036,7 @@ impl<'a> Resolver<'a> {
                 (variants.claim(&naming::variant_ident(&naming::camel(value, "V", "Field")), ""), value.clone())
             })
             .collect();
-        self.types.push(TypeDef::MaskFields(MaskFields { name: name.clone(), fields }));
+        self.push_type(TypeDef::MaskFields(MaskFields { name: name.clone(), fields }));
         self.masks_by_values.insert(values, name.clone());
         Some(name)
     }
@@ -909,7 +1047,7 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let Some(Type::Named(response)) = response else { return None };
-        let TypeDef::Struct(shape) = self.types.iter().find(|t| t.name() == response)? else { return None };
+        let TypeDef::Struct(shape) = self.find_type(response)? else { return None };
         let token = shape.fields.iter().find(|f| f.wire == "nextPageToken" && f.ty == Type::String)?;
         let lists: Vec<&Field> = shape.fields.iter().filter(|f| matches!(f.ty, Type::Vec(_))).collect();
         let items = match lists.as_slice() {
@@ -1116,6 +1254,24 @@ fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     number.checked_mul(1u64 << shift)
+}
+
+fn mark_request_bodies(types: &mut [TypeDef], root: &Resource) {
+    fn walk(resource: &Resource, out: &mut BTreeSet<String>) {
+        for method in &resource.methods {
+            if let Some(Body { ty: Type::Named(name), .. }) = &method.body {
+                out.insert(name.clone());
+            }
+        }
+        resource.children.iter().for_each(|child| walk(child, out));
+    }
+    let mut bodies = BTreeSet::new();
+    walk(root, &mut bodies);
+    for def in types {
+        if let TypeDef::Struct(s) = def {
+            s.request_body = bodies.contains(&s.name);
+        }
+    }
 }
 
 /// Boxes the fields that close a cycle of direct containment (`Option<T>` inside `T`,
@@ -1366,6 +1522,29 @@ mod tests {
         assert_eq!(methods[1].required_query[0].ident, "call_param");
         let setters = methods.iter().flat_map(|m| &m.optional_query);
         assert!(setters.clone().all(|p| !builder_method_names().any(|name| name == p.ident)));
+    }
+
+    #[test]
+    fn schemas_map_to_their_types_and_types_spell_one_way() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "HTTPMode":{"type":"string","enum":["A"]},"HttpMode":{"type":"string","enum":["B"]},
+            "Self":{"type":"object","properties":{"me":{"$ref":"Self"},"all":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string","format":"byte"}}}}}}}"#);
+        let name = |key: &str| api.schema_type(key).map(TypeDef::name);
+        assert_eq!(
+            (name("HTTPMode"), name("HttpMode"), name("Self")),
+            (Some("HTTPMode"), Some("HttpMode"), Some("SelfSchema"))
+        );
+        let TypeDef::Struct(me) = api.schema_type("Self").unwrap() else { panic!() };
+        let spelled: Vec<String> = me.fields.iter().map(|f| f.declared_type(Spelling::Crate)).collect();
+        assert_eq!(
+            spelled,
+            [
+                "::std::collections::BTreeMap<String, Vec<discovery_runtime::Bytes>>",
+                "Option<Box<crate::types::SelfSchema>>"
+            ]
+        );
+        let short: Vec<String> = me.fields.iter().map(|f| f.declared_type(Spelling::Short)).collect();
+        assert_eq!(short, ["BTreeMap<String, Vec<Bytes>>", "Option<Box<SelfSchema>>"]);
     }
 
     #[test]

@@ -162,6 +162,15 @@ fn fields_added_removed_retyped_and_inline_members_under_their_parent() {
 }
 
 #[test]
+fn schemas_are_reported_with_the_type_the_ir_gave_them() {
+    // `HTTPMode` and `HttpMode` convert to the same Rust name; the first keeps its spelling.
+    let report = fixture("schema_names");
+    assert_eq!(classified(&report), [(Breaking, SchemaChanged, "keyed"), (Additive, EnumValueAdded, "HTTPMode")]);
+    assert!(detail(&report, EnumValueAdded, "HTTPMode").contains("`QUIC` added (`HTTPMode::Quic`)"));
+    assert!(detail(&report, SchemaChanged, "keyed").contains("type alias `Keyed = i64` -> type alias `Keyed = i32`"));
+}
+
+#[test]
 fn enum_values_added_are_additive_and_removed_breaking() {
     let report = fixture("enum_values");
     assert_eq!(
