@@ -10,8 +10,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::ir::{
-    self, Api, BodyEncoding, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Spelling, Struct, Type,
-    TypeDef,
+    self, Api, Argument, BodyEncoding, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Spelling, Struct,
+    Type, TypeDef,
 };
 use crate::output::format_rust;
 use crate::runtime_contract;
@@ -241,29 +241,33 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
     let (call, field) = (ident(ir::CALL_LOCAL), ident(runtime_contract::BUILDER_CALL_FIELD));
     let mut args = Vec::new();
     let mut steps = Vec::new();
-    for param in &method.path_params {
-        let (arg, wire) = (ident(&param.ident), &param.wire);
-        args.push(quote!(#arg: impl Into<String>));
-        steps.push(quote!(#call.path_param(#wire, #arg);));
-    }
-    if let Some(body) = &method.body {
-        let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
-        args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
-        steps.push(match body.encoding {
-            BodyEncoding::Object => quote!(#call.object_body(#arg.borrow());),
-            BodyEncoding::Serde => quote!(#call.json_body(#arg.borrow());),
-        });
-    }
-    for param in &method.required_query {
-        let (input, value) = param_input(param);
-        let (arg, wire) = (ident(&param.ident), &param.wire);
-        args.push(quote!(#arg: #input));
-        let value = value(quote!(#arg));
-        steps.push(if param.repeated {
-            quote!(#call.query_repeated(#wire, #value);)
-        } else {
-            quote!(#call.query(#wire, #value);)
-        });
+    for argument in method.arguments() {
+        match argument {
+            Argument::Path(param) => {
+                let (arg, wire) = (ident(&param.ident), &param.wire);
+                args.push(quote!(#arg: impl Into<String>));
+                steps.push(quote!(#call.path_param(#wire, #arg);));
+            }
+            Argument::Body(body) => {
+                let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
+                args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
+                steps.push(match body.encoding {
+                    BodyEncoding::Object => quote!(#call.object_body(#arg.borrow());),
+                    BodyEncoding::Serde => quote!(#call.json_body(#arg.borrow());),
+                });
+            }
+            Argument::Query(param) => {
+                let (input, value) = param_input(param);
+                let (arg, wire) = (ident(&param.ident), &param.wire);
+                args.push(quote!(#arg: #input));
+                let value = value(quote!(#arg));
+                steps.push(if param.repeated {
+                    quote!(#call.query_repeated(#wire, #value);)
+                } else {
+                    quote!(#call.query(#wire, #value);)
+                });
+            }
+        }
     }
     let mutable = (!steps.is_empty()).then(|| quote!(mut));
     // `Builder { call }`, as clippy wants it, while the two names agree.
@@ -286,21 +290,21 @@ fn method_doc(method: &Method) -> TokenStream {
         lines.push(String::new());
     }
     lines.push(format!("`{} {}` (`{}`)", method.http_method.as_str(), method.path, method.id));
-    if !method.path_params.is_empty() || !method.required_query.is_empty() || method.body.is_some() {
+    let mut arguments = method.arguments().peekable();
+    if arguments.peek().is_some() {
         lines.push(String::new());
         lines.push("Arguments:".to_owned());
-        for param in &method.path_params {
-            lines.push(argument_line(param));
-        }
-        if let Some(body) = &method.body {
-            let ty = match &body.ty {
-                Type::Named(name) => format!("[`crate::types::{name}`]"),
-                _ => "the JSON body".to_owned(),
-            };
-            lines.push(format!("- `{}`: the request body, {ty}.", body.arg.trim_start_matches("r#")));
-        }
-        for param in &method.required_query {
-            lines.push(argument_line(param));
+        for argument in arguments {
+            lines.push(match argument {
+                Argument::Path(param) | Argument::Query(param) => argument_line(param),
+                Argument::Body(body) => {
+                    let ty = match &body.ty {
+                        Type::Named(name) => format!("[`crate::types::{name}`]"),
+                        _ => "the JSON body".to_owned(),
+                    };
+                    format!("- `{}`: the request body, {ty}.", body.arg.trim_start_matches("r#"))
+                }
+            });
         }
     }
     if !method.scopes.is_empty() {

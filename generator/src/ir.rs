@@ -340,6 +340,25 @@ pub struct Method {
     pub api_version: Option<String>,
 }
 
+/// One argument of a method's constructor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Argument<'m> {
+    Path(&'m Param),
+    Body(&'m Body),
+    /// A query parameter the service requires.
+    Query(&'m Param),
+}
+
+impl Method {
+    /// The constructor's arguments in order: path parameters as `parameterOrder` gives
+    /// them, the request body, then the query parameters the service requires.
+    pub fn arguments(&self) -> impl Iterator<Item = Argument<'_>> {
+        let path = self.path_params.iter().map(Argument::Path);
+        let body = self.body.iter().map(Argument::Body);
+        path.chain(body).chain(self.required_query.iter().map(Argument::Query))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub wire: String,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::index::{innermost, FieldEntry, MethodEntry, ParamEntry, Role, SchemaEntry, Side};
 use super::{code, code_list, Change, ChangeKind, Impact};
 use crate::discovery::JsonSchema;
-use crate::ir::{self, Method, Param, Spelling, TypeDef};
+use crate::ir::{self, Argument, Method, Param, Spelling, TypeDef, BY_ITEM, BY_PAGE, DOWNLOAD, UPLOAD};
 
 // ---------------------------------------------------------------------------------------
 // Types in the report's words: the Rust side as the IR spells it, the JSON side in short.
@@ -518,8 +518,12 @@ impl Diff {
         }
 
         match (&om.paging, &nm.paging) {
-            (Some(_), None) => self.breaking(MethodChanged, id, "no longer pages: `by_page()` and `by_item()` removed"),
-            (None, Some(_)) => self.additive(MethodChanged, id, "now pages: new `by_page()` and `by_item()`"),
+            (Some(_), None) => {
+                self.breaking(MethodChanged, id, format!("no longer pages: `{BY_PAGE}()` and `{BY_ITEM}()` removed"))
+            }
+            (None, Some(_)) => {
+                self.additive(MethodChanged, id, format!("now pages: new `{BY_PAGE}()` and `{BY_ITEM}()`"))
+            }
             (Some(a), Some(b)) => {
                 let items = |p: &ir::Paging| {
                     p.items.as_ref().map(|(_, t)| t.spell(Spelling::Short)).unwrap_or_else(|| "()".into())
@@ -533,11 +537,11 @@ impl Diff {
 
         match (&om.media_upload, &nm.media_upload) {
             (Some(_), None) => {
-                self.breaking(MethodChanged, id, "no longer supports media upload: `upload()` removed");
+                self.breaking(MethodChanged, id, format!("no longer supports media upload: `{UPLOAD}()` removed"));
                 explained.extend(["supportsMediaUpload", "mediaUpload"]);
             }
             (None, Some(_)) => {
-                self.additive(MethodChanged, id, "now supports media upload: new `upload()`");
+                self.additive(MethodChanged, id, format!("now supports media upload: new `{UPLOAD}()`"));
                 explained.extend(["supportsMediaUpload", "mediaUpload"]);
             }
             (Some(a), Some(b)) if a != b => {
@@ -560,9 +564,11 @@ impl Diff {
         }
         match (om.media_download, nm.media_download) {
             (true, false) => {
-                self.breaking(MethodChanged, id, "no longer supports media download: `download()` removed")
+                self.breaking(MethodChanged, id, format!("no longer supports media download: `{DOWNLOAD}()` removed"))
             }
-            (false, true) => self.additive(MethodChanged, id, "now supports media download: new `download()`"),
+            (false, true) => {
+                self.additive(MethodChanged, id, format!("now supports media download: new `{DOWNLOAD}()`"))
+            }
             _ => {}
         }
         if om.media_download != nm.media_download {
@@ -626,10 +632,12 @@ impl Diff {
 
         // Arguments are positional: the same arguments in another order may still compile.
         let arguments = |m: &Method| -> Vec<String> {
-            let mut args: Vec<String> = m.path_params.iter().map(|p| p.wire.clone()).collect();
-            args.extend(m.body.as_ref().map(|_| "(request body)".to_owned()));
-            args.extend(m.required_query.iter().map(|p| p.wire.clone()));
-            args
+            m.arguments()
+                .map(|argument| match argument {
+                    Argument::Path(p) | Argument::Query(p) => p.wire.clone(),
+                    Argument::Body(_) => "(request body)".to_owned(),
+                })
+                .collect()
         };
         let (old_args, new_args) = (arguments(om), arguments(nm));
         let common = |from: &[String], other: &[String]| -> Vec<String> {
