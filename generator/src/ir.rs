@@ -936,10 +936,7 @@ impl<'a> Resolver<'a> {
                     self.resolve_type(parameter, &Context { owner: &context_owner, member: wire, path: &param_path })?
                 }
             };
-            let ty = match ty {
-                Type::Bytes | Type::Any | Type::Object | Type::Vec(_) | Type::Map(_) => Type::String,
-                other => other,
-            };
+            let ty = self.query_type(ty);
             let snake = naming::snake(wire, "param");
             let is_path = parameter.location.as_deref() == Some("path");
             // "Required." in a description is how newer documents flag what the service
@@ -1035,6 +1032,26 @@ impl<'a> Resolver<'a> {
             media_download: method.supports_media_download,
             api_version: method.api_version.clone().filter(|v| !v.is_empty()),
         })
+    }
+
+    /// The type a parameter is sent as: one with a query spelling (a scalar, a field mask
+    /// or a string enum), through aliases; anything else (an object, an array, bytes) is
+    /// taken as the string to send.
+    fn query_type(&self, ty: Type) -> Type {
+        let mut ty = ty;
+        // Alias chains end: `$ref` cycles were refused when the schemas were resolved.
+        for _ in 0..=self.types.len() {
+            ty = match ty {
+                Type::Named(name) => match self.find_type(&name) {
+                    Some(TypeDef::Enum(_)) => return Type::Named(name),
+                    Some(TypeDef::Alias(alias)) => alias.ty.clone(),
+                    _ => return Type::String,
+                },
+                Type::Bytes | Type::Any | Type::Object | Type::Vec(_) | Type::Map(_) => return Type::String,
+                scalar => return scalar,
+            };
+        }
+        Type::String
     }
 
     /// The type naming the fields a mask parameter accepts, when its description lists
@@ -1564,6 +1581,30 @@ mod tests {
         );
         let short: Vec<String> = me.fields.iter().map(|f| f.declared_type(Spelling::Short)).collect();
         assert_eq!(short, ["BTreeMap<String, Vec<Bytes>>", "Option<Box<SelfSchema>>"]);
+    }
+
+    #[test]
+    fn query_parameters_are_sent_as_scalars_enums_or_strings() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "O":{"type":"object","properties":{"a":{"type":"string"}}},"A":{"$ref":"O"},"L":{"type":"array","items":{"type":"string"}},
+            "E":{"type":"string","enum":["X","Y"]},"EA":{"$ref":"E"},"N":{"type":"string","format":"int64"}},
+            "resources":{"r":{"methods":{"get":{"path":"r","httpMethod":"GET","parameters":{
+                "o":{"$ref":"O","location":"query"},"a":{"$ref":"A","location":"query"},"l":{"$ref":"L","location":"query"},
+                "e":{"$ref":"E","location":"query"},"ea":{"$ref":"EA","location":"query"},"n":{"$ref":"N","location":"query"}}}}}}}"#);
+        let types: Vec<(&str, &Type)> =
+            api.methods()[0].optional_query.iter().map(|p| (p.wire.as_str(), &p.ty)).collect();
+        let named = |name: &str| Type::Named(name.to_owned());
+        assert_eq!(
+            types,
+            [
+                ("a", &Type::String),
+                ("e", &named("E")),
+                ("ea", &named("E")),
+                ("l", &Type::String),
+                ("n", &Type::I64),
+                ("o", &Type::String)
+            ]
+        );
     }
 
     #[test]

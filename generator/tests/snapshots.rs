@@ -42,6 +42,7 @@ fixture_snapshots!(
     deprecated,
     methods,
     locals,
+    query_ref,
 );
 
 /// People, one snapshot per schema and one per method, so that a regen diff shows up
