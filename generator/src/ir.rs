@@ -574,6 +574,8 @@ struct Resolver<'a> {
     document: &'a RestDescription,
     /// Schema key to Rust type name.
     schema_names: BTreeMap<String, String>,
+    /// What a `$ref` may say (a schema's `id`, or its key) to the schema's key.
+    ref_targets: BTreeMap<&'a str, &'a str>,
     /// Names in the `types` module.
     type_names: Namespace,
     types: Vec<TypeDef>,
@@ -603,6 +605,7 @@ impl<'a> Resolver<'a> {
         Resolver {
             document,
             schema_names: BTreeMap::new(),
+            ref_targets: ref_targets(&document.schemas),
             type_names: Namespace::new(),
             types: Vec::new(),
             type_index: HashMap::new(),
@@ -644,7 +647,7 @@ impl<'a> Resolver<'a> {
             let claimed = self.type_names.claim_with(name, &alternatives, "");
             self.schema_names.insert((*key).clone(), claimed);
         }
-        check_alias_cycles(schemas)?;
+        check_alias_cycles(schemas, &self.ref_targets)?;
         for (key, schema) in schemas {
             let name = self.schema_names[key].clone();
             let path = format!("schemas.{key}");
@@ -723,7 +726,8 @@ impl<'a> Resolver<'a> {
     /// The Rust type of a property, parameter, array item or map value.
     fn resolve_type(&mut self, schema: &JsonSchema, context: &Context<'_>) -> Result<Type, ResolveError> {
         if let Some(reference) = &schema.reference {
-            return match self.schema_names.get(reference) {
+            let key = self.ref_targets.get(reference.as_str()).copied();
+            return match key.and_then(|key| self.schema_names.get(key)) {
                 Some(name) => Ok(Type::Named(name.clone())),
                 None => Err(error(
                     format!("{}.$ref", context.path),
@@ -1190,12 +1194,15 @@ fn count_enums(document: &RestDescription, counts: &mut HashMap<Vec<String>, usi
 }
 
 /// Schemas that are only a `$ref` become type aliases; a cycle of them has no Rust type.
-fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), ResolveError> {
+fn check_alias_cycles(
+    schemas: &BTreeMap<String, JsonSchema>,
+    ref_targets: &BTreeMap<&str, &str>,
+) -> Result<(), ResolveError> {
     for start in schemas.keys() {
         let mut seen = BTreeSet::new();
-        let mut current = start;
-        while let Some(target) = schemas.get(current).and_then(|s| s.reference.as_ref()) {
-            if !seen.insert(current.clone()) {
+        let mut current = start.as_str();
+        while let Some(reference) = schemas.get(current).and_then(|s| s.reference.as_deref()) {
+            if !seen.insert(current) {
                 return Err(error(
                     format!("schemas.{start}.$ref"),
                     format!(
@@ -1204,10 +1211,28 @@ fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), Reso
                     ),
                 ));
             }
-            current = target;
+            match ref_targets.get(reference) {
+                Some(target) => current = target,
+                None => break,
+            }
         }
     }
     Ok(())
+}
+
+/// `$ref` names a schema by its `id` (the Discovery format says so), which is nearly always
+/// its key too; a `$ref` that is no schema's id is looked up as a key.
+fn ref_targets(schemas: &BTreeMap<String, JsonSchema>) -> BTreeMap<&str, &str> {
+    let mut targets = BTreeMap::new();
+    for (key, schema) in schemas {
+        if let Some(id) = schema.id.as_deref().filter(|id| !id.is_empty()) {
+            targets.entry(id).or_insert(key.as_str());
+        }
+    }
+    for key in schemas.keys() {
+        targets.entry(key.as_str()).or_insert(key.as_str());
+    }
+    targets
 }
 
 /// A schema that is an array or map of itself (`"A": {"type": "array", "items": {"$ref": "A"}}`)
@@ -1605,6 +1630,17 @@ mod tests {
                 ("o", &Type::String)
             ]
         );
+    }
+
+    #[test]
+    fn refs_name_schemas_by_id_then_by_key() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "a":{"id":"B","type":"object","properties":{"x":{"type":"string"}}},
+            "B":{"id":"Other","type":"object","properties":{"y":{"type":"string"}}},
+            "C":{"type":"object","properties":{"byId":{"$ref":"B"},"byKey":{"$ref":"a"},"other":{"$ref":"Other"}}}}}"#);
+        let TypeDef::Struct(c) = find(&api, "C") else { panic!() };
+        let types: Vec<String> = c.fields.iter().map(|f| f.ty.spell(Spelling::Short)).collect();
+        assert_eq!(types, ["A", "A", "B"]);
     }
 
     #[test]

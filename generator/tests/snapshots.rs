@@ -43,6 +43,7 @@ fixture_snapshots!(
     methods,
     locals,
     query_ref,
+    ref_by_id,
 );
 
 /// People, one snapshot per schema and one per method, so that a regen diff shows up
