@@ -44,7 +44,15 @@ fixture_snapshots!(
     locals,
     query_ref,
     ref_by_id,
+    title_markup,
 );
+
+/// The README is the crate's documentation, rendered by rustdoc as Markdown.
+#[test]
+fn title_markup_readme() {
+    let krate = generate_fixture("title_markup");
+    insta::assert_snapshot!(file(&krate, "README.md"));
+}
 
 /// People, one snapshot per schema and one per method, so that a regen diff shows up
 /// next to the schema or method that changed.
