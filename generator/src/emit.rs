@@ -269,7 +269,7 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
                 args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
                 steps.push(match body.encoding {
                     BodyEncoding::Object => quote!(#call.object_body(#arg.borrow());),
-                    BodyEncoding::Serde => quote!(#call.json_body(#arg.borrow());),
+                    BodyEncoding::Value => quote!(#call.object_body(&#rt::wire::ValueBody(#arg.borrow()));),
                 });
             }
             Argument::Query(param) => {
@@ -408,7 +408,7 @@ fn struct_item(s: &Struct) -> TokenStream {
         let (wire, field_name) = (&field.wire, ident(&field.name));
         // 64-bit integers travel as strings; serde needs telling, the runtime's writer
         // knows (see `json_object!`).
-        let codec = field.ty.has_int64().then(|| quote!(as int64));
+        let codec = field.int64.then(|| quote!(as int64));
         quote!(#field_name: #wire #codec)
     });
     quote! {

@@ -128,6 +128,9 @@ pub struct Field {
     pub read_only: bool,
     /// The value is a `Box` because the field closes a cycle of direct containment.
     pub boxed: bool,
+    /// The value holds 64-bit integers, directly, in arrays and maps or through aliases,
+    /// which travel as JSON strings: serde has to be told.
+    pub int64: bool,
     /// The format the Discovery document gives, when the Rust type does not show it
     /// (`date-time`, `google-duration`, ...): documented on the field.
     pub format_note: Option<String>,
@@ -261,15 +264,6 @@ impl Type {
             Type::Map(inner) => format!("{}BTreeMap<String, {}>", spelling.collections(), inner.spell(spelling)),
         }
     }
-
-    /// Whether some 64-bit integer inside needs the string wire form.
-    pub fn has_int64(&self) -> bool {
-        match self {
-            Type::I64 | Type::U64 => true,
-            Type::Vec(inner) | Type::Map(inner) => inner.has_int64(),
-            _ => false,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -396,8 +390,9 @@ pub enum BodyEncoding {
     /// A generated object type, through its own `JsonBody` impl: the encoder is compiled
     /// in the generated crate rather than in every caller of the generic constructor.
     Object,
-    /// Any other type, through serde.
-    Serde,
+    /// Any other type (an array, a map, a scalar, an enum), through the runtime's writer,
+    /// which sends 64-bit integers as strings as generated objects do.
+    Value,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -471,6 +466,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     mark_request_bodies(&mut types, &root);
     types.sort_by(|a, b| a.name().cmp(b.name()));
     check_recursive_aliases(&types)?;
+    mark_int64(&mut types);
     let schemas = resolver
         .schema_names
         .iter()
@@ -707,6 +703,7 @@ impl<'a> Resolver<'a> {
                 deprecated: property.deprecated,
                 read_only: property.read_only,
                 boxed: false,
+                int64: false,
                 format_note: format_note(property),
                 ty,
             });
@@ -992,7 +989,7 @@ impl<'a> Resolver<'a> {
                     Type::Named(name) => matches!(self.find_type(name), Some(TypeDef::Struct(_))),
                     _ => false,
                 };
-                let encoding = if is_object { BodyEncoding::Object } else { BodyEncoding::Serde };
+                let encoding = if is_object { BodyEncoding::Object } else { BodyEncoding::Value };
                 let arg = arg_names.claim_with(&naming::value_ident(&wanted), &["body".to_owned()], "_");
                 Some(Body { arg, ty, encoding })
             }
@@ -1315,6 +1312,34 @@ fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     number.checked_mul(1u64 << shift)
+}
+
+/// Marks the fields whose values hold 64-bit integers, seen through aliases (an `int64`
+/// schema, or an array of them, is an alias of `i64` or `Vec<i64>`).
+fn mark_int64(types: &mut [TypeDef]) {
+    let aliases: HashMap<String, Type> = types
+        .iter()
+        .filter_map(|t| match t {
+            TypeDef::Alias(a) => Some((a.name.clone(), a.ty.clone())),
+            _ => None,
+        })
+        .collect();
+    // Aliases that contain themselves were refused before this runs.
+    fn holds_int64(ty: &Type, aliases: &HashMap<String, Type>) -> bool {
+        match ty {
+            Type::I64 | Type::U64 => true,
+            Type::Vec(inner) | Type::Map(inner) => holds_int64(inner, aliases),
+            Type::Named(name) => aliases.get(name).is_some_and(|target| holds_int64(target, aliases)),
+            _ => false,
+        }
+    }
+    for def in types {
+        if let TypeDef::Struct(s) = def {
+            for field in &mut s.fields {
+                field.int64 = holds_int64(&field.ty, &aliases);
+            }
+        }
+    }
 }
 
 fn mark_request_bodies(types: &mut [TypeDef], root: &Resource) {
@@ -1641,6 +1666,20 @@ mod tests {
         let TypeDef::Struct(c) = find(&api, "C") else { panic!() };
         let types: Vec<String> = c.fields.iter().map(|f| f.ty.spell(Spelling::Short)).collect();
         assert_eq!(types, ["A", "A", "B"]);
+    }
+
+    #[test]
+    fn int64_values_are_found_through_aliases() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "Id":{"type":"string","format":"int64"},"Ids":{"type":"array","items":{"$ref":"Id"}},"Again":{"$ref":"Ids"},
+            "Name":{"type":"string"},
+            "T":{"type":"object","properties":{"a":{"$ref":"Id"},"b":{"$ref":"Again"},"c":{"type":"object","additionalProperties":{"$ref":"Ids"}},
+                 "d":{"$ref":"Name"},"e":{"type":"string","format":"uint64"},"f":{"type":"array","items":{"$ref":"T"}}}}},
+            "resources":{"r":{"methods":{"put":{"path":"r","httpMethod":"PUT","request":{"$ref":"Ids"}}}}}}"#);
+        let TypeDef::Struct(t) = find(&api, "T") else { panic!() };
+        let int64: Vec<(&str, bool)> = t.fields.iter().map(|f| (f.wire.as_str(), f.int64)).collect();
+        assert_eq!(int64, [("a", true), ("b", true), ("c", true), ("d", false), ("e", true), ("f", false)]);
+        assert_eq!(api.methods()[0].body.as_ref().unwrap().encoding, BodyEncoding::Value);
     }
 
     #[test]

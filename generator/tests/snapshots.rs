@@ -44,6 +44,7 @@ fixture_snapshots!(
     locals,
     query_ref,
     ref_by_id,
+    int64_alias,
     title_markup,
 );
 
