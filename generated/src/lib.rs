@@ -12,7 +12,8 @@
     clippy::doc_lazy_continuation,
     clippy::doc_overindented_list_items,
     clippy::tabs_in_doc_comments,
-    clippy::large_enum_variant
+    clippy::large_enum_variant,
+    clippy::type_complexity
 )]
 pub mod resources;
 

@@ -45,6 +45,7 @@ fixture_snapshots!(
     query_ref,
     ref_by_id,
     int64_alias,
+    nested_collections,
     title_markup,
 );
 
