@@ -7,7 +7,6 @@
     clippy::enum_variant_names,
     clippy::upper_case_acronyms,
     clippy::wrong_self_convention,
-    clippy::should_implement_trait,
     clippy::too_many_arguments,
     clippy::doc_lazy_continuation,
     clippy::doc_overindented_list_items,

@@ -50,30 +50,14 @@ discovery_runtime::json_object!(Address, extra {
     r#type: "type",
 });
 
-/// A person's age range.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AgeRangeType {
-    /// The age range.
-    pub age_range: Option<AgeRangeTypeAgeRange>,
-    /// Metadata about the age range.
-    pub metadata: Option<FieldMetadata>,
-    /// JSON members that this version of the crate does not know. They are kept so
-    /// that writing back what was read (read, modify, update) loses nothing.
-    pub extra: discovery_runtime::wire::UnknownMembers,
-}
-
-discovery_runtime::json_object!(AgeRangeType, extra {
-    age_range: "ageRange",
-    metadata: "metadata",
-});
-
 /// The age range.
 ///
 /// Values of `schemas.AgeRangeType.properties.ageRange` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AgeRangeTypeAgeRange {
+#[non_exhaustive]
+pub enum AgeRange {
     /// Unspecified.
-    AgeRangeUnspecified,
+    Unspecified,
     /// Younger than eighteen.
     LessThanEighteen,
     /// Between eighteen and twenty.
@@ -84,11 +68,28 @@ pub enum AgeRangeTypeAgeRange {
     UnknownValue(String),
 }
 
-discovery_runtime::string_enum!(AgeRangeTypeAgeRange, UnknownValue {
-    AgeRangeUnspecified: "AGE_RANGE_UNSPECIFIED",
+discovery_runtime::string_enum!(AgeRange, UnknownValue {
+    Unspecified: "AGE_RANGE_UNSPECIFIED",
     LessThanEighteen: "LESS_THAN_EIGHTEEN",
     EighteenToTwenty: "EIGHTEEN_TO_TWENTY",
     TwentyOneOrOlder: "TWENTY_ONE_OR_OLDER",
+});
+
+/// A person's age range.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgeRangeType {
+    /// The age range.
+    pub age_range: Option<AgeRange>,
+    /// Metadata about the age range.
+    pub metadata: Option<FieldMetadata>,
+    /// JSON members that this version of the crate does not know. They are kept so
+    /// that writing back what was read (read, modify, update) loses nothing.
+    pub extra: discovery_runtime::wire::UnknownMembers,
+}
+
+discovery_runtime::json_object!(AgeRangeType, extra {
+    age_range: "ageRange",
+    metadata: "metadata",
 });
 
 /// A request to create a batch of contacts.
@@ -214,6 +215,7 @@ discovery_runtime::json_object!(Biography, extra {
 ///
 /// Values of `schemas.Biography.properties.contentType` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum BiographyContentType {
     /// Unspecified.
     ContentTypeUnspecified,
@@ -355,6 +357,7 @@ discovery_runtime::json_object!(ContactGroup, extra {
 ///
 /// Values of `schemas.ContactGroup.properties.groupType` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ContactGroupGroupType {
     /// Unspecified.
     GroupTypeUnspecified,
@@ -538,39 +541,41 @@ discovery_runtime::json_object!(DeleteContactPhotoResponse, extra {
 ///
 /// Values of `resources.people.methods.listDirectoryPeople.parameters.mergeSources` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DirectoryMergeSourceType {
     /// Unspecified.
-    DirectoryMergeSourceTypeUnspecified,
+    Unspecified,
     /// User owned contact.
-    DirectoryMergeSourceTypeContact,
+    Contact,
     /// A value this version of the crate does not know; sent back unchanged.
     UnknownValue(String),
 }
 
 discovery_runtime::string_enum!(DirectoryMergeSourceType, UnknownValue {
-    DirectoryMergeSourceTypeUnspecified: "DIRECTORY_MERGE_SOURCE_TYPE_UNSPECIFIED",
-    DirectoryMergeSourceTypeContact: "DIRECTORY_MERGE_SOURCE_TYPE_CONTACT",
+    Unspecified: "DIRECTORY_MERGE_SOURCE_TYPE_UNSPECIFIED",
+    Contact: "DIRECTORY_MERGE_SOURCE_TYPE_CONTACT",
 });
 
 /// Required. Directory sources to return.
 ///
 /// Values of `resources.people.methods.listDirectoryPeople.parameters.sources` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum DirectorySourceType {
     /// Unspecified.
-    DirectorySourceTypeUnspecified,
+    Unspecified,
     /// Google Workspace domain shared contact.
-    DirectorySourceTypeDomainContact,
+    DomainContact,
     /// Google Workspace domain profile.
-    DirectorySourceTypeDomainProfile,
+    DomainProfile,
     /// A value this version of the crate does not know; sent back unchanged.
     UnknownValue(String),
 }
 
 discovery_runtime::string_enum!(DirectorySourceType, UnknownValue {
-    DirectorySourceTypeUnspecified: "DIRECTORY_SOURCE_TYPE_UNSPECIFIED",
-    DirectorySourceTypeDomainContact: "DIRECTORY_SOURCE_TYPE_DOMAIN_CONTACT",
-    DirectorySourceTypeDomainProfile: "DIRECTORY_SOURCE_TYPE_DOMAIN_PROFILE",
+    Unspecified: "DIRECTORY_SOURCE_TYPE_UNSPECIFIED",
+    DomainContact: "DIRECTORY_SOURCE_TYPE_DOMAIN_CONTACT",
+    DomainProfile: "DIRECTORY_SOURCE_TYPE_DOMAIN_PROFILE",
 });
 
 /// A Google Workspace Domain membership.
@@ -1001,6 +1006,7 @@ discovery_runtime::json_object!(MiscKeyword, extra {
 ///
 /// Values of `schemas.MiscKeyword.properties.type` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum MiscKeywordType {
     /// Unspecified.
     TypeUnspecified,
@@ -1159,6 +1165,7 @@ discovery_runtime::json_object!(Nickname, extra {
 ///
 /// Values of `schemas.Nickname.properties.type` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum NicknameType {
     /// Generic nickname.
     Default,
@@ -1191,6 +1198,28 @@ discovery_runtime::string_enum!(NicknameType, UnknownValue {
     OtherName: "OTHER_NAME",
     AlternateName: "ALTERNATE_NAME",
     ShortName: "SHORT_NAME",
+});
+
+/// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
+///
+/// Values of `schemas.PersonMetadata.properties.objectType` in the Discovery document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ObjectType {
+    /// Unspecified.
+    Unspecified,
+    /// Person.
+    Person,
+    /// [Currents Page.](https://workspace.google.com/products/currents/)
+    Page,
+    /// A value this version of the crate does not know; sent back unchanged.
+    UnknownValue(String),
+}
+
+discovery_runtime::string_enum!(ObjectType, UnknownValue {
+    Unspecified: "OBJECT_TYPE_UNSPECIFIED",
+    Person: "PERSON",
+    Page: "PAGE",
 });
 
 /// A person's occupation.
@@ -1273,6 +1302,7 @@ discovery_runtime::json_object!(Organization, extra {
 ///
 /// Values of `resources.people.resources.connections.methods.list.parameters.sortOrder` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum PeopleConnectionsListSortOrder {
     /// Sort people by when they were changed; older entries first.
     LastModifiedAscending,
@@ -1300,7 +1330,7 @@ pub struct Person {
     pub addresses: Vec<Address>,
     /// Output only. **DEPRECATED** (Please use `person.ageRanges` instead) The person's age range.
     #[deprecated]
-    pub age_range: Option<AgeRangeTypeAgeRange>,
+    pub age_range: Option<AgeRange>,
     /// Output only. The person's age ranges.
     pub age_ranges: Vec<AgeRangeType>,
     /// The person's biographies. This field is a singleton for contact sources.
@@ -1428,6 +1458,7 @@ discovery_runtime::json_object!(Person, extra, request_body {
 ///
 /// Anything that takes a field mask also takes an array of these: `[PersonFields::Addresses, PersonFields::AgeRanges]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum PersonFields {
     /// `addresses`
     Addresses,
@@ -1530,7 +1561,7 @@ pub struct PersonMetadata {
     pub linked_people_resource_names: Vec<String>,
     /// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
     #[deprecated]
-    pub object_type: Option<PersonMetadataObjectType>,
+    pub object_type: Option<ObjectType>,
     /// Output only. Any former resource names this person has had. Populated only for `people.connections.list` requests that include a sync token. The resource name may change when adding or removing fields that link a contact and profile such as a verified email, verified phone number, or profile URL.
     pub previous_resource_names: Vec<String>,
     /// The sources of data for the person.
@@ -1546,27 +1577,6 @@ discovery_runtime::json_object!(PersonMetadata, extra {
     object_type: "objectType",
     previous_resource_names: "previousResourceNames",
     sources: "sources",
-});
-
-/// Output only. **DEPRECATED** (Please use `person.metadata.sources.profileMetadata.objectType` instead) The type of the person object.
-///
-/// Values of `schemas.PersonMetadata.properties.objectType` in the Discovery document.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PersonMetadataObjectType {
-    /// Unspecified.
-    ObjectTypeUnspecified,
-    /// Person.
-    Person,
-    /// [Currents Page.](https://workspace.google.com/products/currents/)
-    Page,
-    /// A value this version of the crate does not know; sent back unchanged.
-    UnknownValue(String),
-}
-
-discovery_runtime::string_enum!(PersonMetadataObjectType, UnknownValue {
-    ObjectTypeUnspecified: "OBJECT_TYPE_UNSPECIFIED",
-    Person: "PERSON",
-    Page: "PAGE",
 });
 
 /// The response for a single person
@@ -1643,7 +1653,7 @@ discovery_runtime::json_object!(Photo, extra {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfileMetadata {
     /// Output only. The profile object type.
-    pub object_type: Option<PersonMetadataObjectType>,
+    pub object_type: Option<ObjectType>,
     /// Output only. The user types.
     pub user_types: Vec<ProfileMetadataUserTypesItem>,
     /// JSON members that this version of the crate does not know. They are kept so
@@ -1658,6 +1668,7 @@ discovery_runtime::json_object!(ProfileMetadata, extra {
 
 /// Values of `schemas.ProfileMetadata.properties.userTypes.items` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ProfileMetadataUserTypesItem {
     /// The user type is not known.
     UserTypeUnknown,
@@ -1682,6 +1693,7 @@ discovery_runtime::string_enum!(ProfileMetadataUserTypesItem, UnknownValue {
 ///
 /// Anything that takes a field mask also takes an array of these: `[ReadMask::EmailAddresses, ReadMask::Metadata]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ReadMask {
     /// `emailAddresses`
     EmailAddresses,
@@ -1702,27 +1714,28 @@ discovery_runtime::field_names!(ReadMask {
 
 /// Values of `schemas.BatchCreateContactsRequest.properties.sources.items` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ReadSourceType {
     /// Unspecified.
-    ReadSourceTypeUnspecified,
+    Unspecified,
     /// Returns SourceType.ACCOUNT, SourceType.DOMAIN_PROFILE, and SourceType.PROFILE.
-    ReadSourceTypeProfile,
+    Profile,
     /// Returns SourceType.CONTACT.
-    ReadSourceTypeContact,
+    Contact,
     /// Returns SourceType.DOMAIN_CONTACT.
-    ReadSourceTypeDomainContact,
+    DomainContact,
     /// Returns SourceType.OTHER_CONTACT.
-    ReadSourceTypeOtherContact,
+    OtherContact,
     /// A value this version of the crate does not know; sent back unchanged.
     UnknownValue(String),
 }
 
 discovery_runtime::string_enum!(ReadSourceType, UnknownValue {
-    ReadSourceTypeUnspecified: "READ_SOURCE_TYPE_UNSPECIFIED",
-    ReadSourceTypeProfile: "READ_SOURCE_TYPE_PROFILE",
-    ReadSourceTypeContact: "READ_SOURCE_TYPE_CONTACT",
-    ReadSourceTypeDomainContact: "READ_SOURCE_TYPE_DOMAIN_CONTACT",
-    ReadSourceTypeOtherContact: "READ_SOURCE_TYPE_OTHER_CONTACT",
+    Unspecified: "READ_SOURCE_TYPE_UNSPECIFIED",
+    Profile: "READ_SOURCE_TYPE_PROFILE",
+    Contact: "READ_SOURCE_TYPE_CONTACT",
+    DomainContact: "READ_SOURCE_TYPE_DOMAIN_CONTACT",
+    OtherContact: "READ_SOURCE_TYPE_OTHER_CONTACT",
 });
 
 /// A person's relation to another person.
@@ -1931,9 +1944,10 @@ discovery_runtime::json_object!(Source, extra {
 ///
 /// Values of `schemas.Source.properties.type` in the Discovery document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum SourceType {
     /// Unspecified.
-    SourceTypeUnspecified,
+    Unspecified,
     /// [Google Account](https://accounts.google.com).
     Account,
     /// [Google profile](https://profiles.google.com). You can view the profile at [https://profiles.google.com/](https://profiles.google.com/){id}, where {id} is the source id.
@@ -1951,7 +1965,7 @@ pub enum SourceType {
 }
 
 discovery_runtime::string_enum!(SourceType, UnknownValue {
-    SourceTypeUnspecified: "SOURCE_TYPE_UNSPECIFIED",
+    Unspecified: "SOURCE_TYPE_UNSPECIFIED",
     Account: "ACCOUNT",
     Profile: "PROFILE",
     DomainProfile: "DOMAIN_PROFILE",
@@ -2056,6 +2070,7 @@ discovery_runtime::json_object!(UpdateContactPhotoResponse, extra {
 ///
 /// Anything that takes a field mask also takes an array of these: `[UpdatePersonFields::Addresses, UpdatePersonFields::Biographies]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum UpdatePersonFields {
     /// `addresses`
     Addresses,

@@ -568,7 +568,7 @@ fn cases() -> Vec<Case> {
                 let req = CopyOtherContactToMyContactsGroupRequest {
                     copy_mask: Some("names,emailAddresses,phoneNumbers".into()),
                     read_mask: Some("names".into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.other_contacts().copy_other_contact_to_my_contacts_group("otherContacts/c77", req).send())
@@ -597,7 +597,7 @@ fn cases() -> Vec<Case> {
                         .page_size(100)
                         .page_token("CAIQAA")
                         .request_sync_token(true)
-                        .sources([Read::ReadSourceTypeContact, Read::ReadSourceTypeProfile])
+                        .sources([Read::Contact, Read::Profile])
                         .sync_token("EgsIkQ")
                         .send(),
                 )
@@ -634,7 +634,7 @@ fn cases() -> Vec<Case> {
                 let req = BatchCreateContactsRequest {
                     contacts: vec![ContactToCreate { contact_person: Some(new_contact()), ..Default::default() }],
                     read_mask: Some([PersonFields::Names, PersonFields::EmailAddresses].into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.people().batch_create_contacts(req).send())
@@ -674,7 +674,7 @@ fn cases() -> Vec<Case> {
                     contacts: BTreeMap::from([("people/c123".to_owned(), edited_contact())]),
                     update_mask: Some("names,emailAddresses".into()),
                     read_mask: Some("names,emailAddresses,metadata".into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.people().batch_update_contacts(req).send())
@@ -690,10 +690,7 @@ fn cases() -> Vec<Case> {
             reply: person("people/c901", "Grace", "Hopper", "grace@example.org"),
             send: |c| {
                 decoded(
-                    c.people()
-                        .create_contact(new_contact(), "names,emailAddresses")
-                        .sources([Read::ReadSourceTypeContact])
-                        .send(),
+                    c.people().create_contact(new_contact(), "names,emailAddresses").sources([Read::Contact]).send(),
                 )
             },
         },
@@ -724,7 +721,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .delete_contact_photo("people/c123")
                         .person_fields("photos")
-                        .sources([Read::ReadSourceTypeContact])
+                        .sources([Read::Contact])
                         .send(),
                 )
             },
@@ -747,7 +744,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .get("people/c123", [PersonFields::Names, PersonFields::EmailAddresses])
                         .request_mask_include_field("person.names")
-                        .sources([Read::ReadSourceTypeProfile, Read::ReadSourceTypeContact])
+                        .sources([Read::Profile, Read::Contact])
                         .send(),
                 )
             },
@@ -769,12 +766,7 @@ fn cases() -> Vec<Case> {
                 {"requestedResourceName": "people/c123", "status": {}, "person": ada()}
             ]}),
             send: |c| {
-                decoded(
-                    c.people()
-                        .get_batch_get("names", ["people/me", "people/c123"])
-                        .sources([Read::ReadSourceTypeProfile])
-                        .send(),
-                )
+                decoded(c.people().get_batch_get("names", ["people/me", "people/c123"]).sources([Read::Profile]).send())
             },
         },
         Case {
@@ -797,11 +789,8 @@ fn cases() -> Vec<Case> {
             send: |c| {
                 decoded(
                     c.people()
-                        .list_directory_people(
-                            "names,emailAddresses",
-                            [Dir::DirectorySourceTypeDomainProfile, Dir::DirectorySourceTypeDomainContact],
-                        )
-                        .merge_sources([Merge::DirectoryMergeSourceTypeContact])
+                        .list_directory_people("names,emailAddresses", [Dir::DomainProfile, Dir::DomainContact])
+                        .merge_sources([Merge::Contact])
                         .page_size(200)
                         .page_token("GgYKBAgB")
                         .request_sync_token(true)
@@ -823,7 +812,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .search_contacts("ada", "names,emailAddresses")
                         .page_size(10)
-                        .sources([Read::ReadSourceTypeContact])
+                        .sources([Read::Contact])
                         .send(),
                 )
             },
@@ -846,8 +835,8 @@ fn cases() -> Vec<Case> {
             send: |c| {
                 decoded(
                     c.people()
-                        .search_directory_people("ada@corp", "names", [Dir::DirectorySourceTypeDomainProfile])
-                        .merge_sources([Merge::DirectoryMergeSourceTypeContact])
+                        .search_directory_people("ada@corp", "names", [Dir::DomainProfile])
+                        .merge_sources([Merge::Contact])
                         .page_size(20)
                         .page_token("Gg0K")
                         .send(),
@@ -873,7 +862,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .update_contact("people/c123", &change, "names,emailAddresses")
                         .person_fields("names,emailAddresses,metadata")
-                        .sources([Read::ReadSourceTypeContact, Read::ReadSourceTypeProfile])
+                        .sources([Read::Contact, Read::Profile])
                         .send()
                         .await
                 })
@@ -896,7 +885,7 @@ fn cases() -> Vec<Case> {
                 let req = UpdateContactPhotoRequest {
                     photo_bytes: Some(b"\x89PNG\r\n\x1a\n".to_vec().into()),
                     person_fields: Some("photos".into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.people().update_contact_photo("people/c123", req).send())
@@ -934,7 +923,7 @@ fn cases() -> Vec<Case> {
                         .request_mask_include_field("person.names")
                         .request_sync_token(true)
                         .sort_order(PeopleConnectionsListSortOrder::LastModifiedDescending)
-                        .sources([Read::ReadSourceTypeContact])
+                        .sources([Read::Contact])
                         .sync_token("EgYI9")
                         .send(),
                 )

@@ -93,10 +93,10 @@ fn rust_type(ty: &Type, qualify: bool) -> TokenStream {
 /// Lints that fire on upstream names and prose rather than on the generated code's shape.
 fn crate_lint_allows() -> TokenStream {
     quote! {
-        // Names and descriptions come from the Discovery document: enum variants repeat
-        // their type's name (READ_SOURCE_TYPE_CONTACT), acronyms stay as Google spells
-        // them where two schemas differ only in case, a parameter may be called `to_x`
-        // or `add`, and descriptions use Markdown lists without continuation indents.
+        // Names and descriptions come from the Discovery document: enum variants may share
+        // a prefix or suffix (values all ending in `_TYPE`), acronyms stay as Google spells
+        // them where two schemas differ only in case, a parameter may be called `to_x` or
+        // `is_x`, and descriptions use Markdown lists without continuation indents.
         // Deprecation warnings are for the crate's users; its own plumbing (serde impls,
         // accessors, paging) has to keep using deprecated items. Arrays of maps of arrays
         // are the document's shapes too: naming their parts would only hide them.
@@ -105,7 +105,6 @@ fn crate_lint_allows() -> TokenStream {
             clippy::enum_variant_names,
             clippy::upper_case_acronyms,
             clippy::wrong_self_convention,
-            clippy::should_implement_trait,
             clippy::too_many_arguments,
             clippy::doc_lazy_continuation,
             clippy::doc_overindented_list_items,
@@ -472,6 +471,7 @@ fn enum_item(e: &Enum) -> TokenStream {
     quote! {
         #doc
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum #name {
             #(#variants)*
             /// A value this version of the crate does not know; sent back unchanged.
@@ -507,6 +507,7 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
     quote! {
         #doc
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum #name {
             #(#variants)*
         }

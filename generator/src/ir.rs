@@ -445,6 +445,14 @@ pub const DOWNLOAD: &str = "download";
 /// no constructor argument may take its name.
 pub const CALL_LOCAL: &str = "call";
 
+/// The names of a resource handle's (or the client's) methods, with the methods of std's
+/// traits already taken.
+fn handle_methods() -> Namespace {
+    let mut names = Namespace::new();
+    names.reserve(naming::handle_reserved_methods());
+    names
+}
+
 /// Every name a parameter setter must not take.
 fn builder_method_names() -> impl Iterator<Item = &'static str> {
     runtime_contract::BUILDER_OPTIONS
@@ -591,6 +599,9 @@ struct Resolver<'a> {
 struct Context<'c> {
     owner: &'c str,
     member: &'c str,
+    /// The property or parameter the type belongs to, as the document names it (the same
+    /// for its array items and map values); empty for a schema, body or response.
+    own_name: &'c str,
     path: &'c str,
 }
 
@@ -666,7 +677,7 @@ impl<'a> Resolver<'a> {
             self.push_type(TypeDef::Enum(def));
             return Ok(());
         }
-        let ty = self.resolve_type(schema, &Context { owner: name, member: "", path })?;
+        let ty = self.resolve_type(schema, &Context { owner: name, member: "", own_name: "", path })?;
         self.push_type(TypeDef::Alias(Alias { name: name.to_owned(), doc, ty }));
         Ok(())
     }
@@ -695,7 +706,8 @@ impl<'a> Resolver<'a> {
         let mut fields = Vec::with_capacity(schema.properties.len());
         for ((wire, property), ident) in schema.properties.iter().zip(idents) {
             let field_path = format!("{path}.properties.{wire}");
-            let ty = self.resolve_type(property, &Context { owner: name, member: wire, path: &field_path })?;
+            let ty =
+                self.resolve_type(property, &Context { owner: name, member: wire, own_name: wire, path: &field_path })?;
             fields.push(Field {
                 name: ident,
                 wire: wire.clone(),
@@ -761,8 +773,8 @@ impl<'a> Resolver<'a> {
                 } else if let Some(values) = &schema.additional_properties {
                     let value_member = format!("{}Value", context.member);
                     let path = format!("{}.additionalProperties", context.path);
-                    let value = self
-                        .resolve_type(values, &Context { owner: context.owner, member: &value_member, path: &path })?;
+                    let value =
+                        self.resolve_type(values, &Context { member: &value_member, path: &path, ..*context })?;
                     Type::Map(Box::new(value))
                 } else if schema.type_.is_none() && schema.items.is_some() {
                     self.array_type(schema, context)?
@@ -788,7 +800,7 @@ impl<'a> Resolver<'a> {
         };
         let item_member = format!("{}Item", context.member);
         let path = format!("{}.items", context.path);
-        let item = self.resolve_type(items, &Context { owner: context.owner, member: &item_member, path: &path })?;
+        let item = self.resolve_type(items, &Context { member: &item_member, path: &path, ..*context })?;
         Ok(Type::Vec(Box::new(item)))
     }
 
@@ -801,8 +813,11 @@ impl<'a> Resolver<'a> {
     }
 
     /// An inline enum gets a type of its own; identical value lists share one type. A
-    /// shared list whose values have a common prefix of two or more words is named after
-    /// it (`READ_SOURCE_TYPE_*` -> `ReadSourceType`), other enums after where they occur.
+    /// shared list is named by what it is: after the common prefix of its values when they
+    /// have one of two or more words (`READ_SOURCE_TYPE_*` -> `ReadSourceType`), else after
+    /// the property or parameter it first occurs as (`projection` -> `Projection`, not
+    /// after the method that happens to come first). Other enums, and shared ones whose
+    /// names are taken, are named after where they occur (`VideoFrameRate`).
     fn inline_enum(&mut self, schema: &JsonSchema, context: &Context<'_>) -> String {
         if let Some(name) = self.enums_by_values.get(&schema.enum_values) {
             return name.clone();
@@ -810,12 +825,16 @@ impl<'a> Resolver<'a> {
         let contextual =
             naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Enum"));
         let shared = self.enum_occurrences.get(&schema.enum_values).copied().unwrap_or(0) > 1;
-        let name = match common_prefix(&schema.enum_values).filter(|_| shared) {
-            Some(prefix) => {
-                let preferred = naming::type_ident(&naming::camel(&prefix, "T", "Enum"));
-                self.type_names.claim_with(&preferred, &[contextual], "")
-            }
-            None => self.type_names.claim(&contextual, ""),
+        let name = if shared {
+            let by_prefix = common_prefix(&schema.enum_values).map(|prefix| naming::camel(&prefix, "T", "Enum"));
+            let by_own_name = Some(context.own_name).filter(|n| !n.is_empty()).map(|n| naming::camel(n, "T", "Enum"));
+            let mut wanted: Vec<String> =
+                by_prefix.into_iter().chain(by_own_name).map(|n| naming::type_ident(&n)).collect();
+            wanted.push(contextual);
+            let preferred = wanted.remove(0);
+            self.type_names.claim_with(&preferred, &wanted, "")
+        } else {
+            self.type_names.claim(&contextual, "")
         };
         let mut def = build_enum(&name, schema);
         // An inline enum's description is its field's; say where the values come from, so
@@ -839,7 +858,7 @@ impl<'a> Resolver<'a> {
             children: Vec::new(),
         };
         // The client type also carries the crate's own items; keep accessors off them.
-        let mut accessors = Namespace::new();
+        let mut accessors = handle_methods();
         accessors.reserve(["builder", "from_client", "client"]);
         self.fill_resource(&mut root, &self.document.methods, &self.document.resources, accessors, "")?;
         Ok(root)
@@ -855,7 +874,8 @@ impl<'a> Resolver<'a> {
     ) -> Result<(), ResolveError> {
         for (wire_name, method) in methods {
             let path = format!("{json_path}methods.{wire_name}");
-            let accessor = accessors.claim(&naming::value_ident(&naming::snake(wire_name, "call")), "_");
+            let snake = naming::snake(wire_name, "call");
+            let accessor = accessors.claim_with(&naming::value_ident(&snake), &[format!("{snake}_method")], "_");
             resource.methods.push(self.resolve_method(resource, wire_name, accessor, method, &path)?);
         }
         for (wire_name, child) in children {
@@ -876,7 +896,7 @@ impl<'a> Resolver<'a> {
                 children: Vec::new(),
             };
             let child_path = format!("{json_path}resources.{wire_name}.");
-            self.fill_resource(&mut handle, &child.methods, &child.resources, Namespace::new(), &child_path)?;
+            self.fill_resource(&mut handle, &child.methods, &child.resources, handle_methods(), &child_path)?;
             // A resource with no methods anywhere below it would be a handle with nothing to do.
             if !handle.methods.is_empty() || !handle.children.is_empty() {
                 resource.children.push(handle);
@@ -926,6 +946,7 @@ impl<'a> Resolver<'a> {
         arg_names.reserve([CALL_LOCAL]);
         let mut setter_names = Namespace::new();
         setter_names.reserve(builder_method_names());
+        setter_names.reserve(naming::setter_reserved_methods());
         let (mut path_params, mut required_query, mut optional_query) = (Vec::new(), Vec::new(), Vec::new());
         let context_owner = base.clone();
         for wire in ordered {
@@ -933,9 +954,10 @@ impl<'a> Resolver<'a> {
             let param_path = format!("{path}.parameters.{wire}");
             let ty = match parameter.type_.as_deref() {
                 Some("array") | Some("object") => Type::String,
-                _ => {
-                    self.resolve_type(parameter, &Context { owner: &context_owner, member: wire, path: &param_path })?
-                }
+                _ => self.resolve_type(
+                    parameter,
+                    &Context { owner: &context_owner, member: wire, own_name: wire, path: &param_path },
+                )?,
             };
             let ty = self.query_type(ty);
             let snake = naming::snake(wire, "param");
@@ -979,7 +1001,7 @@ impl<'a> Resolver<'a> {
             Some(request) => {
                 let ty = self.resolve_type(
                     request,
-                    &Context { owner: &base, member: "Request", path: &format!("{path}.request") },
+                    &Context { owner: &base, member: "Request", own_name: "", path: &format!("{path}.request") },
                 )?;
                 let wanted = match &ty {
                     Type::Named(name) => naming::snake(name, "body"),
@@ -998,7 +1020,7 @@ impl<'a> Resolver<'a> {
         let response = match &method.response {
             Some(response) => Some(self.resolve_type(
                 response,
-                &Context { owner: &base, member: "Response", path: &format!("{path}.response") },
+                &Context { owner: &base, member: "Response", own_name: "", path: &format!("{path}.response") },
             )?),
             None => None,
         };
@@ -1124,28 +1146,79 @@ fn listed_values(description: &str) -> Option<Vec<String>> {
     (values.len() >= 2).then_some(values)
 }
 
+/// The names a catch-all variant takes (the first one free); no stripped name may take one.
+const UNKNOWN_VARIANTS: [&str; 2] = ["UnknownValue", "UnrecognizedValue"];
+
 fn build_enum(name: &str, schema: &JsonSchema) -> Enum {
-    let mut names = Namespace::new();
     let mut seen = BTreeSet::new();
-    let variants: Vec<Variant> = schema
-        .enum_values
+    // A value listed twice is one value: a second variant could never be decoded.
+    let values: Vec<(usize, &String)> =
+        schema.enum_values.iter().enumerate().filter(|(_, wire)| seen.insert(wire.as_str())).collect();
+    let camel: Vec<String> = values
         .iter()
-        .enumerate()
-        // A value listed twice is one value: a second variant could never be decoded.
-        .filter(|(_, wire)| seen.insert(wire.as_str()))
         .map(|(i, wire)| {
             let fallback = if wire.is_empty() { "Empty".to_owned() } else { format!("Value{i}") };
-            let wanted = naming::variant_ident(&naming::camel(wire, "V", &fallback));
-            Variant {
-                name: names.claim(&wanted, ""),
-                wire: wire.clone(),
-                doc: schema.enum_descriptions.get(i).cloned().unwrap_or_default(),
-                deprecated: schema.enum_deprecated.get(i).copied().unwrap_or(false),
-            }
+            naming::camel(wire, "V", &fallback)
         })
         .collect();
-    let unknown_variant = names.claim_with("UnknownValue", &["UnrecognizedValue".into()], "");
+    let wanted = variant_names(name, &camel);
+    let mut names = Namespace::new();
+    let variants: Vec<Variant> = values
+        .iter()
+        .zip(wanted)
+        .map(|((i, wire), wanted)| Variant {
+            name: names.claim(&wanted, ""),
+            wire: (*wire).clone(),
+            doc: schema.enum_descriptions.get(*i).cloned().unwrap_or_default(),
+            deprecated: schema.enum_deprecated.get(*i).copied().unwrap_or(false),
+        })
+        .collect();
+    let unknown_variant = names.claim_with(UNKNOWN_VARIANTS[0], &[UNKNOWN_VARIANTS[1].to_owned()], "");
     Enum { name: name.to_owned(), doc: schema.description.clone().unwrap_or_default(), variants, unknown_variant }
+}
+
+/// Variant names for values already in `UpperCamelCase`, dropping the prefix they share
+/// with the type's name as prost does (`ReadSourceType::ReadSourceTypeContact` ->
+/// `ReadSourceType::Contact`): only at a word boundary, only when the rest is a valid
+/// identifier (`BucketState1x` keeps its prefix), and only when the shorter name stays
+/// unique (with `FOO_BAR` and `BAR` in `Foo`, `FOO_BAR` stays `FooBar`).
+fn variant_names(type_name: &str, camel: &[String]) -> Vec<String> {
+    let stripped: Vec<Option<&str>> = camel
+        .iter()
+        .map(|full| {
+            let rest =
+                full.get(type_name.len()..).filter(|_| full[..type_name.len()].eq_ignore_ascii_case(type_name))?;
+            (rest.starts_with(|c: char| c.is_ascii_uppercase()) && !naming::is_keyword(rest)).then_some(rest)
+        })
+        .collect();
+    let mut current: Vec<&str> = camel.iter().zip(&stripped).map(|(full, short)| short.unwrap_or(full)).collect();
+    // Owners of each name; a stripped name with a second owner (or a catch-all's name)
+    // goes back to its full name, which may in turn clash, once per variant at most.
+    let mut owners: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, name) in current.iter().enumerate() {
+        owners.entry(name).or_default().push(i);
+    }
+    let clashes = |name: &str, owners: &HashMap<&str, Vec<usize>>| {
+        owners.get(name).is_some_and(|o| o.len() > 1 || UNKNOWN_VARIANTS.contains(&name))
+    };
+    let mut pending: Vec<&str> = owners.keys().copied().filter(|name| clashes(name, &owners)).collect();
+    pending.sort_unstable();
+    while let Some(name) = pending.pop() {
+        if !clashes(name, &owners) {
+            continue;
+        }
+        let holders = owners.remove(name).unwrap_or_default();
+        let (revert, keep): (Vec<usize>, Vec<usize>) = holders.into_iter().partition(|&i| current[i] != camel[i]);
+        if !keep.is_empty() {
+            owners.insert(name, keep);
+        }
+        for i in revert {
+            current[i] = &camel[i];
+            owners.entry(&camel[i]).or_default().push(i);
+            pending.push(&camel[i]);
+        }
+    }
+    current.into_iter().map(naming::variant_ident).collect()
 }
 
 /// Leading `_`-separated words shared by every value, when there are two or more and
@@ -1680,6 +1753,72 @@ mod tests {
         let int64: Vec<(&str, bool)> = t.fields.iter().map(|f| (f.wire.as_str(), f.int64)).collect();
         assert_eq!(int64, [("a", true), ("b", true), ("c", true), ("d", false), ("e", true), ("f", false)]);
         assert_eq!(api.methods()[0].body.as_ref().unwrap().encoding, BodyEncoding::Value);
+    }
+
+    #[test]
+    fn variants_drop_their_types_name_while_they_stay_unique_and_valid() {
+        let names = |ty: &str, values: &[&str]| -> Vec<String> {
+            let camel: Vec<String> = values.iter().map(|v| naming::camel(v, "V", "Value")).collect();
+            variant_names(ty, &camel)
+        };
+        assert_eq!(
+            names("ReadSourceType", &["READ_SOURCE_TYPE_PROFILE", "READ_SOURCE_TYPE_CONTACT"]),
+            ["Profile", "Contact"]
+        );
+        // A word boundary, a valid identifier, not a keyword.
+        assert_eq!(
+            names("Foo", &["FOOBAR", "FOO_1X", "FOO_SELF", "FOO", "FOO_OK"]),
+            ["Foobar", "Foo1x", "FooSelf", "Foo", "Ok"]
+        );
+        // A stripped name that another value has, or that two values would share, is not taken.
+        assert_eq!(names("Foo", &["FOO_BAR", "BAR", "FOO_BAZ"]), ["FooBar", "Bar", "Baz"]);
+        assert_eq!(names("Foo", &["FOO_BAR", "foo_bar", "FOO_QUX"]), ["FooBar", "FooBar", "Qux"]);
+        // Reverting can clash again, down to the full names.
+        assert_eq!(names("Foo", &["FOO_FOO_BAR", "FOO_BAR", "BAR"]), ["FooFooBar", "FooBar", "Bar"]);
+        // The catch-all's names are never taken by stripping.
+        assert_eq!(names("Color", &["COLOR_UNKNOWN_VALUE", "COLOR_RED"]), ["ColorUnknownValue", "Red"]);
+    }
+
+    #[test]
+    fn shared_enums_are_named_by_what_they_are() {
+        let api = api(r#"{"name":"t","version":"v1","resources":{
+            "buckets":{"methods":{"get":{"path":"b","httpMethod":"GET","parameters":{"projection":{"type":"string","location":"query","enum":["full","noAcl"]}}}}},
+            "objects":{"methods":{"get":{"path":"o","httpMethod":"GET","parameters":{
+                "projection":{"type":"string","location":"query","enum":["full","noAcl"]},
+                "view":{"type":"string","location":"query","enum":["BASIC"]}}}}}}}"#);
+        let params: Vec<(&str, &Type)> =
+            api.methods().iter().flat_map(|m| &m.optional_query).map(|p| (p.wire.as_str(), &p.ty)).collect();
+        let named = |name: &str| Type::Named(name.to_owned());
+        assert_eq!(
+            params,
+            [
+                ("projection", &named("Projection")),
+                ("projection", &named("Projection")),
+                ("view", &named("ObjectsGetView"))
+            ]
+        );
+    }
+
+    #[test]
+    fn generated_methods_keep_off_std_trait_methods() {
+        let api = api(
+            r#"{"name":"t","version":"v1","methods":{"clone":{"path":"c","httpMethod":"POST"},"into":{"path":"i","httpMethod":"POST"}},
+            "resources":{"r":{"methods":{"new":{"path":"n","httpMethod":"POST"},"add":{"path":"a","httpMethod":"POST",
+                "parameters":{"clone":{"type":"string","location":"query"},"add":{"type":"string","location":"query"},"hash":{"type":"string","location":"query"}}}}},
+                "default":{"methods":{"get":{"path":"d","httpMethod":"GET"}}}},
+            "schemas":{"Copy":{"type":"object"},"Send":{"type":"object"},"Default":{"type":"object"}}}"#,
+        );
+        let root: Vec<&str> = api.root.methods.iter().map(|m| m.accessor.as_str()).collect();
+        assert_eq!(root, ["clone_method", "into_method"]);
+        let resources: Vec<&str> = api.root.children.iter().map(|r| r.accessor.as_str()).collect();
+        assert_eq!(resources, ["default_resource", "r"]);
+        let r = &api.root.children[1];
+        let methods: Vec<&str> = r.methods.iter().map(|m| m.accessor.as_str()).collect();
+        assert_eq!(methods, ["add", "new_method"]);
+        let setters: Vec<&str> = r.methods[0].optional_query.iter().map(|p| p.ident.as_str()).collect();
+        assert_eq!(setters, ["add_param", "clone_param", "hash_param"]);
+        let types: Vec<&str> = api.types.iter().map(TypeDef::name).collect();
+        assert_eq!(types, ["CopySchema", "DefaultSchema", "SendSchema"]);
     }
 
     #[test]

@@ -46,6 +46,7 @@ fixture_snapshots!(
     ref_by_id,
     int64_alias,
     nested_collections,
+    std_names,
     title_markup,
 );
 

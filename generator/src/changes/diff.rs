@@ -392,9 +392,17 @@ impl Diff {
                 );
                 continue;
             };
-            if let (Some((_, a)), Some((_, b))) = (variant(old_enum, value), variant(new_enum, value)) {
+            if let (Some((_, a)), Some((ty, b))) = (variant(old_enum, value), variant(new_enum, value)) {
                 if a != b {
-                    let detail = format!("Rust variant for `{value}` renamed `{a}` -> `{b}`");
+                    let mut detail = format!("Rust variant for `{value}` renamed `{a}` -> `{b}`");
+                    // Worse than a name that is gone: one that now means another value.
+                    let taken = new_enum.and_then(|e| e.variants.iter().find(|v| v.name == a));
+                    if let Some(other) = taken {
+                        detail.push_str(&format!(
+                            "; `{ty}::{a}` is now `{}`: code that used it still compiles and means the other value",
+                            other.wire
+                        ));
+                    }
                     self.breaking(ChangeKind::EnumChanged, subject, detail);
                 }
             }
@@ -405,7 +413,22 @@ impl Diff {
         }
         for value in &new.enum_values {
             if position(&old.enum_values, value).is_none() {
-                self.additive(ChangeKind::EnumValueAdded, subject, format!("`{value}` added{}", rust(new_enum, value)));
+                // Additive: generated enums are `#[non_exhaustive]`. Code that looked for
+                // the value in the catch-all no longer finds it there.
+                let was = old_enum
+                    .map(|e| format!("; read until now as `{}::{}({value:?})`", e.name, e.unknown_variant))
+                    .unwrap_or_default();
+                let detail = format!("`{value}` added{}{was}", rust(new_enum, value));
+                self.additive(ChangeKind::EnumValueAdded, subject, detail);
+            }
+        }
+        if let (Some(a), Some(b)) = (old_enum, new_enum) {
+            if a.unknown_variant != b.unknown_variant {
+                let detail = format!(
+                    "the variant for values the crate does not know renamed `{}` -> `{}`",
+                    a.unknown_variant, b.unknown_variant
+                );
+                self.breaking(ChangeKind::EnumChanged, subject, detail);
             }
         }
         let common = |from: &[String], other: &[String]| -> Vec<String> {

@@ -14,14 +14,19 @@
 //! - **Breaking**: code that compiled may not compile, or the same code sends different
 //!   requests. Anything public removed; a retyped field, parameter, body or response; a
 //!   parameter that becomes required (a new constructor argument) or optional (an argument
-//!   disappears); a new required parameter; a removed enum value; a changed base URL,
-//!   HTTP method or path; a method that stops accepting a scope (any one of a method's
-//!   scopes authorises it, so a token that carries only the dropped scope is refused).
+//!   disappears); a new required parameter; a removed enum value; a renamed enum variant
+//!   (the catch-all included: a new value `UNKNOWN_VALUE` moves it to
+//!   `UnrecognizedValue`, and a value that makes a shortened variant name ambiguous gives
+//!   that variant its full name back); a changed base URL, HTTP method or path; a method
+//!   that stops accepting a scope (any one of a method's scopes authorises it, so a token
+//!   that carries only the dropped scope is refused).
 //! - **Additive**: new methods, optional parameters, schemas, fields and enum values, new
 //!   scopes on a method, new scope constants; newly deprecated items (a warning only,
-//!   listed in a section of their own). This assumes the way generated types are meant to
-//!   be used: struct literals end with `..Default::default()`, and matches on enums have a
-//!   wildcard arm, since the service may always send values the crate does not know.
+//!   listed in a section of their own). Generated enums are `#[non_exhaustive]`, so every
+//!   match on one already has a wildcard arm and a new value compiles; what changes is
+//!   that the value, read until now as the catch-all `UnknownValue("..")`, decodes to its
+//!   own variant, and the report says so. Struct literals are assumed to end with
+//!   `..Default::default()`, as generated types are meant to be built.
 //!
 //! Descriptions are not compared. Every other difference in a schema, field, method or
 //! parameter is reported: what the checks below do not classify is listed as "other
