@@ -4,7 +4,7 @@
 //! Four sections, each selectable with `--only`:
 //!
 //! * `compile`: two small apps making the same four calls (`bench/ours-usage` and the
-//!   google-people1 app in `/work/shared/bench/people1-usage`), both copied under
+//!   google-people1 app in `../shared/bench/people1-usage`), both copied under
 //!   `target/bench/` and built there as standalone workspaces (neither is a member of this
 //!   workspace, CI never builds them). With every third-party dependency built, each run
 //!   cleans the client crate, its support crate and the app (`cargo clean -p`) and times a
@@ -37,10 +37,11 @@ use crate::{display_path, PEOPLE_DOCUMENT};
 
 /// Hand-written text after this line of `docs/benchmarks.md` survives a re-run.
 pub const ANALYSIS_MARKER: &str = "<!-- analysis: everything below is kept by `cargo xtask bench` -->";
-/// The google-people1 comparison app, outside the repository.
-pub const DEFAULT_PEOPLE1_USAGE: &str = "/work/shared/bench/people1-usage";
-/// The Discovery documents of the corpus timing.
-pub const DEFAULT_CORPUS: &str = "/work/shared/corpus";
+/// The google-people1 comparison app, outside the repository: relative to the workspace
+/// root, in the shared directory beside the clone.
+pub const DEFAULT_PEOPLE1_USAGE: &str = "../shared/bench/people1-usage";
+/// The Discovery documents of the corpus timing, relative to the workspace root.
+pub const DEFAULT_CORPUS: &str = "../shared/corpus";
 /// The relative path dependency in `bench/*/Cargo.toml`, rewritten to an absolute one.
 const GENERATED_PATH_DEP: &str = "path = \"../../generated\"";
 
@@ -948,7 +949,7 @@ fn render_compile(s: &mut String, c: &CompileResults) {
     let _ = writeln!(
         s,
         "Two apps making the same four calls (updateContact, batchUpdateContacts, contactGroups.update, \
-         connections.list): `bench/ours-usage` and `/work/shared/bench/people1-usage`, each copied to \
+         connections.list): `bench/ours-usage` and `../shared/bench/people1-usage`, each copied to \
          `target/bench/` and built as its own workspace with its own target directory. All third-party \
          dependencies are built first; each run then deletes the build outputs, fingerprints and incremental \
          state of exactly the crates listed (what `cargo clean -p` means to do) and times `cargo build`. \

@@ -63,12 +63,14 @@ enum Command {
         /// The report [default: docs/benchmarks.md in the workspace].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The google-people1 comparison app.
-        #[arg(long, default_value = bench::DEFAULT_PEOPLE1_USAGE)]
-        people1_usage: PathBuf,
-        /// Discovery documents for the corpus generation timing.
-        #[arg(long, default_value = bench::DEFAULT_CORPUS)]
-        corpus: PathBuf,
+        /// The google-people1 comparison app [default: ../shared/bench/people1-usage from the
+        /// workspace root].
+        #[arg(long)]
+        people1_usage: Option<PathBuf>,
+        /// Discovery documents for the corpus generation timing [default: ../shared/corpus
+        /// from the workspace root].
+        #[arg(long)]
+        corpus: Option<PathBuf>,
     },
     /// Generate and compile a crate for every *.json Discovery document in DIR.
     Corpus {
@@ -135,8 +137,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 only,
                 quick,
                 out: out.unwrap_or_else(|| root.join("docs/benchmarks.md")),
-                people1_usage,
-                corpus,
+                people1_usage: people1_usage.unwrap_or_else(|| root.join(bench::DEFAULT_PEOPLE1_USAGE)),
+                corpus: corpus.unwrap_or_else(|| root.join(bench::DEFAULT_CORPUS)),
             },
         ),
         Command::Corpus { dir, jobs, filter, clippy, no_check, out_dir, report, target_dir } => {
