@@ -22,10 +22,10 @@ const NOT_RAW: &[&str] = &["self", "Self", "crate", "super", "_"];
 /// Type names the generated code uses unqualified, or that users would lose to a glob
 /// import: `use types::*` shadows the prelude, so a schema called `Default` would break
 /// `..Default::default()` and one called `Send` every `T: Send` in the user's module. The
-/// std preludes of every edition, the traits users write most often beside them, and the
-/// runtime's own `Error`, which generated crates re-export at their root.
+/// std preludes of every edition (2015 to 2024), the traits users write most often beside
+/// them (`Debug`, `Display`, `Hash`), the runtime's `Error`, which generated crates
+/// re-export at their root, types the generated code names, and `Self`.
 const RESERVED_TYPE_NAMES: &[&str] = &[
-    // rust_2015 to rust_2024 preludes.
     "AsMut",
     "AsRef",
     "AsyncFn",
@@ -69,7 +69,6 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "TryInto",
     "Unpin",
     "Vec",
-    // Common traits, types the generated code names, and `Self`.
     "Debug",
     "Display",
     "Hash",
