@@ -366,6 +366,19 @@ pub struct Param {
     pub deprecated: bool,
     /// For field masks that list their valid values: the generated type naming them.
     pub mask_fields: Option<String>,
+    /// Why the parameter is a constructor argument; `None` for a setter.
+    pub requirement: Option<Requirement>,
+}
+
+/// Why a parameter is required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// Path parameters always are.
+    Path,
+    /// `"required": true`.
+    Flag,
+    /// The description starts with "Required.", as newer documents say it.
+    Description,
 }
 
 impl Param {
@@ -965,10 +978,18 @@ impl<'a> Resolver<'a> {
             // "Required." in a description is how newer documents flag what the service
             // requires. A dotted name (`requestMask.includeField`) is a member of an
             // optional sub-message: required only when that message is sent.
-            let required = is_path
-                || parameter.required
-                || (!wire.contains('.')
-                    && parameter.description.as_deref().is_some_and(|d| d.trim_start().starts_with("Required.")));
+            let described = !wire.contains('.')
+                && parameter.description.as_deref().is_some_and(|d| d.trim_start().starts_with("Required."));
+            let requirement = if is_path {
+                Some(Requirement::Path)
+            } else if parameter.required {
+                Some(Requirement::Flag)
+            } else if described {
+                Some(Requirement::Description)
+            } else {
+                None
+            };
+            let required = requirement.is_some();
             let ident = if required {
                 arg_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
             } else {
@@ -987,6 +1008,7 @@ impl<'a> Resolver<'a> {
                 doc: parameter.description.clone().unwrap_or_default(),
                 pattern: parameter.pattern.clone(),
                 deprecated: parameter.deprecated,
+                requirement,
             };
             if is_path {
                 path_params.push(param);

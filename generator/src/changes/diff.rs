@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::index::{innermost, FieldEntry, MethodEntry, ParamEntry, Role, SchemaEntry, Side};
 use super::{code, code_list, Change, ChangeKind, Impact};
 use crate::discovery::JsonSchema;
-use crate::ir::{self, Argument, Method, Param, Spelling, TypeDef, BY_ITEM, BY_PAGE, DOWNLOAD, UPLOAD};
+use crate::ir::{self, Argument, Method, Param, Requirement, Spelling, TypeDef, BY_ITEM, BY_PAGE, DOWNLOAD, UPLOAD};
 
 // ---------------------------------------------------------------------------------------
 // Types in the report's words: the Rust side as the IR spells it, the JSON side in short.
@@ -694,14 +694,11 @@ impl Diff {
             self.other(subject, o.raw, n.raw, &explained);
             return;
         };
-        let same_flags = o.json.required == n.json.required && o.json.location == n.json.location;
-        let because = |now: bool| {
-            if same_flags {
-                let says = if now { "now starts" } else { "no longer starts" };
-                format!(" (its description {says} with `Required.`)")
-            } else {
-                String::new()
-            }
+        // The IR says why a parameter is required; the description is the one reason the
+        // attributes do not show.
+        let because = |param: &Param, says: &str| match param.requirement {
+            Some(Requirement::Description) => format!(" (its description {says} with `Required.`)"),
+            _ => String::new(),
         };
         use Role::{OptionalQuery, Path, RequiredQuery};
         match (old_role, new_role) {
@@ -711,7 +708,7 @@ impl Diff {
                     np.ident,
                     nm.call,
                     op.ident,
-                    because(true)
+                    because(np, "now starts")
                 );
                 self.breaking(ChangeKind::ParamMadeRequired, subject, detail);
                 explained.extend(["required", "location"]);
@@ -722,7 +719,7 @@ impl Diff {
                     op.ident,
                     om.call,
                     np.ident,
-                    because(false)
+                    because(op, "no longer starts")
                 );
                 self.breaking(ChangeKind::ParamMadeOptional, subject, detail);
                 explained.extend(["required", "location"]);
