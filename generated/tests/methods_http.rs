@@ -573,7 +573,7 @@ fn cases() -> Vec<Case> {
                 let req = CopyOtherContactToMyContactsGroupRequest {
                     copy_mask: Some("names,emailAddresses,phoneNumbers".into()),
                     read_mask: Some("names".into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.other_contacts().copy_other_contact_to_my_contacts_group("otherContacts/c77", req).send())
@@ -602,7 +602,7 @@ fn cases() -> Vec<Case> {
                         .page_size(100)
                         .page_token("CAIQAA")
                         .request_sync_token(true)
-                        .sources([Read::ReadSourceTypeContact, Read::ReadSourceTypeProfile])
+                        .sources([Read::Contact, Read::Profile])
                         .sync_token("EgsIkQ")
                         .send(),
                 )
@@ -639,7 +639,7 @@ fn cases() -> Vec<Case> {
                 let req = BatchCreateContactsRequest {
                     contacts: vec![ContactToCreate { contact_person: Some(new_contact()), ..Default::default() }],
                     read_mask: Some([PersonFields::Names, PersonFields::EmailAddresses].into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.people().batch_create_contacts(req).send())
@@ -679,7 +679,7 @@ fn cases() -> Vec<Case> {
                     contacts: BTreeMap::from([("people/c123".to_owned(), edited_contact())]),
                     update_mask: Some("names,emailAddresses".into()),
                     read_mask: Some("names,emailAddresses,metadata".into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.people().batch_update_contacts(req).send())
@@ -695,10 +695,7 @@ fn cases() -> Vec<Case> {
             reply: person("people/c901", "Grace", "Hopper", "grace@example.org"),
             send: |c| {
                 decoded(
-                    c.people()
-                        .create_contact(new_contact(), "names,emailAddresses")
-                        .sources([Read::ReadSourceTypeContact])
-                        .send(),
+                    c.people().create_contact(new_contact(), "names,emailAddresses").sources([Read::Contact]).send(),
                 )
             },
         },
@@ -729,7 +726,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .delete_contact_photo("people/c123")
                         .person_fields("photos")
-                        .sources([Read::ReadSourceTypeContact])
+                        .sources([Read::Contact])
                         .send(),
                 )
             },
@@ -752,7 +749,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .get("people/c123", [PersonFields::Names, PersonFields::EmailAddresses])
                         .request_mask_include_field("person.names")
-                        .sources([Read::ReadSourceTypeProfile, Read::ReadSourceTypeContact])
+                        .sources([Read::Profile, Read::Contact])
                         .send(),
                 )
             },
@@ -774,12 +771,7 @@ fn cases() -> Vec<Case> {
                 {"requestedResourceName": "people/c123", "status": {}, "person": ada()}
             ]}),
             send: |c| {
-                decoded(
-                    c.people()
-                        .get_batch_get("names", ["people/me", "people/c123"])
-                        .sources([Read::ReadSourceTypeProfile])
-                        .send(),
-                )
+                decoded(c.people().get_batch_get("names", ["people/me", "people/c123"]).sources([Read::Profile]).send())
             },
         },
         Case {
@@ -802,11 +794,8 @@ fn cases() -> Vec<Case> {
             send: |c| {
                 decoded(
                     c.people()
-                        .list_directory_people(
-                            "names,emailAddresses",
-                            [Dir::DirectorySourceTypeDomainProfile, Dir::DirectorySourceTypeDomainContact],
-                        )
-                        .merge_sources([Merge::DirectoryMergeSourceTypeContact])
+                        .list_directory_people("names,emailAddresses", [Dir::DomainProfile, Dir::DomainContact])
+                        .merge_sources([Merge::Contact])
                         .page_size(200)
                         .page_token("GgYKBAgB")
                         .request_sync_token(true)
@@ -828,7 +817,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .search_contacts("ada", "names,emailAddresses")
                         .page_size(10)
-                        .sources([Read::ReadSourceTypeContact])
+                        .sources([Read::Contact])
                         .send(),
                 )
             },
@@ -851,8 +840,8 @@ fn cases() -> Vec<Case> {
             send: |c| {
                 decoded(
                     c.people()
-                        .search_directory_people("ada@corp", "names", [Dir::DirectorySourceTypeDomainProfile])
-                        .merge_sources([Merge::DirectoryMergeSourceTypeContact])
+                        .search_directory_people("ada@corp", "names", [Dir::DomainProfile])
+                        .merge_sources([Merge::Contact])
                         .page_size(20)
                         .page_token("Gg0K")
                         .send(),
@@ -878,7 +867,7 @@ fn cases() -> Vec<Case> {
                     c.people()
                         .update_contact("people/c123", &change, "names,emailAddresses")
                         .person_fields("names,emailAddresses,metadata")
-                        .sources([Read::ReadSourceTypeContact, Read::ReadSourceTypeProfile])
+                        .sources([Read::Contact, Read::Profile])
                         .send()
                         .await
                 })
@@ -901,7 +890,7 @@ fn cases() -> Vec<Case> {
                 let req = UpdateContactPhotoRequest {
                     photo_bytes: Some(b"\x89PNG\r\n\x1a\n".to_vec().into()),
                     person_fields: Some("photos".into()),
-                    sources: vec![Read::ReadSourceTypeContact],
+                    sources: vec![Read::Contact],
                     ..Default::default()
                 };
                 decoded(c.people().update_contact_photo("people/c123", req).send())
@@ -939,7 +928,7 @@ fn cases() -> Vec<Case> {
                         .request_mask_include_field("person.names")
                         .request_sync_token(true)
                         .sort_order(PeopleConnectionsListSortOrder::LastModifiedDescending)
-                        .sources([Read::ReadSourceTypeContact])
+                        .sources([Read::Contact])
                         .sync_token("EgYI9")
                         .send(),
                 )

@@ -101,8 +101,8 @@ fn bytes_are_base64_and_enums_are_their_wire_names() {
     assert_eq!(json, json!({"photoBytes": "//4A"}));
     let url_safe: UpdateContactPhotoRequest = serde_json::from_value(json!({"photoBytes": "__4A"})).unwrap();
     assert_eq!(url_safe.photo_bytes, request.photo_bytes);
-    assert_eq!(ReadSourceType::ReadSourceTypeContact.as_str(), "READ_SOURCE_TYPE_CONTACT");
-    assert_eq!(serde_json::to_value(ReadSourceType::ReadSourceTypeProfile).unwrap(), "READ_SOURCE_TYPE_PROFILE");
+    assert_eq!(ReadSourceType::Contact.as_str(), "READ_SOURCE_TYPE_CONTACT");
+    assert_eq!(serde_json::to_value(ReadSourceType::Profile).unwrap(), "READ_SOURCE_TYPE_PROFILE");
 }
 
 #[test]

@@ -42,6 +42,22 @@ pub fn render(text: &str) -> Vec<String> {
     lines
 }
 
+/// Renders a short text from the document (a title, a name) for use inside a line of
+/// documentation: line breaks become spaces, and it is escaped as prose is.
+pub fn inline(text: &str) -> String {
+    escape_prose(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// A Markdown code span showing `text` as it is, whatever backticks it holds.
+pub fn code(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    // A span that starts or ends with a backtick needs a space to tell it from the fence.
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 fn escape_prose(line: &str) -> String {
     let mut out = String::with_capacity(line.len() + 8);
     let mut rest = line;
@@ -112,6 +128,14 @@ mod tests {
         assert_eq!(render("Docs: https://example.com/a."), ["Docs: <https://example.com/a>."]);
         assert_eq!(render("[guide](https://example.com/g)"), ["[guide](https://example.com/g)"]);
         assert_eq!(render("a\\b"), ["a\\\\b"]);
+    }
+
+    #[test]
+    fn short_texts_render_inline() {
+        assert_eq!(inline("Markup [Beta]\n<Preview> & co"), "Markup \\[Beta\\] &lt;Preview&gt; &amp; co");
+        assert_eq!(code("v1"), "`v1`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x``"), "``` `x`` ```");
     }
 
     #[test]

@@ -4,13 +4,17 @@
 //! Per-method code stays small: everything a request does at run time lives in the
 //! runtime crate (`discovery-runtime`), and a builder only records its inputs.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{Api, Body, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Struct, Type, TypeDef};
+use crate::ir::{
+    self, Api, Argument, BodyEncoding, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Spelling, Struct,
+    Type, TypeDef,
+};
 use crate::output::format_rust;
+use crate::runtime_contract;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
 /// Emits the tokens of one source file.
@@ -51,6 +55,11 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     Ok(GeneratedCrate { crate_name, revision: api.revision.clone(), files, stats })
 }
 
+/// The runtime crate, as generated code names it.
+fn runtime() -> Ident {
+    ident(runtime_contract::CRATE)
+}
+
 fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
         Some(raw) => Ident::new_raw(raw, Span::call_site()),
@@ -68,60 +77,40 @@ fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
     quote!(#(#[doc = #lines])*)
 }
 
-/// Spells a type; generated types are `crate::types::Name` outside the `types` module.
+/// Rust source the IR spelled, as tokens.
+fn tokens(source: &str) -> TokenStream {
+    // The IR spells types from names it made valid identifiers; should one still not
+    // tokenize, the generated crate says so where the type was meant to be.
+    source.parse().unwrap_or_else(|_| quote!(compile_error!(#source)))
+}
+
+/// A type as the IR spells it; generated types are `crate::types::Name` outside the
+/// `types` module.
 fn rust_type(ty: &Type, qualify: bool) -> TokenStream {
-    match ty {
-        Type::String => quote!(String),
-        Type::Bool => quote!(bool),
-        Type::I32 => quote!(i32),
-        Type::U32 => quote!(u32),
-        Type::I64 => quote!(i64),
-        Type::U64 => quote!(u64),
-        Type::F32 => quote!(f32),
-        Type::F64 => quote!(f64),
-        Type::Bytes => quote!(discovery_runtime::Bytes),
-        Type::FieldMask => quote!(discovery_runtime::FieldMask),
-        Type::Any => quote!(serde_json::Value),
-        Type::Object => quote!(::std::collections::BTreeMap<String, serde_json::Value>),
-        Type::Named(name) => {
-            let name = ident(name);
-            if qualify {
-                quote!(crate::types::#name)
-            } else {
-                quote!(#name)
-            }
-        }
-        Type::Vec(inner) => {
-            let inner = rust_type(inner, qualify);
-            quote!(Vec<#inner>)
-        }
-        Type::Map(inner) => {
-            let inner = rust_type(inner, qualify);
-            quote!(::std::collections::BTreeMap<String, #inner>)
-        }
-    }
+    tokens(&ty.spell(if qualify { Spelling::Crate } else { Spelling::TypesModule }))
 }
 
 /// Lints that fire on upstream names and prose rather than on the generated code's shape.
 fn crate_lint_allows() -> TokenStream {
     quote! {
-        // Names and descriptions come from the Discovery document: enum variants repeat
-        // their type's name (READ_SOURCE_TYPE_CONTACT), acronyms stay as Google spells
-        // them where two schemas differ only in case, a parameter may be called `to_x`
-        // or `add`, and descriptions use Markdown lists without continuation indents.
+        // Names and descriptions come from the Discovery document: enum variants may share
+        // a prefix or suffix (values all ending in `_TYPE`), acronyms stay as Google spells
+        // them where two schemas differ only in case, a parameter may be called `to_x` or
+        // `is_x`, and descriptions use Markdown lists without continuation indents.
         // Deprecation warnings are for the crate's users; its own plumbing (serde impls,
-        // accessors, paging) has to keep using deprecated items.
+        // accessors, paging) has to keep using deprecated items. Arrays of maps of arrays
+        // are the document's shapes too: naming their parts would only hide them.
         #![allow(
             deprecated,
             clippy::enum_variant_names,
             clippy::upper_case_acronyms,
             clippy::wrong_self_convention,
-            clippy::should_implement_trait,
             clippy::too_many_arguments,
             clippy::doc_lazy_continuation,
             clippy::doc_overindented_list_items,
             clippy::tabs_in_doc_comments,
-            clippy::large_enum_variant
+            clippy::large_enum_variant,
+            clippy::type_complexity
         )]
     }
 }
@@ -130,11 +119,12 @@ fn crate_lint_allows() -> TokenStream {
 // lib.rs
 
 fn lib_rs(api: &Api) -> TokenStream {
+    let rt = runtime();
     let allows = crate_lint_allows();
     let client = ident(&api.client_name);
     let (name, version, root_url, service_path) = (&api.name, &api.version, &api.root_url, &api.service_path);
     let client_doc = doc_lines([
-        format!("The entry point: a client for {} {}.", title(api), api.version),
+        format!("The entry point: a client for {} {}.", doc_title(api), docs::inline(&api.version)),
         String::new(),
         format!(
             "Build one with [`{}::builder`], then reach the API's resources through its accessors.",
@@ -154,10 +144,14 @@ fn lib_rs(api: &Api) -> TokenStream {
             pub mod scopes { #(#scopes)* }
         }
     });
-    let objects = object_names(api);
-    let client_impl = resource_impl(&api.root, quote!(self.client), &objects);
+    let client_impl = resource_impl(&api.root, quote!(self.client));
     let api_version = api.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
-    let revision_line = format!(" Discovery revision `{}` of `{}` {}.", api.revision, api.name, api.version);
+    let revision_line = format!(
+        " Discovery revision {} of {} {}.",
+        docs::code(&api.revision),
+        docs::code(&api.name),
+        docs::inline(&api.version)
+    );
     quote! {
         #![doc = include_str!("../README.md")]
         #allows
@@ -165,18 +159,18 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub mod resources;
         pub mod types;
 
-        pub use discovery_runtime::{
+        pub use #rt::{
             auth, error, wire, ByteStream, Bytes, Client, ClientBuilder, Error, FieldMask, HttpClientBuilder,
             HttpTransport, ItemStream, Media, PageStream, Response, ResponseFuture, Result, RetryPolicy,
             ServiceError, TransportError, Upload, UploadProgress,
         };
 
         /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
-        pub use discovery_runtime::workflows;
+        pub use #rt::workflows;
 
         #[doc = #revision_line]
-        pub static API: discovery_runtime::ApiInfo =
-            discovery_runtime::ApiInfo::new(#name, #version, #root_url, #service_path)
+        pub static API: #rt::ApiInfo =
+            #rt::ApiInfo::new(#name, #version, #root_url, #service_path)
                 .with_user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
                 #api_version;
 
@@ -185,30 +179,30 @@ fn lib_rs(api: &Api) -> TokenStream {
         #client_doc
         #[derive(Clone, Debug)]
         pub struct #client {
-            client: discovery_runtime::Client,
+            client: #rt::Client,
         }
 
         impl #client {
             /// Starts configuring a client: credentials, base URL, timeouts, retries.
-            pub fn builder() -> discovery_runtime::ClientBuilder<Self> {
-                discovery_runtime::ClientBuilder::new(&API)
+            pub fn builder() -> #rt::ClientBuilder<Self> {
+                #rt::ClientBuilder::new(&API)
             }
 
             /// The runtime client underneath, shared by every call.
-            pub fn client(&self) -> &discovery_runtime::Client {
+            pub fn client(&self) -> &#rt::Client {
                 &self.client
             }
 
             /// A client for another user: the same HTTP client (one connection pool, one TLS
             /// set-up) and settings, with `provider`'s tokens and a mutation queue of its own.
             /// Cheap enough to make one per user and request.
-            pub fn with_token_provider(&self, provider: impl discovery_runtime::auth::TokenProvider + 'static) -> Self {
+            pub fn with_token_provider(&self, provider: impl #rt::auth::TokenProvider + 'static) -> Self {
                 Self { client: self.client.with_token_provider(provider) }
             }
         }
 
-        impl From<discovery_runtime::Client> for #client {
-            fn from(client: discovery_runtime::Client) -> Self {
+        impl From<#rt::Client> for #client {
+            fn from(client: #rt::Client) -> Self {
                 Self { client }
             }
         }
@@ -217,17 +211,28 @@ fn lib_rs(api: &Api) -> TokenStream {
     }
 }
 
+/// The API's title as the document gives it, for plain text.
 fn title(api: &Api) -> String {
     if api.title.is_empty() {
-        format!("the `{}` API", api.name)
+        format!("the {} API", api.name)
     } else {
         api.title.clone()
     }
 }
 
+/// The API's title for documentation, where brackets and angle brackets would be read as
+/// links and HTML.
+fn doc_title(api: &Api) -> String {
+    if api.title.is_empty() {
+        format!("the {} API", docs::code(&api.name))
+    } else {
+        docs::inline(&api.title)
+    }
+}
+
 /// The impl block of a resource handle (or of the client, for the root): accessors of
 /// its sub-resources and one constructor per method.
-fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&str>) -> TokenStream {
+fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
     let owner = ident(&resource.struct_name);
     let prefix = if resource.path.is_empty() { quote!(resources::) } else { quote!() };
     let children = resource.children.iter().map(|child| {
@@ -243,7 +248,7 @@ fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&st
             }
         }
     });
-    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix, objects));
+    let methods = resource.methods.iter().map(|method| method_constructor(method, &client, &prefix));
     quote! {
         impl #owner {
             #(#children)*
@@ -252,54 +257,54 @@ fn resource_impl(resource: &Resource, client: TokenStream, objects: &HashSet<&st
     }
 }
 
-fn method_constructor(
-    method: &Method,
-    client: &TokenStream,
-    prefix: &TokenStream,
-    objects: &HashSet<&str>,
-) -> TokenStream {
+fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStream) -> TokenStream {
+    let rt = runtime();
     let accessor = ident(&method.accessor);
     let builder = ident(&method.builder);
     let doc = method_doc(method);
     let deprecated = method.deprecated.then(|| quote!(#[deprecated]));
+    let (call, field) = (ident(ir::CALL_LOCAL), ident(runtime_contract::BUILDER_CALL_FIELD));
     let mut args = Vec::new();
     let mut steps = Vec::new();
-    for param in &method.path_params {
-        let (arg, wire) = (ident(&param.ident), &param.wire);
-        args.push(quote!(#arg: impl Into<String>));
-        steps.push(quote!(call.path_param(#wire, #arg);));
-    }
-    if let Some(body) = &method.body {
-        let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
-        args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
-        // Object types serialise through their own `JsonBody` impl, so the serialiser is
-        // compiled in this crate rather than in every caller of the generic constructor.
-        let is_object = matches!(&body.ty, Type::Named(name) if objects.contains(name.as_str()));
-        steps.push(if is_object {
-            quote!(call.object_body(#arg.borrow());)
-        } else {
-            quote!(call.json_body(#arg.borrow());)
-        });
-    }
-    for param in &method.required_query {
-        let (input, value) = param_input(param);
-        let (arg, wire) = (ident(&param.ident), &param.wire);
-        args.push(quote!(#arg: #input));
-        let value = value(quote!(#arg));
-        steps.push(if param.repeated {
-            quote!(call.query_repeated(#wire, #value);)
-        } else {
-            quote!(call.query(#wire, #value);)
-        });
+    for argument in method.arguments() {
+        match argument {
+            Argument::Path(param) => {
+                let (arg, wire) = (ident(&param.ident), &param.wire);
+                args.push(quote!(#arg: impl Into<String>));
+                steps.push(quote!(#call.path_param(#wire, #arg);));
+            }
+            Argument::Body(body) => {
+                let (arg, ty) = (ident(&body.arg), rust_type(&body.ty, true));
+                args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
+                steps.push(match body.encoding {
+                    BodyEncoding::Object => quote!(#call.object_body(#arg.borrow());),
+                    BodyEncoding::Value => quote!(#call.object_body(&#rt::wire::ValueBody(#arg.borrow()));),
+                });
+            }
+            Argument::Query(param) => {
+                let (input, value) = param_input(param);
+                let (arg, wire) = (ident(&param.ident), &param.wire);
+                args.push(quote!(#arg: #input));
+                let value = value(quote!(#arg));
+                steps.push(if param.repeated {
+                    quote!(#call.query_repeated(#wire, #value);)
+                } else {
+                    quote!(#call.query(#wire, #value);)
+                });
+            }
+        }
     }
     let mutable = (!steps.is_empty()).then(|| quote!(mut));
+    // `Builder { call }`, as clippy wants it, while the two names agree.
+    let init =
+        if ir::CALL_LOCAL == runtime_contract::BUILDER_CALL_FIELD { quote!(#call) } else { quote!(#field: #call) };
     quote! {
         #doc
         #deprecated
         pub fn #accessor(&self, #(#args),*) -> #prefix #builder {
-            let #mutable call = discovery_runtime::Call::new(&#client, &#prefix #builder::METHOD);
+            let #mutable #call = #rt::Call::new(&#client, &#prefix #builder::METHOD);
             #(#steps)*
-            #prefix #builder { call }
+            #prefix #builder { #init }
         }
     }
 }
@@ -310,21 +315,21 @@ fn method_doc(method: &Method) -> TokenStream {
         lines.push(String::new());
     }
     lines.push(format!("`{} {}` (`{}`)", method.http_method.as_str(), method.path, method.id));
-    if !method.path_params.is_empty() || !method.required_query.is_empty() || method.body.is_some() {
+    let mut arguments = method.arguments().peekable();
+    if arguments.peek().is_some() {
         lines.push(String::new());
         lines.push("Arguments:".to_owned());
-        for param in &method.path_params {
-            lines.push(argument_line(param));
-        }
-        if let Some(body) = &method.body {
-            let ty = match &body.ty {
-                Type::Named(name) => format!("[`crate::types::{name}`]"),
-                _ => "the JSON body".to_owned(),
-            };
-            lines.push(format!("- `{}`: the request body, {ty}.", body.arg.trim_start_matches("r#")));
-        }
-        for param in &method.required_query {
-            lines.push(argument_line(param));
+        for argument in arguments {
+            lines.push(match argument {
+                Argument::Path(param) | Argument::Query(param) => argument_line(param),
+                Argument::Body(body) => {
+                    let ty = match &body.ty {
+                        Type::Named(name) => format!("[`crate::types::{name}`]"),
+                        _ => "the JSON body".to_owned(),
+                    };
+                    format!("- `{}`: the request body, {ty}.", body.arg.trim_start_matches("r#"))
+                }
+            });
         }
     }
     if !method.scopes.is_empty() {
@@ -356,7 +361,7 @@ fn argument_line(param: &Param) -> String {
 
 /// How a parameter is taken and how its value is handed to the runtime.
 fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStream) {
-    let converted = matches!(param.ty, Type::String | Type::FieldMask);
+    let converted = param.takes_into();
     let ty = rust_type(&param.ty, true);
     let input = match (param.repeated, converted) {
         (false, true) => quote!(impl Into<#ty>),
@@ -377,33 +382,9 @@ fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStre
 // ---------------------------------------------------------------------------------------
 // types.rs
 
-/// The names of the API's object types (structs). Those that are request bodies implement
-/// `JsonBody` ([`request_body_names`]).
-fn object_names(api: &Api) -> HashSet<&str> {
-    api.types
-        .iter()
-        .filter_map(|def| match def {
-            TypeDef::Struct(s) => Some(s.name.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The names of the types that some method takes as its request body.
-fn request_body_names(api: &Api) -> HashSet<&str> {
-    api.methods()
-        .into_iter()
-        .filter_map(|method| match &method.body {
-            Some(Body { ty: Type::Named(name), .. }) => Some(name.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn types_rs(api: &Api) -> TokenStream {
-    let bodies = request_body_names(api);
     let items = api.types.iter().map(|def| match def {
-        TypeDef::Struct(s) => struct_item(s, bodies.contains(s.name.as_str())),
+        TypeDef::Struct(s) => struct_item(s),
         TypeDef::Enum(e) => enum_item(e),
         TypeDef::MaskFields(m) => mask_fields_item(m),
         TypeDef::Alias(a) => {
@@ -418,7 +399,9 @@ fn types_rs(api: &Api) -> TokenStream {
     }
 }
 
-fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
+fn struct_item(s: &Struct) -> TokenStream {
+    let rt = runtime();
+    let json_object = ident(runtime_contract::JSON_OBJECT);
     let name = ident(&s.name);
     let doc = doc_attrs(&s.doc);
     let deprecated = s.deprecated.then(|| quote!(#[deprecated]));
@@ -429,12 +412,12 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
     // crate quick to compile), serde's traits for applications, unknown members kept, and
     // `JsonBody` for request bodies only, since it compiles the writer for every type
     // reachable from the body.
-    let marker = request_body.then(|| quote!(, request_body));
+    let marker = s.request_body.then(|| quote!(, request_body));
     let members = s.fields.iter().map(|field| {
         let (wire, field_name) = (&field.wire, ident(&field.name));
         // 64-bit integers travel as strings; serde needs telling, the runtime's writer
         // knows (see `json_object!`).
-        let codec = field.ty.has_int64().then(|| quote!(as int64));
+        let codec = field.int64.then(|| quote!(as int64));
         quote!(#field_name: #wire #codec)
     });
     quote! {
@@ -445,11 +428,11 @@ fn struct_item(s: &Struct, request_body: bool) -> TokenStream {
             #(#fields)*
             /// JSON members that this version of the crate does not know (kept, so that
             /// writing back what was read loses nothing), and which members to send although
-            /// empty or unset: see [`Extra`](discovery_runtime::wire::Extra).
-            pub #unknown: discovery_runtime::wire::Extra,
+            /// empty or unset: see [`Extra`](#rt::wire::Extra).
+            pub #unknown: #rt::wire::Extra,
         }
 
-        discovery_runtime::json_object!(#name, #unknown #marker { #(#members),* });
+        #rt::#json_object!(#name, #unknown #marker { #(#members),* });
     }
 }
 
@@ -470,12 +453,7 @@ fn field_item(field: &Field) -> TokenStream {
     }
     let doc = doc_lines(doc);
     let name = ident(&field.name);
-    let inner = rust_type(&field.ty, false);
-    let ty = match &field.ty {
-        Type::Vec(_) | Type::Map(_) | Type::Object => inner,
-        _ if field.boxed => quote!(Option<Box<#inner>>),
-        _ => quote!(Option<#inner>),
-    };
+    let ty = tokens(&field.declared_type(Spelling::TypesModule));
     let deprecated = field.deprecated.then(|| quote!(#[deprecated]));
     quote! {
         #doc
@@ -485,6 +463,8 @@ fn field_item(field: &Field) -> TokenStream {
 }
 
 fn enum_item(e: &Enum) -> TokenStream {
+    let rt = runtime();
+    let string_enum = ident(runtime_contract::STRING_ENUM);
     let name = ident(&e.name);
     let doc = doc_attrs(&e.doc);
     let unknown = ident(&e.unknown_variant);
@@ -500,17 +480,20 @@ fn enum_item(e: &Enum) -> TokenStream {
     quote! {
         #doc
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum #name {
             #(#variants)*
             /// A value this version of the crate does not know; sent back unchanged.
             #unknown(String),
         }
 
-        discovery_runtime::string_enum!(#name, #unknown { #(#spellings),* });
+        #rt::#string_enum!(#name, #unknown { #(#spellings),* });
     }
 }
 
 fn mask_fields_item(mask: &MaskFields) -> TokenStream {
+    let rt = runtime();
+    let field_names = ident(runtime_contract::FIELD_NAMES);
     let name = ident(&mask.name);
     let example = match mask.fields.as_slice() {
         [(first, _), (second, _), ..] => format!(" `[{0}::{first}, {0}::{second}]`.", mask.name),
@@ -533,11 +516,12 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
     quote! {
         #doc
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum #name {
             #(#variants)*
         }
 
-        discovery_runtime::field_names!(#name { #(#spellings),* });
+        #rt::#field_names!(#name { #(#spellings),* });
     }
 }
 
@@ -547,28 +531,49 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
 fn resources_rs(api: &Api) -> TokenStream {
     let mut items = Vec::new();
     let mut pages = BTreeSet::new();
-    let objects = object_names(api);
     let krate = api.crate_name.replace('-', "_");
-    collect_resource_items(&api.root, &objects, &krate, &mut items, &mut pages);
+    collect_resource_items(&api.root, &krate, &mut items, &mut pages);
+    let options = prose_list(runtime_contract::BUILDER_OPTIONS.iter().copied(), "and");
+    let senders = runtime_contract::BUILDER_SENDERS.iter().copied().chain([
+        ir::BY_PAGE,
+        ir::BY_ITEM,
+        ir::UPLOAD,
+        ir::DOWNLOAD,
+        ir::DOWNLOAD_TO,
+    ]);
+    let module_doc = [
+        "Resource handles and request builders: one builder per method.".to_owned(),
+        String::new(),
+        "A builder takes the method's required inputs when it is created, offers a setter".to_owned(),
+        "per optional parameter, and does nothing until it is sent by whichever it has of".to_owned(),
+        format!("{}.", prose_list(senders, "and")),
+        "Every builder also has the per-call options".to_owned(),
+        format!("{options}."),
+    ]
+    .map(|line| if line.is_empty() { line } else { format!(" {line}") });
     quote! {
-        //! Resource handles and request builders: one builder per method.
-        //!
-        //! A builder takes the method's required inputs when it is created, offers a setter
-        //! per optional parameter, and does nothing until `send` (or `by_page`, `by_item`,
-        //! `upload`, `download`, `download_to`) is awaited. Every builder also has the
-        //! per-call options `fields`, `quota_user`, `param`, `header`, `add_scope`,
-        //! `retry_policy`, `timeout` and `deadline`.
+        #(#![doc = #module_doc])*
         #(#items)*
+    }
+}
+
+/// `` `a`, `b` and `c` ``.
+fn prose_list<'a>(names: impl Iterator<Item = &'a str>, conjunction: &str) -> String {
+    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {conjunction} {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
 fn collect_resource_items(
     resource: &Resource,
-    objects: &HashSet<&str>,
     krate: &str,
     items: &mut Vec<TokenStream>,
     pages: &mut BTreeSet<String>,
 ) {
+    let rt = runtime();
     if !resource.path.is_empty() {
         let handle = ident(&resource.struct_name);
         let doc = format!(
@@ -579,10 +584,10 @@ fn collect_resource_items(
             #[doc = #doc]
             #[derive(Clone, Debug)]
             pub struct #handle {
-                pub(crate) client: discovery_runtime::Client,
+                pub(crate) client: #rt::Client,
             }
         });
-        items.push(resource_impl(resource, quote!(self.client), objects));
+        items.push(resource_impl(resource, quote!(self.client)));
     }
     for method in &resource.methods {
         items.push(builder_item(method, krate));
@@ -593,11 +598,16 @@ fn collect_resource_items(
         }
     }
     for child in &resource.children {
-        collect_resource_items(child, objects, krate, items, pages);
+        collect_resource_items(child, krate, items, pages);
     }
 }
 
 fn builder_item(method: &Method, krate: &str) -> TokenStream {
+    let rt = runtime();
+    let call_options = ident(runtime_contract::CALL_OPTIONS);
+    let field = ident(runtime_contract::BUILDER_CALL_FIELD);
+    let (by_page, by_item) = (ident(ir::BY_PAGE), ident(ir::BY_ITEM));
+    let (upload, download, download_to) = (ident(ir::UPLOAD), ident(ir::DOWNLOAD), ident(ir::DOWNLOAD_TO));
     let builder = ident(&method.builder);
     let doc = format!(
         " Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.",
@@ -608,8 +618,8 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
     let response = method.response.as_ref().map(|ty| rust_type(ty, true));
     // `call_options!` adds the per-call options and the sending methods.
     let options = match &response {
-        Some(ty) => quote!(discovery_runtime::call_options!(#builder => #ty);),
-        None => quote!(discovery_runtime::call_options!(#builder => ());),
+        Some(ty) => quote!(#rt::#call_options!(#builder => #ty);),
+        None => quote!(#rt::#call_options!(#builder => ());),
     };
     let paging = method.paging.as_ref().map(|paging| {
         let page = ident(&paging.response);
@@ -617,30 +627,30 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
             quote! {
                 /// Every item of every page, fetching pages as they are needed. The last
                 /// page stays reachable through `last_page()`.
-                pub fn by_item(self) -> discovery_runtime::ItemStream<crate::types::#page> {
-                    discovery_runtime::ItemStream::new(self.call)
+                pub fn #by_item(self) -> #rt::ItemStream<crate::types::#page> {
+                    #rt::ItemStream::new(self.#field)
                 }
             }
         });
         quote! {
             /// Every page, following `nextPageToken` until the last page.
-            pub fn by_page(self) -> discovery_runtime::PageStream<crate::types::#page> {
-                discovery_runtime::PageStream::new(self.call)
+            pub fn #by_page(self) -> #rt::PageStream<crate::types::#page> {
+                #rt::PageStream::new(self.#field)
             }
             #by_item
         }
     });
-    let upload = method.media_upload.as_ref().map(|upload| {
+    let upload = method.media_upload.as_ref().map(|media_upload| {
         let ty = response.clone().unwrap_or_else(|| quote!(serde_json::Value));
-        let doc = doc_lines(upload_doc(krate, &method.builder, &upload.accept));
+        let doc = doc_lines(upload_doc(krate, &method.builder, &media_upload.accept));
         quote! {
             #doc
-            pub fn upload(
+            pub fn #upload(
                 self,
-                media: discovery_runtime::Media,
-                upload: discovery_runtime::Upload,
-            ) -> discovery_runtime::ResponseFuture<#ty> {
-                self.call.upload(media, upload)
+                media: #rt::Media,
+                upload: #rt::Upload,
+            ) -> #rt::ResponseFuture<#ty> {
+                self.#field.upload(media, upload)
             }
         }
     });
@@ -649,18 +659,18 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
         quote! {
             /// Downloads the media content (`alt=media`) as a stream of bytes;
             /// [`download_to`](Self::download_to) writes it out and resumes it after a failure.
-            pub fn download(
+            pub fn #download(
                 self,
-            ) -> discovery_runtime::BoxFuture<'static, discovery_runtime::Result<discovery_runtime::ByteStream>> {
-                self.call.download()
+            ) -> #rt::BoxFuture<'static, #rt::Result<#rt::ByteStream>> {
+                self.#field.download()
             }
 
             #doc
-            pub fn download_to<'w>(
+            pub fn #download_to<'w>(
                 self,
-                out: &'w mut (dyn discovery_runtime::AsyncWrite + Send + Unpin),
-            ) -> discovery_runtime::BoxFuture<'w, discovery_runtime::Result<u64>> {
-                self.call.download_to(out)
+                out: &'w mut (dyn #rt::AsyncWrite + Send + Unpin),
+            ) -> #rt::BoxFuture<'w, #rt::Result<u64>> {
+                self.#field.download_to(out)
             }
         }
     });
@@ -669,7 +679,7 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
         #[derive(Clone)]
         #[must_use = "a request does nothing until it is sent"]
         pub struct #builder {
-            pub(crate) call: discovery_runtime::Call,
+            pub(crate) #field: #rt::Call,
         }
 
         impl #builder {
@@ -689,10 +699,10 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
 fn upload_doc(krate: &str, builder: &str, accept: &[String]) -> Vec<String> {
     let media_type = example_media_type(accept);
     let text = format!(
-        "Sends the request with its media, from bytes ([`Media::new`](discovery_runtime::Media::new)), \
-         a file ([`Media::from_path`](discovery_runtime::Media::from_path)) or an `AsyncRead` \
-         ([`Media::from_reader`](discovery_runtime::Media::from_reader)), by the protocol \
-         [`Upload`](discovery_runtime::Upload) says. A simple upload is one request; a resumable \
+        "Sends the request with its media, from bytes ([`Media::new`](crate::Media::new)), \
+         a file ([`Media::from_path`](crate::Media::from_path)) or an `AsyncRead` \
+         ([`Media::from_reader`](crate::Media::from_reader)), by the protocol \
+         [`Upload`](crate::Upload) says. A simple upload is one request; a resumable \
          one, the choice for large media, sends chunks, holding one in memory at a time, reports \
          its progress, and can be resumed from its session URI after a restart.\n\n\
          ```no_run\n\
@@ -751,6 +761,7 @@ fn example_media_type(accept: &[String]) -> String {
 }
 
 fn method_info(method: &Method) -> TokenStream {
+    let rt = runtime();
     let (id, path) = (&method.id, &method.path);
     let http_method = format_ident!(
         "{}",
@@ -768,7 +779,7 @@ fn method_info(method: &Method) -> TokenStream {
             Some(pattern) => quote!(Some(#pattern)),
             None => quote!(None),
         };
-        quote!(discovery_runtime::PathParam::new(#name, #pattern))
+        quote!(#rt::PathParam::new(#name, #pattern))
     });
     let path_params = (!method.path_params.is_empty()).then(|| quote!(.with_path_params(&[#(#path_params),*])));
     let scopes = &method.scopes;
@@ -779,15 +790,15 @@ fn method_info(method: &Method) -> TokenStream {
         let accept = &upload.accept;
         let accept = (!accept.is_empty()).then(|| quote!(.with_accept(&[#(#accept),*])));
         let max_size = upload.max_size.map(|size| quote!(.with_max_size(#size)));
-        quote!(.with_media_upload(&discovery_runtime::MediaUploadInfo::new() #simple #resumable #accept #max_size))
+        quote!(.with_media_upload(&#rt::MediaUploadInfo::new() #simple #resumable #accept #max_size))
     });
     let download = method.media_download.then(|| quote!(.with_media_download()));
     let no_response = method.response.is_none().then(|| quote!(.without_response_body()));
     let api_version = method.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
     quote! {
         /// What the runtime needs to know to send this method.
-        pub(crate) const METHOD: discovery_runtime::MethodInfo =
-            discovery_runtime::MethodInfo::new(#id, discovery_runtime::HttpMethod::#http_method, #path)
+        pub(crate) const METHOD: #rt::MethodInfo =
+            #rt::MethodInfo::new(#id, #rt::HttpMethod::#http_method, #path)
                 #path_params #scopes #media_upload #download #no_response #api_version;
     }
 }
@@ -805,15 +816,16 @@ fn param_doc(param: &Param) -> TokenStream {
 
 fn setter(param: &Param) -> TokenStream {
     let (input, value) = param_input(param);
+    let field = ident(runtime_contract::BUILDER_CALL_FIELD);
     let (name, wire) = (ident(&param.ident), &param.wire);
     let doc = param_doc(param);
     let deprecated = param.deprecated.then(|| quote!(#[deprecated]));
     let (arg, store) = if param.repeated {
         let value = value(quote!(values));
-        (quote!(values), quote!(self.call.query_repeated(#wire, #value);))
+        (quote!(values), quote!(self.#field.query_repeated(#wire, #value);))
     } else {
         let value = value(quote!(value));
-        (quote!(value), quote!(self.call.query(#wire, #value);))
+        (quote!(value), quote!(self.#field.query(#wire, #value);))
     };
     quote! {
         #doc
@@ -826,6 +838,7 @@ fn setter(param: &Param) -> TokenStream {
 }
 
 fn page_impl(paging: &crate::ir::Paging) -> TokenStream {
+    let rt = runtime();
     let page = ident(&paging.response);
     let token = ident(&paging.next_page_token);
     let (item, take) = match &paging.items {
@@ -836,7 +849,7 @@ fn page_impl(paging: &crate::ir::Paging) -> TokenStream {
         None => (quote!(()), quote!(Vec::new())),
     };
     quote! {
-        impl discovery_runtime::Page for crate::types::#page {
+        impl #rt::Page for crate::types::#page {
             type Item = #item;
 
             fn next_page_token(&self) -> Option<&str> {
@@ -884,22 +897,23 @@ fn cargo_toml(api: &Api, crate_name: &str, options: &CrateOptions) -> String {
          publish = false\n\
          \n\
          [dependencies]\n\
-         discovery-runtime = {runtime}\n\
+         {package} = {runtime}\n\
          serde_json = \"1\"\n",
         name = toml_string(crate_name),
         version = toml_string(&options.crate_version),
         description = toml_string(&description),
+        package = runtime_contract::PACKAGE,
     )
 }
 
 fn readme(api: &Api, crate_name: &str) -> String {
-    let mut out = format!("# {crate_name}\n\n");
+    let mut out = format!("# {}\n\n", docs::inline(crate_name));
     out.push_str(&format!(
         "A Rust client for {} ({} {}, Discovery revision {}), generated by discovery-codegen.\n\n",
-        title(api),
-        api.name,
-        api.version,
-        api.revision
+        doc_title(api),
+        docs::inline(&api.name),
+        docs::inline(&api.version),
+        docs::inline(&api.revision)
     ));
     let description = docs::render(&api.description).join("\n");
     if !description.is_empty() {
@@ -907,7 +921,8 @@ fn readme(api: &Api, crate_name: &str) -> String {
         out.push_str("\n\n");
     }
     if !api.documentation_link.is_empty() {
-        out.push_str(&format!("Documentation of the API: <{}>\n\n", api.documentation_link));
+        // A bare URL becomes a link; anything else is shown as text.
+        out.push_str(&format!("Documentation of the API: {}\n\n", docs::inline(&api.documentation_link)));
     }
     out.push_str(&format!(
         "Start with `{}::builder()`; types are in `types`, request builders in `resources`.\n",

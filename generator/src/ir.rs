@@ -11,6 +11,7 @@ use std::fmt;
 
 use crate::discovery::{JsonSchema, RestDescription, RestMethod, RestResource};
 use crate::naming::{self, Namespace};
+use crate::runtime_contract;
 
 /// The API to emit.
 #[derive(Clone, Debug)]
@@ -33,13 +34,33 @@ pub struct Api {
     pub scopes: Vec<Scope>,
     /// Every named type, sorted by Rust name.
     pub types: Vec<TypeDef>,
+    /// Each schema of the document (by its key) and the type it became.
+    pub schemas: BTreeMap<String, TypeId>,
     /// Top-level methods and resources; its `struct_name` is the client's.
     pub root: Resource,
     /// Number of schemas in the document.
     pub schema_count: usize,
 }
 
+/// A type of [`Api::types`], by its position there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TypeId(pub usize);
+
 impl Api {
+    pub fn type_def(&self, id: TypeId) -> &TypeDef {
+        &self.types[id.0]
+    }
+
+    /// The generated type with this Rust name.
+    pub fn find_type(&self, name: &str) -> Option<&TypeDef> {
+        self.types.binary_search_by(|t| t.name().cmp(name)).ok().map(|i| &self.types[i])
+    }
+
+    /// The type a schema of the document became, by the schema's key.
+    pub fn schema_type(&self, key: &str) -> Option<&TypeDef> {
+        self.schemas.get(key).map(|&id| self.type_def(id))
+    }
+
     /// Every method, depth first in emission order.
     pub fn methods(&self) -> Vec<&Method> {
         fn walk<'a>(resource: &'a Resource, out: &mut Vec<&'a Method>) {
@@ -85,13 +106,14 @@ impl TypeDef {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Struct {
     pub name: String,
-    /// Where the type comes from, e.g. `schemas.Person` or `schemas.Person.properties.x`.
-    pub origin: String,
     pub doc: String,
     pub deprecated: bool,
     pub fields: Vec<Field>,
     /// Name of the field that keeps JSON members this version does not know.
     pub unknown_fields: String,
+    /// Some method takes the type as its request body, so it gets the runtime's body
+    /// encoding (`JsonBody`), which compiles the writer of every type reachable from it.
+    pub request_body: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -106,9 +128,25 @@ pub struct Field {
     pub read_only: bool,
     /// The value is a `Box` because the field closes a cycle of direct containment.
     pub boxed: bool,
+    /// The value holds 64-bit integers, directly, in arrays and maps or through aliases,
+    /// which travel as JSON strings: serde has to be told.
+    pub int64: bool,
     /// The format the Discovery document gives, when the Rust type does not show it
     /// (`date-time`, `google-duration`, ...): documented on the field.
     pub format_note: Option<String>,
+}
+
+impl Field {
+    /// The type the field is declared with: arrays and maps as they are (empty when
+    /// absent), anything else in an `Option`, boxed where it closes a cycle.
+    pub fn declared_type(&self, spelling: Spelling) -> String {
+        let inner = self.ty.spell(spelling);
+        match &self.ty {
+            Type::Vec(_) | Type::Map(_) | Type::Object => inner,
+            _ if self.boxed => format!("Option<Box<{inner}>>"),
+            _ => format!("Option<{inner}>"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -169,13 +207,61 @@ pub enum Type {
     Map(Box<Type>),
 }
 
-impl Type {
-    /// Whether some 64-bit integer inside needs the string wire form.
-    pub fn has_int64(&self) -> bool {
+/// Where a type is spelled, which decides its paths (never its shape): the emitter and the
+/// change report print every type through [`Type::spell`] and [`Field::declared_type`], so
+/// a report cannot describe a type other than the one generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spelling {
+    /// In the generated `types` module: generated types by their name.
+    TypesModule,
+    /// Elsewhere in the generated crate: `crate::types::Name`.
+    Crate,
+    /// For people reading a report: no paths (`Bytes`, `BTreeMap<String, Person>`).
+    Short,
+}
+
+impl Spelling {
+    fn generated(self) -> &'static str {
         match self {
-            Type::I64 | Type::U64 => true,
-            Type::Vec(inner) | Type::Map(inner) => inner.has_int64(),
-            _ => false,
+            Spelling::Crate => "crate::types::",
+            Spelling::TypesModule | Spelling::Short => "",
+        }
+    }
+
+    fn runtime(self) -> String {
+        match self {
+            Spelling::Short => String::new(),
+            _ => format!("{}::", runtime_contract::CRATE),
+        }
+    }
+
+    fn collections(self) -> &'static str {
+        match self {
+            Spelling::Short => "",
+            _ => "::std::collections::",
+        }
+    }
+}
+
+impl Type {
+    /// The Rust type, as Rust source.
+    pub fn spell(&self, spelling: Spelling) -> String {
+        match self {
+            Type::String => "String".to_owned(),
+            Type::Bool => "bool".to_owned(),
+            Type::I32 => "i32".to_owned(),
+            Type::U32 => "u32".to_owned(),
+            Type::I64 => "i64".to_owned(),
+            Type::U64 => "u64".to_owned(),
+            Type::F32 => "f32".to_owned(),
+            Type::F64 => "f64".to_owned(),
+            Type::Bytes => format!("{}Bytes", spelling.runtime()),
+            Type::FieldMask => format!("{}FieldMask", spelling.runtime()),
+            Type::Any => "serde_json::Value".to_owned(),
+            Type::Object => format!("{}BTreeMap<String, serde_json::Value>", spelling.collections()),
+            Type::Named(name) => format!("{}{name}", spelling.generated()),
+            Type::Vec(inner) => format!("Vec<{}>", inner.spell(spelling)),
+            Type::Map(inner) => format!("{}BTreeMap<String, {}>", spelling.collections(), inner.spell(spelling)),
         }
     }
 }
@@ -248,6 +334,25 @@ pub struct Method {
     pub api_version: Option<String>,
 }
 
+/// One argument of a method's constructor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Argument<'m> {
+    Path(&'m Param),
+    Body(&'m Body),
+    /// A query parameter the service requires.
+    Query(&'m Param),
+}
+
+impl Method {
+    /// The constructor's arguments in order: path parameters as `parameterOrder` gives
+    /// them, the request body, then the query parameters the service requires.
+    pub fn arguments(&self) -> impl Iterator<Item = Argument<'_>> {
+        let path = self.path_params.iter().map(Argument::Path);
+        let body = self.body.iter().map(Argument::Body);
+        path.chain(body).chain(self.required_query.iter().map(Argument::Query))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub wire: String,
@@ -261,6 +366,27 @@ pub struct Param {
     pub deprecated: bool,
     /// For field masks that list their valid values: the generated type naming them.
     pub mask_fields: Option<String>,
+    /// Why the parameter is a constructor argument; `None` for a setter.
+    pub requirement: Option<Requirement>,
+}
+
+/// Why a parameter is required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// Path parameters always are.
+    Path,
+    /// `"required": true`.
+    Flag,
+    /// The description starts with "Required.", as newer documents say it.
+    Description,
+}
+
+impl Param {
+    /// Whether the argument or setter takes anything that converts into the type (strings
+    /// and field masks), rather than the type itself.
+    pub fn takes_into(&self) -> bool {
+        matches!(self.ty, Type::String | Type::FieldMask)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -268,6 +394,18 @@ pub struct Body {
     pub ty: Type,
     /// Argument name.
     pub arg: String,
+    pub encoding: BodyEncoding,
+}
+
+/// How a request body becomes JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// A generated object type, through its own `JsonBody` impl: the encoder is compiled
+    /// in the generated crate rather than in every caller of the generic constructor.
+    Object,
+    /// Any other type (an array, a map, a scalar, an enum), through the runtime's writer,
+    /// which sends 64-bit integers as strings as generated objects do.
+    Value,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -308,23 +446,37 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ResolveError {
     ResolveError { path: path.into(), message: message.into() }
 }
 
-/// Names the method builders' own methods use; parameters must not take them.
-pub const BUILDER_RESERVED: &[&str] = &[
-    "fields",
-    "quota_user",
-    "param",
-    "header",
-    "add_scope",
-    "retry_policy",
-    "timeout",
-    "send",
-    "send_with_response",
-    "by_page",
-    "by_item",
-    "download",
-    "upload",
-    "call",
-];
+/// Methods the emitter writes on builders beside the setters, when the method pages,
+/// uploads or downloads. The runtime's `call_options!` adds the others
+/// ([`runtime_contract::BUILDER_OPTIONS`] and [`runtime_contract::BUILDER_SENDERS`]).
+pub const BY_PAGE: &str = "by_page";
+pub const BY_ITEM: &str = "by_item";
+pub const UPLOAD: &str = "upload";
+pub const DOWNLOAD: &str = "download";
+pub const DOWNLOAD_TO: &str = "download_to";
+
+/// The local variable of a method constructor that holds the runtime `Call` being built:
+/// no constructor argument may take its name.
+pub const CALL_LOCAL: &str = "call";
+
+/// The names of a resource handle's (or the client's) methods, with the methods of std's
+/// traits already taken.
+fn handle_methods() -> Namespace {
+    let mut names = Namespace::new();
+    names.reserve(naming::handle_reserved_methods());
+    names
+}
+
+/// Every name a parameter setter must not take.
+fn builder_method_names() -> impl Iterator<Item = &'static str> {
+    runtime_contract::BUILDER_OPTIONS.iter().chain(runtime_contract::BUILDER_SENDERS).copied().chain([
+        BY_PAGE,
+        BY_ITEM,
+        UPLOAD,
+        DOWNLOAD,
+        DOWNLOAD_TO,
+    ])
+}
 
 /// Resolves a parsed document.
 pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
@@ -335,8 +487,18 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     let api_version = hoist_api_version(document.api_version.as_deref(), &mut root);
     let mut types: Vec<TypeDef> = std::mem::take(&mut resolver.types);
     mark_boxes(&mut types);
+    mark_request_bodies(&mut types, &root);
     types.sort_by(|a, b| a.name().cmp(b.name()));
     check_recursive_aliases(&types)?;
+    mark_int64(&mut types);
+    let schemas = resolver
+        .schema_names
+        .iter()
+        .filter_map(|(key, name)| {
+            let position = types.binary_search_by(|t| t.name().cmp(name)).ok()?;
+            Some((key.clone(), TypeId(position)))
+        })
+        .collect();
 
     let scopes = document
         .auth
@@ -366,6 +528,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         client_name,
         scopes,
         types,
+        schemas,
         root,
         schema_count: document.schemas.len(),
     })
@@ -431,9 +594,13 @@ struct Resolver<'a> {
     document: &'a RestDescription,
     /// Schema key to Rust type name.
     schema_names: BTreeMap<String, String>,
+    /// What a `$ref` may say (a schema's `id`, or its key) to the schema's key.
+    ref_targets: BTreeMap<&'a str, &'a str>,
     /// Names in the `types` module.
     type_names: Namespace,
     types: Vec<TypeDef>,
+    /// Position in `types` by Rust name.
+    type_index: HashMap<String, usize>,
     /// Inline enums already emitted, by their values.
     enums_by_values: HashMap<Vec<String>, String>,
     /// How often each inline enum value list occurs in the document.
@@ -448,6 +615,9 @@ struct Resolver<'a> {
 struct Context<'c> {
     owner: &'c str,
     member: &'c str,
+    /// The property or parameter the type belongs to, as the document names it (the same
+    /// for its array items and map values); empty for a schema, body or response.
+    own_name: &'c str,
     path: &'c str,
 }
 
@@ -458,13 +628,24 @@ impl<'a> Resolver<'a> {
         Resolver {
             document,
             schema_names: BTreeMap::new(),
+            ref_targets: ref_targets(&document.schemas),
             type_names: Namespace::new(),
             types: Vec::new(),
+            type_index: HashMap::new(),
             enums_by_values: HashMap::new(),
             enum_occurrences,
             resource_names: Namespace::new(),
             masks_by_values: HashMap::new(),
         }
+    }
+
+    fn push_type(&mut self, def: TypeDef) {
+        self.type_index.insert(def.name().to_owned(), self.types.len());
+        self.types.push(def);
+    }
+
+    fn find_type(&self, name: &str) -> Option<&TypeDef> {
+        self.type_index.get(name).map(|&i| &self.types[i])
     }
 
     fn resolve_schemas(&mut self) -> Result<(), ResolveError> {
@@ -489,7 +670,7 @@ impl<'a> Resolver<'a> {
             let claimed = self.type_names.claim_with(name, &alternatives, "");
             self.schema_names.insert((*key).clone(), claimed);
         }
-        check_alias_cycles(schemas)?;
+        check_alias_cycles(schemas, &self.ref_targets)?;
         for (key, schema) in schemas {
             let name = self.schema_names[key].clone();
             let path = format!("schemas.{key}");
@@ -509,11 +690,11 @@ impl<'a> Resolver<'a> {
         }
         if !schema.enum_values.is_empty() && schema.type_.as_deref() == Some("string") {
             let def = build_enum(name, schema);
-            self.types.push(TypeDef::Enum(def));
+            self.push_type(TypeDef::Enum(def));
             return Ok(());
         }
-        let ty = self.resolve_type(schema, &Context { owner: name, member: "", path })?;
-        self.types.push(TypeDef::Alias(Alias { name: name.to_owned(), doc, ty }));
+        let ty = self.resolve_type(schema, &Context { owner: name, member: "", own_name: "", path })?;
+        self.push_type(TypeDef::Alias(Alias { name: name.to_owned(), doc, ty }));
         Ok(())
     }
 
@@ -541,7 +722,8 @@ impl<'a> Resolver<'a> {
         let mut fields = Vec::with_capacity(schema.properties.len());
         for ((wire, property), ident) in schema.properties.iter().zip(idents) {
             let field_path = format!("{path}.properties.{wire}");
-            let ty = self.resolve_type(property, &Context { owner: name, member: wire, path: &field_path })?;
+            let ty =
+                self.resolve_type(property, &Context { owner: name, member: wire, own_name: wire, path: &field_path })?;
             fields.push(Field {
                 name: ident,
                 wire: wire.clone(),
@@ -549,18 +731,19 @@ impl<'a> Resolver<'a> {
                 deprecated: property.deprecated,
                 read_only: property.read_only,
                 boxed: false,
+                int64: false,
                 format_note: format_note(property),
                 ty,
             });
         }
         let unknown_fields = field_names.claim_with("extra", &["unknown_fields".into()], "_");
-        self.types.push(TypeDef::Struct(Struct {
+        self.push_type(TypeDef::Struct(Struct {
             name: name.to_owned(),
-            origin: path.to_owned(),
             doc: schema.description.clone().unwrap_or_default(),
             deprecated: schema.deprecated,
             fields,
             unknown_fields,
+            request_body: false,
         }));
         Ok(())
     }
@@ -568,7 +751,8 @@ impl<'a> Resolver<'a> {
     /// The Rust type of a property, parameter, array item or map value.
     fn resolve_type(&mut self, schema: &JsonSchema, context: &Context<'_>) -> Result<Type, ResolveError> {
         if let Some(reference) = &schema.reference {
-            return match self.schema_names.get(reference) {
+            let key = self.ref_targets.get(reference.as_str()).copied();
+            return match key.and_then(|key| self.schema_names.get(key)) {
                 Some(name) => Ok(Type::Named(name.clone())),
                 None => Err(error(
                     format!("{}.$ref", context.path),
@@ -605,8 +789,8 @@ impl<'a> Resolver<'a> {
                 } else if let Some(values) = &schema.additional_properties {
                     let value_member = format!("{}Value", context.member);
                     let path = format!("{}.additionalProperties", context.path);
-                    let value = self
-                        .resolve_type(values, &Context { owner: context.owner, member: &value_member, path: &path })?;
+                    let value =
+                        self.resolve_type(values, &Context { member: &value_member, path: &path, ..*context })?;
                     Type::Map(Box::new(value))
                 } else if schema.type_.is_none() && schema.items.is_some() {
                     self.array_type(schema, context)?
@@ -632,7 +816,7 @@ impl<'a> Resolver<'a> {
         };
         let item_member = format!("{}Item", context.member);
         let path = format!("{}.items", context.path);
-        let item = self.resolve_type(items, &Context { owner: context.owner, member: &item_member, path: &path })?;
+        let item = self.resolve_type(items, &Context { member: &item_member, path: &path, ..*context })?;
         Ok(Type::Vec(Box::new(item)))
     }
 
@@ -645,8 +829,11 @@ impl<'a> Resolver<'a> {
     }
 
     /// An inline enum gets a type of its own; identical value lists share one type. A
-    /// shared list whose values have a common prefix of two or more words is named after
-    /// it (`READ_SOURCE_TYPE_*` -> `ReadSourceType`), other enums after where they occur.
+    /// shared list is named by what it is: after the common prefix of its values when they
+    /// have one of two or more words (`READ_SOURCE_TYPE_*` -> `ReadSourceType`), else after
+    /// the property or parameter it first occurs as (`projection` -> `Projection`, not
+    /// after the method that happens to come first). Other enums, and shared ones whose
+    /// names are taken, are named after where they occur (`VideoFrameRate`).
     fn inline_enum(&mut self, schema: &JsonSchema, context: &Context<'_>) -> String {
         if let Some(name) = self.enums_by_values.get(&schema.enum_values) {
             return name.clone();
@@ -654,19 +841,23 @@ impl<'a> Resolver<'a> {
         let contextual =
             naming::type_ident(&naming::camel(&format!("{} {}", context.owner, context.member), "T", "Enum"));
         let shared = self.enum_occurrences.get(&schema.enum_values).copied().unwrap_or(0) > 1;
-        let name = match common_prefix(&schema.enum_values).filter(|_| shared) {
-            Some(prefix) => {
-                let preferred = naming::type_ident(&naming::camel(&prefix, "T", "Enum"));
-                self.type_names.claim_with(&preferred, &[contextual], "")
-            }
-            None => self.type_names.claim(&contextual, ""),
+        let name = if shared {
+            let by_prefix = common_prefix(&schema.enum_values).map(|prefix| naming::camel(&prefix, "T", "Enum"));
+            let by_own_name = Some(context.own_name).filter(|n| !n.is_empty()).map(|n| naming::camel(n, "T", "Enum"));
+            let mut wanted: Vec<String> =
+                by_prefix.into_iter().chain(by_own_name).map(|n| naming::type_ident(&n)).collect();
+            wanted.push(contextual);
+            let preferred = wanted.remove(0);
+            self.type_names.claim_with(&preferred, &wanted, "")
+        } else {
+            self.type_names.claim(&contextual, "")
         };
         let mut def = build_enum(&name, schema);
         // An inline enum's description is its field's; say where the values come from, so
         // a type shared by several fields and parameters still explains itself.
         let origin = format!("Values of `{}` in the Discovery document.", context.path);
         def.doc = if def.doc.is_empty() { origin } else { format!("{}\n\n{origin}", def.doc) };
-        self.types.push(TypeDef::Enum(def));
+        self.push_type(TypeDef::Enum(def));
         self.enums_by_values.insert(schema.enum_values.clone(), name.clone());
         name
     }
@@ -683,7 +874,7 @@ impl<'a> Resolver<'a> {
             children: Vec::new(),
         };
         // The client type also carries the crate's own items; keep accessors off them.
-        let mut accessors = Namespace::new();
+        let mut accessors = handle_methods();
         accessors.reserve(["builder", "from_client", "client", "with_token_provider"]);
         self.fill_resource(&mut root, &self.document.methods, &self.document.resources, accessors, "")?;
         Ok(root)
@@ -699,7 +890,8 @@ impl<'a> Resolver<'a> {
     ) -> Result<(), ResolveError> {
         for (wire_name, method) in methods {
             let path = format!("{json_path}methods.{wire_name}");
-            let accessor = accessors.claim(&naming::value_ident(&naming::snake(wire_name, "call")), "_");
+            let snake = naming::snake(wire_name, "call");
+            let accessor = accessors.claim_with(&naming::value_ident(&snake), &[format!("{snake}_method")], "_");
             resource.methods.push(self.resolve_method(resource, wire_name, accessor, method, &path)?);
         }
         for (wire_name, child) in children {
@@ -720,7 +912,7 @@ impl<'a> Resolver<'a> {
                 children: Vec::new(),
             };
             let child_path = format!("{json_path}resources.{wire_name}.");
-            self.fill_resource(&mut handle, &child.methods, &child.resources, Namespace::new(), &child_path)?;
+            self.fill_resource(&mut handle, &child.methods, &child.resources, handle_methods(), &child_path)?;
             // A resource with no methods anywhere below it would be a handle with nothing to do.
             if !handle.methods.is_empty() || !handle.children.is_empty() {
                 resource.children.push(handle);
@@ -767,8 +959,10 @@ impl<'a> Resolver<'a> {
         ordered.extend(method.parameters.keys().filter(|name| !method.parameter_order.contains(name)));
 
         let mut arg_names = Namespace::new();
+        arg_names.reserve([CALL_LOCAL]);
         let mut setter_names = Namespace::new();
-        setter_names.reserve(BUILDER_RESERVED.iter().copied());
+        setter_names.reserve(builder_method_names());
+        setter_names.reserve(naming::setter_reserved_methods());
         let (mut path_params, mut required_query, mut optional_query) = (Vec::new(), Vec::new(), Vec::new());
         let context_owner = base.clone();
         for wire in ordered {
@@ -776,25 +970,31 @@ impl<'a> Resolver<'a> {
             let param_path = format!("{path}.parameters.{wire}");
             let ty = match parameter.type_.as_deref() {
                 Some("array") | Some("object") => Type::String,
-                _ => {
-                    self.resolve_type(parameter, &Context { owner: &context_owner, member: wire, path: &param_path })?
-                }
+                _ => self.resolve_type(
+                    parameter,
+                    &Context { owner: &context_owner, member: wire, own_name: wire, path: &param_path },
+                )?,
             };
-            let ty = match ty {
-                Type::Bytes | Type::Any | Type::Object | Type::Vec(_) | Type::Map(_) => Type::String,
-                other => other,
-            };
+            let ty = self.query_type(ty);
             let snake = naming::snake(wire, "param");
             let is_path = parameter.location.as_deref() == Some("path");
             // "Required." in a description is how newer documents flag what the service
             // requires. A dotted name (`requestMask.includeField`) is a member of an
             // optional sub-message: required only when that message is sent.
-            let required = is_path
-                || parameter.required
-                || (!wire.contains('.')
-                    && parameter.description.as_deref().is_some_and(|d| d.trim_start().starts_with("Required.")));
+            let described = !wire.contains('.')
+                && parameter.description.as_deref().is_some_and(|d| d.trim_start().starts_with("Required."));
+            let requirement = if is_path {
+                Some(Requirement::Path)
+            } else if parameter.required {
+                Some(Requirement::Flag)
+            } else if described {
+                Some(Requirement::Description)
+            } else {
+                None
+            };
+            let required = requirement.is_some();
             let ident = if required {
-                arg_names.claim(&naming::value_ident(&snake), "_")
+                arg_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
             } else {
                 setter_names.claim_with(&naming::value_ident(&snake), &[format!("{snake}_param")], "_")
             };
@@ -811,6 +1011,7 @@ impl<'a> Resolver<'a> {
                 doc: parameter.description.clone().unwrap_or_default(),
                 pattern: parameter.pattern.clone(),
                 deprecated: parameter.deprecated,
+                requirement,
             };
             if is_path {
                 path_params.push(param);
@@ -825,20 +1026,26 @@ impl<'a> Resolver<'a> {
             Some(request) => {
                 let ty = self.resolve_type(
                     request,
-                    &Context { owner: &base, member: "Request", path: &format!("{path}.request") },
+                    &Context { owner: &base, member: "Request", own_name: "", path: &format!("{path}.request") },
                 )?;
                 let wanted = match &ty {
                     Type::Named(name) => naming::snake(name, "body"),
                     _ => "body".to_owned(),
                 };
-                Some(Body { arg: arg_names.claim(&naming::value_ident(&wanted), "_"), ty })
+                let is_object = match &ty {
+                    Type::Named(name) => matches!(self.find_type(name), Some(TypeDef::Struct(_))),
+                    _ => false,
+                };
+                let encoding = if is_object { BodyEncoding::Object } else { BodyEncoding::Value };
+                let arg = arg_names.claim_with(&naming::value_ident(&wanted), &["body".to_owned()], "_");
+                Some(Body { arg, ty, encoding })
             }
             None => None,
         };
         let response = match &method.response {
             Some(response) => Some(self.resolve_type(
                 response,
-                &Context { owner: &base, member: "Response", path: &format!("{path}.response") },
+                &Context { owner: &base, member: "Response", own_name: "", path: &format!("{path}.response") },
             )?),
             None => None,
         };
@@ -875,6 +1082,26 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// The type a parameter is sent as: one with a query spelling (a scalar, a field mask
+    /// or a string enum), through aliases; anything else (an object, an array, bytes) is
+    /// taken as the string to send.
+    fn query_type(&self, ty: Type) -> Type {
+        let mut ty = ty;
+        // Alias chains end: `$ref` cycles were refused when the schemas were resolved.
+        for _ in 0..=self.types.len() {
+            ty = match ty {
+                Type::Named(name) => match self.find_type(&name) {
+                    Some(TypeDef::Enum(_)) => return Type::Named(name),
+                    Some(TypeDef::Alias(alias)) => alias.ty.clone(),
+                    _ => return Type::String,
+                },
+                Type::Bytes | Type::Any | Type::Object | Type::Vec(_) | Type::Map(_) => return Type::String,
+                scalar => return scalar,
+            };
+        }
+        Type::String
+    }
+
     /// The type naming the fields a mask parameter accepts, when its description lists
     /// them ("Valid values are: * names * emailAddresses"). Identical lists share a type,
     /// named after the parameter (`PersonFields`), or after the method when that is taken.
@@ -893,7 +1120,7 @@ impl<'a> Resolver<'a> {
                 (variants.claim(&naming::variant_ident(&naming::camel(value, "V", "Field")), ""), value.clone())
             })
             .collect();
-        self.types.push(TypeDef::MaskFields(MaskFields { name: name.clone(), fields }));
+        self.push_type(TypeDef::MaskFields(MaskFields { name: name.clone(), fields }));
         self.masks_by_values.insert(values, name.clone());
         Some(name)
     }
@@ -904,7 +1131,7 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let Some(Type::Named(response)) = response else { return None };
-        let TypeDef::Struct(shape) = self.types.iter().find(|t| t.name() == response)? else { return None };
+        let TypeDef::Struct(shape) = self.find_type(response)? else { return None };
         let token = shape.fields.iter().find(|f| f.wire == "nextPageToken" && f.ty == Type::String)?;
         let lists: Vec<&Field> = shape.fields.iter().filter(|f| matches!(f.ty, Type::Vec(_))).collect();
         let items = match lists.as_slice() {
@@ -944,28 +1171,79 @@ fn listed_values(description: &str) -> Option<Vec<String>> {
     (values.len() >= 2).then_some(values)
 }
 
+/// The names a catch-all variant takes (the first one free); no stripped name may take one.
+const UNKNOWN_VARIANTS: [&str; 2] = ["UnknownValue", "UnrecognizedValue"];
+
 fn build_enum(name: &str, schema: &JsonSchema) -> Enum {
-    let mut names = Namespace::new();
     let mut seen = BTreeSet::new();
-    let variants: Vec<Variant> = schema
-        .enum_values
+    // A value listed twice is one value: a second variant could never be decoded.
+    let values: Vec<(usize, &String)> =
+        schema.enum_values.iter().enumerate().filter(|(_, wire)| seen.insert(wire.as_str())).collect();
+    let camel: Vec<String> = values
         .iter()
-        .enumerate()
-        // A value listed twice is one value: a second variant could never be decoded.
-        .filter(|(_, wire)| seen.insert(wire.as_str()))
         .map(|(i, wire)| {
             let fallback = if wire.is_empty() { "Empty".to_owned() } else { format!("Value{i}") };
-            let wanted = naming::variant_ident(&naming::camel(wire, "V", &fallback));
-            Variant {
-                name: names.claim(&wanted, ""),
-                wire: wire.clone(),
-                doc: schema.enum_descriptions.get(i).cloned().unwrap_or_default(),
-                deprecated: schema.enum_deprecated.get(i).copied().unwrap_or(false),
-            }
+            naming::camel(wire, "V", &fallback)
         })
         .collect();
-    let unknown_variant = names.claim_with("UnknownValue", &["UnrecognizedValue".into()], "");
+    let wanted = variant_names(name, &camel);
+    let mut names = Namespace::new();
+    let variants: Vec<Variant> = values
+        .iter()
+        .zip(wanted)
+        .map(|((i, wire), wanted)| Variant {
+            name: names.claim(&wanted, ""),
+            wire: (*wire).clone(),
+            doc: schema.enum_descriptions.get(*i).cloned().unwrap_or_default(),
+            deprecated: schema.enum_deprecated.get(*i).copied().unwrap_or(false),
+        })
+        .collect();
+    let unknown_variant = names.claim_with(UNKNOWN_VARIANTS[0], &[UNKNOWN_VARIANTS[1].to_owned()], "");
     Enum { name: name.to_owned(), doc: schema.description.clone().unwrap_or_default(), variants, unknown_variant }
+}
+
+/// Variant names for values already in `UpperCamelCase`, dropping the prefix they share
+/// with the type's name as prost does (`ReadSourceType::ReadSourceTypeContact` ->
+/// `ReadSourceType::Contact`): only at a word boundary, only when the rest is a valid
+/// identifier (`BucketState1x` keeps its prefix), and only when the shorter name stays
+/// unique (with `FOO_BAR` and `BAR` in `Foo`, `FOO_BAR` stays `FooBar`).
+fn variant_names(type_name: &str, camel: &[String]) -> Vec<String> {
+    let stripped: Vec<Option<&str>> = camel
+        .iter()
+        .map(|full| {
+            let rest =
+                full.get(type_name.len()..).filter(|_| full[..type_name.len()].eq_ignore_ascii_case(type_name))?;
+            (rest.starts_with(|c: char| c.is_ascii_uppercase()) && !naming::is_keyword(rest)).then_some(rest)
+        })
+        .collect();
+    let mut current: Vec<&str> = camel.iter().zip(&stripped).map(|(full, short)| short.unwrap_or(full)).collect();
+    // Owners of each name; a stripped name with a second owner (or a catch-all's name)
+    // goes back to its full name, which may in turn clash, once per variant at most.
+    let mut owners: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, name) in current.iter().enumerate() {
+        owners.entry(name).or_default().push(i);
+    }
+    let clashes = |name: &str, owners: &HashMap<&str, Vec<usize>>| {
+        owners.get(name).is_some_and(|o| o.len() > 1 || UNKNOWN_VARIANTS.contains(&name))
+    };
+    let mut pending: Vec<&str> = owners.keys().copied().filter(|name| clashes(name, &owners)).collect();
+    pending.sort_unstable();
+    while let Some(name) = pending.pop() {
+        if !clashes(name, &owners) {
+            continue;
+        }
+        let holders = owners.remove(name).unwrap_or_default();
+        let (revert, keep): (Vec<usize>, Vec<usize>) = holders.into_iter().partition(|&i| current[i] != camel[i]);
+        if !keep.is_empty() {
+            owners.insert(name, keep);
+        }
+        for i in revert {
+            current[i] = &camel[i];
+            owners.entry(&camel[i]).or_default().push(i);
+            pending.push(&camel[i]);
+        }
+    }
+    current.into_iter().map(naming::variant_ident).collect()
 }
 
 /// Leading `_`-separated words shared by every value, when there are two or more and
@@ -1011,12 +1289,15 @@ fn count_enums(document: &RestDescription, counts: &mut HashMap<Vec<String>, usi
 }
 
 /// Schemas that are only a `$ref` become type aliases; a cycle of them has no Rust type.
-fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), ResolveError> {
+fn check_alias_cycles(
+    schemas: &BTreeMap<String, JsonSchema>,
+    ref_targets: &BTreeMap<&str, &str>,
+) -> Result<(), ResolveError> {
     for start in schemas.keys() {
         let mut seen = BTreeSet::new();
-        let mut current = start;
-        while let Some(target) = schemas.get(current).and_then(|s| s.reference.as_ref()) {
-            if !seen.insert(current.clone()) {
+        let mut current = start.as_str();
+        while let Some(reference) = schemas.get(current).and_then(|s| s.reference.as_deref()) {
+            if !seen.insert(current) {
                 return Err(error(
                     format!("schemas.{start}.$ref"),
                     format!(
@@ -1025,10 +1306,28 @@ fn check_alias_cycles(schemas: &BTreeMap<String, JsonSchema>) -> Result<(), Reso
                     ),
                 ));
             }
-            current = target;
+            match ref_targets.get(reference) {
+                Some(target) => current = target,
+                None => break,
+            }
         }
     }
     Ok(())
+}
+
+/// `$ref` names a schema by its `id` (the Discovery format says so), which is nearly always
+/// its key too; a `$ref` that is no schema's id is looked up as a key.
+fn ref_targets(schemas: &BTreeMap<String, JsonSchema>) -> BTreeMap<&str, &str> {
+    let mut targets = BTreeMap::new();
+    for (key, schema) in schemas {
+        if let Some(id) = schema.id.as_deref().filter(|id| !id.is_empty()) {
+            targets.entry(id).or_insert(key.as_str());
+        }
+    }
+    for key in schemas.keys() {
+        targets.entry(key.as_str()).or_insert(key.as_str());
+    }
+    targets
 }
 
 /// A schema that is an array or map of itself (`"A": {"type": "array", "items": {"$ref": "A"}}`)
@@ -1111,6 +1410,52 @@ fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     number.checked_mul(1u64 << shift)
+}
+
+/// Marks the fields whose values hold 64-bit integers, seen through aliases (an `int64`
+/// schema, or an array of them, is an alias of `i64` or `Vec<i64>`).
+fn mark_int64(types: &mut [TypeDef]) {
+    let aliases: HashMap<String, Type> = types
+        .iter()
+        .filter_map(|t| match t {
+            TypeDef::Alias(a) => Some((a.name.clone(), a.ty.clone())),
+            _ => None,
+        })
+        .collect();
+    // Aliases that contain themselves were refused before this runs.
+    fn holds_int64(ty: &Type, aliases: &HashMap<String, Type>) -> bool {
+        match ty {
+            Type::I64 | Type::U64 => true,
+            Type::Vec(inner) | Type::Map(inner) => holds_int64(inner, aliases),
+            Type::Named(name) => aliases.get(name).is_some_and(|target| holds_int64(target, aliases)),
+            _ => false,
+        }
+    }
+    for def in types {
+        if let TypeDef::Struct(s) = def {
+            for field in &mut s.fields {
+                field.int64 = holds_int64(&field.ty, &aliases);
+            }
+        }
+    }
+}
+
+fn mark_request_bodies(types: &mut [TypeDef], root: &Resource) {
+    fn walk(resource: &Resource, out: &mut BTreeSet<String>) {
+        for method in &resource.methods {
+            if let Some(Body { ty: Type::Named(name), .. }) = &method.body {
+                out.insert(name.clone());
+            }
+        }
+        resource.children.iter().for_each(|child| walk(child, out));
+    }
+    let mut bodies = BTreeSet::new();
+    walk(root, &mut bodies);
+    for def in types {
+        if let TypeDef::Struct(s) = def {
+            s.request_body = bodies.contains(&s.name);
+        }
+    }
 }
 
 /// Boxes the fields that close a cycle of direct containment (`Option<T>` inside `T`,
@@ -1344,6 +1689,161 @@ mod tests {
         assert_eq!(e.variants.iter().map(|v| v.wire.as_str()).collect::<Vec<_>>(), ["X", "Y"]);
         let children: Vec<&str> = api.root.children.iter().map(|c| c.wire_name.as_str()).collect();
         assert_eq!(children, ["full"]);
+    }
+
+    #[test]
+    fn arguments_never_take_the_constructors_local_name() {
+        let api = api(
+            r#"{"name":"t","version":"v1","schemas":{"Call":{"type":"object","properties":{"a":{"type":"string"}}}},
+            "resources":{"r":{"methods":{
+                "get":{"path":"r/{call}","httpMethod":"GET","parameters":{"call":{"type":"string","location":"path","required":true}}},
+                "put":{"path":"r","httpMethod":"PUT","request":{"$ref":"Call"},
+                       "parameters":{"call":{"type":"string","location":"query","required":true}}}}}}}"#,
+        );
+        let methods = api.methods();
+        assert_eq!(methods[0].path_params[0].ident, "call_param");
+        assert_eq!(methods[1].body.as_ref().unwrap().arg, "body");
+        assert_eq!(methods[1].required_query[0].ident, "call_param");
+        let setters = methods.iter().flat_map(|m| &m.optional_query);
+        assert!(setters.clone().all(|p| !builder_method_names().any(|name| name == p.ident)));
+    }
+
+    #[test]
+    fn schemas_map_to_their_types_and_types_spell_one_way() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "HTTPMode":{"type":"string","enum":["A"]},"HttpMode":{"type":"string","enum":["B"]},
+            "Self":{"type":"object","properties":{"me":{"$ref":"Self"},"all":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string","format":"byte"}}}}}}}"#);
+        let name = |key: &str| api.schema_type(key).map(TypeDef::name);
+        assert_eq!(
+            (name("HTTPMode"), name("HttpMode"), name("Self")),
+            (Some("HTTPMode"), Some("HttpMode"), Some("SelfSchema"))
+        );
+        let TypeDef::Struct(me) = api.schema_type("Self").unwrap() else { panic!() };
+        let spelled: Vec<String> = me.fields.iter().map(|f| f.declared_type(Spelling::Crate)).collect();
+        assert_eq!(
+            spelled,
+            [
+                "::std::collections::BTreeMap<String, Vec<discovery_runtime::Bytes>>",
+                "Option<Box<crate::types::SelfSchema>>"
+            ]
+        );
+        let short: Vec<String> = me.fields.iter().map(|f| f.declared_type(Spelling::Short)).collect();
+        assert_eq!(short, ["BTreeMap<String, Vec<Bytes>>", "Option<Box<SelfSchema>>"]);
+    }
+
+    #[test]
+    fn query_parameters_are_sent_as_scalars_enums_or_strings() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "O":{"type":"object","properties":{"a":{"type":"string"}}},"A":{"$ref":"O"},"L":{"type":"array","items":{"type":"string"}},
+            "E":{"type":"string","enum":["X","Y"]},"EA":{"$ref":"E"},"N":{"type":"string","format":"int64"}},
+            "resources":{"r":{"methods":{"get":{"path":"r","httpMethod":"GET","parameters":{
+                "o":{"$ref":"O","location":"query"},"a":{"$ref":"A","location":"query"},"l":{"$ref":"L","location":"query"},
+                "e":{"$ref":"E","location":"query"},"ea":{"$ref":"EA","location":"query"},"n":{"$ref":"N","location":"query"}}}}}}}"#);
+        let types: Vec<(&str, &Type)> =
+            api.methods()[0].optional_query.iter().map(|p| (p.wire.as_str(), &p.ty)).collect();
+        let named = |name: &str| Type::Named(name.to_owned());
+        assert_eq!(
+            types,
+            [
+                ("a", &Type::String),
+                ("e", &named("E")),
+                ("ea", &named("E")),
+                ("l", &Type::String),
+                ("n", &Type::I64),
+                ("o", &Type::String)
+            ]
+        );
+    }
+
+    #[test]
+    fn refs_name_schemas_by_id_then_by_key() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "a":{"id":"B","type":"object","properties":{"x":{"type":"string"}}},
+            "B":{"id":"Other","type":"object","properties":{"y":{"type":"string"}}},
+            "C":{"type":"object","properties":{"byId":{"$ref":"B"},"byKey":{"$ref":"a"},"other":{"$ref":"Other"}}}}}"#);
+        let TypeDef::Struct(c) = find(&api, "C") else { panic!() };
+        let types: Vec<String> = c.fields.iter().map(|f| f.ty.spell(Spelling::Short)).collect();
+        assert_eq!(types, ["A", "A", "B"]);
+    }
+
+    #[test]
+    fn int64_values_are_found_through_aliases() {
+        let api = api(r#"{"name":"t","version":"v1","schemas":{
+            "Id":{"type":"string","format":"int64"},"Ids":{"type":"array","items":{"$ref":"Id"}},"Again":{"$ref":"Ids"},
+            "Name":{"type":"string"},
+            "T":{"type":"object","properties":{"a":{"$ref":"Id"},"b":{"$ref":"Again"},"c":{"type":"object","additionalProperties":{"$ref":"Ids"}},
+                 "d":{"$ref":"Name"},"e":{"type":"string","format":"uint64"},"f":{"type":"array","items":{"$ref":"T"}}}}},
+            "resources":{"r":{"methods":{"put":{"path":"r","httpMethod":"PUT","request":{"$ref":"Ids"}}}}}}"#);
+        let TypeDef::Struct(t) = find(&api, "T") else { panic!() };
+        let int64: Vec<(&str, bool)> = t.fields.iter().map(|f| (f.wire.as_str(), f.int64)).collect();
+        assert_eq!(int64, [("a", true), ("b", true), ("c", true), ("d", false), ("e", true), ("f", false)]);
+        assert_eq!(api.methods()[0].body.as_ref().unwrap().encoding, BodyEncoding::Value);
+    }
+
+    #[test]
+    fn variants_drop_their_types_name_while_they_stay_unique_and_valid() {
+        let names = |ty: &str, values: &[&str]| -> Vec<String> {
+            let camel: Vec<String> = values.iter().map(|v| naming::camel(v, "V", "Value")).collect();
+            variant_names(ty, &camel)
+        };
+        assert_eq!(
+            names("ReadSourceType", &["READ_SOURCE_TYPE_PROFILE", "READ_SOURCE_TYPE_CONTACT"]),
+            ["Profile", "Contact"]
+        );
+        // A word boundary, a valid identifier, not a keyword.
+        assert_eq!(
+            names("Foo", &["FOOBAR", "FOO_1X", "FOO_SELF", "FOO", "FOO_OK"]),
+            ["Foobar", "Foo1x", "FooSelf", "Foo", "Ok"]
+        );
+        // A stripped name that another value has, or that two values would share, is not taken.
+        assert_eq!(names("Foo", &["FOO_BAR", "BAR", "FOO_BAZ"]), ["FooBar", "Bar", "Baz"]);
+        assert_eq!(names("Foo", &["FOO_BAR", "foo_bar", "FOO_QUX"]), ["FooBar", "FooBar", "Qux"]);
+        // Reverting can clash again, down to the full names.
+        assert_eq!(names("Foo", &["FOO_FOO_BAR", "FOO_BAR", "BAR"]), ["FooFooBar", "FooBar", "Bar"]);
+        // The catch-all's names are never taken by stripping.
+        assert_eq!(names("Color", &["COLOR_UNKNOWN_VALUE", "COLOR_RED"]), ["ColorUnknownValue", "Red"]);
+    }
+
+    #[test]
+    fn shared_enums_are_named_by_what_they_are() {
+        let api = api(r#"{"name":"t","version":"v1","resources":{
+            "buckets":{"methods":{"get":{"path":"b","httpMethod":"GET","parameters":{"projection":{"type":"string","location":"query","enum":["full","noAcl"]}}}}},
+            "objects":{"methods":{"get":{"path":"o","httpMethod":"GET","parameters":{
+                "projection":{"type":"string","location":"query","enum":["full","noAcl"]},
+                "view":{"type":"string","location":"query","enum":["BASIC"]}}}}}}}"#);
+        let params: Vec<(&str, &Type)> =
+            api.methods().iter().flat_map(|m| &m.optional_query).map(|p| (p.wire.as_str(), &p.ty)).collect();
+        let named = |name: &str| Type::Named(name.to_owned());
+        assert_eq!(
+            params,
+            [
+                ("projection", &named("Projection")),
+                ("projection", &named("Projection")),
+                ("view", &named("ObjectsGetView"))
+            ]
+        );
+    }
+
+    #[test]
+    fn generated_methods_keep_off_std_trait_methods() {
+        let api = api(
+            r#"{"name":"t","version":"v1","methods":{"clone":{"path":"c","httpMethod":"POST"},"into":{"path":"i","httpMethod":"POST"}},
+            "resources":{"r":{"methods":{"new":{"path":"n","httpMethod":"POST"},"add":{"path":"a","httpMethod":"POST",
+                "parameters":{"clone":{"type":"string","location":"query"},"add":{"type":"string","location":"query"},"hash":{"type":"string","location":"query"}}}}},
+                "default":{"methods":{"get":{"path":"d","httpMethod":"GET"}}}},
+            "schemas":{"Copy":{"type":"object"},"Send":{"type":"object"},"Default":{"type":"object"}}}"#,
+        );
+        let root: Vec<&str> = api.root.methods.iter().map(|m| m.accessor.as_str()).collect();
+        assert_eq!(root, ["clone_method", "into_method"]);
+        let resources: Vec<&str> = api.root.children.iter().map(|r| r.accessor.as_str()).collect();
+        assert_eq!(resources, ["default_resource", "r"]);
+        let r = &api.root.children[1];
+        let methods: Vec<&str> = r.methods.iter().map(|m| m.accessor.as_str()).collect();
+        assert_eq!(methods, ["add", "new_method"]);
+        let setters: Vec<&str> = r.methods[0].optional_query.iter().map(|p| p.ident.as_str()).collect();
+        assert_eq!(setters, ["add_param", "clone_param", "hash_param"]);
+        let types: Vec<&str> = api.types.iter().map(TypeDef::name).collect();
+        assert_eq!(types, ["CopySchema", "DefaultSchema", "SendSchema"]);
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub mod emit;
 pub mod ir;
 pub mod naming;
 pub mod output;
+/// The names the runtime crate, generated code and this crate share. It is the runtime's
+/// own file, so that each name is written once; the runtime's tests check it against the
+/// runtime's macros.
+#[path = "../runtime/src/contract.rs"]
+pub mod runtime_contract;
 
 use std::path::PathBuf;
 

@@ -19,9 +19,111 @@ const KEYWORDS: &[&str] = &[
 /// Keywords that cannot be raw identifiers.
 const NOT_RAW: &[&str] = &["self", "Self", "crate", "super", "_"];
 
-/// Type names the generated code uses unqualified, or that users would lose to a glob import.
-const RESERVED_TYPE_NAMES: &[&str] =
-    &["Option", "Result", "Box", "String", "Vec", "Some", "None", "Ok", "Err", "BTreeMap", "Value", "Self"];
+/// Type names the generated code uses unqualified, or that users would lose to a glob
+/// import: `use types::*` shadows the prelude, so a schema called `Default` would break
+/// `..Default::default()` and one called `Send` every `T: Send` in the user's module. The
+/// std preludes of every edition (2015 to 2024), the traits users write most often beside
+/// them (`Debug`, `Display`, `Hash`), the runtime's `Error`, which generated crates
+/// re-export at their root, types the generated code names, and `Self`.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "AsMut",
+    "AsRef",
+    "AsyncFn",
+    "AsyncFnMut",
+    "AsyncFnOnce",
+    "Box",
+    "Clone",
+    "Copy",
+    "Default",
+    "DoubleEndedIterator",
+    "Drop",
+    "Eq",
+    "Err",
+    "ExactSizeIterator",
+    "Extend",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "From",
+    "FromIterator",
+    "Future",
+    "Into",
+    "IntoFuture",
+    "IntoIterator",
+    "Iterator",
+    "None",
+    "Ok",
+    "Option",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "Result",
+    "Send",
+    "Sized",
+    "Some",
+    "String",
+    "Sync",
+    "ToOwned",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+    "Unpin",
+    "Vec",
+    "Debug",
+    "Display",
+    "Hash",
+    "Error",
+    "BTreeMap",
+    "Value",
+    "Self",
+];
+
+/// Methods that generated handles, builders and the client get from std (`Clone`,
+/// `Debug`, `From` and the blanket `Into`, `ToOwned`, `Borrow`, `Any`...), or that clippy
+/// expects an inherent method of that name and receiver to implement a trait with
+/// (`should_implement_trait`: `eq`, `hash`, `as_ref`...), or to return `Self` (`new`). A
+/// generated method of one of these names would shadow the trait's (`handle.clone()`
+/// would need arguments) or fail clippy.
+const STD_METHOD_NAMES: &[&str] = &[
+    "as_ref",
+    "borrow",
+    "borrow_mut",
+    "clone",
+    "clone_from",
+    "clone_into",
+    "cmp",
+    "default",
+    "deref",
+    "eq",
+    "fmt",
+    "from",
+    "hash",
+    "index",
+    "into",
+    "ne",
+    "new",
+    "partial_cmp",
+    "to_owned",
+    "to_string",
+    "try_from",
+    "try_into",
+    "type_id",
+];
+
+/// Operator methods, which clippy expects a method taking `self` and one argument (a
+/// builder's setter) to implement the operator with.
+const OPERATOR_METHOD_NAMES: &[&str] = &["add", "bitand", "bitor", "bitxor", "div", "mul", "rem", "shl", "shr", "sub"];
+
+/// Names a method of a generated resource handle or client must not take.
+pub fn handle_reserved_methods() -> impl Iterator<Item = &'static str> {
+    STD_METHOD_NAMES.iter().copied()
+}
+
+/// Names a parameter setter of a generated builder must not take (besides the builder's
+/// own methods).
+pub fn setter_reserved_methods() -> impl Iterator<Item = &'static str> {
+    STD_METHOD_NAMES.iter().chain(OPERATOR_METHOD_NAMES).copied()
+}
 
 /// Whether `name` is a Rust keyword in any edition.
 pub fn is_keyword(name: &str) -> bool {

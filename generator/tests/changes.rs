@@ -162,6 +162,43 @@ fn fields_added_removed_retyped_and_inline_members_under_their_parent() {
 }
 
 #[test]
+fn schemas_are_reported_with_the_type_the_ir_gave_them() {
+    // `HTTPMode` and `HttpMode` convert to the same Rust name; the first keeps its spelling.
+    let report = fixture("schema_names");
+    assert_eq!(classified(&report), [(Breaking, SchemaChanged, "keyed"), (Additive, EnumValueAdded, "HTTPMode")]);
+    assert!(detail(&report, EnumValueAdded, "HTTPMode").contains("`QUIC` added (`HTTPMode::Quic`)"));
+    assert!(detail(&report, SchemaChanged, "keyed").contains("type alias `Keyed = i64` -> type alias `Keyed = i32`"));
+}
+
+#[test]
+fn a_new_enum_value_that_renames_existing_variants_is_breaking() {
+    let report = fixture("enum_names");
+    assert_eq!(
+        classified(&report),
+        [
+            (Breaking, EnumChanged, "Color"),
+            (Breaking, EnumChanged, "State"),
+            (Additive, EnumValueAdded, "Color"),
+            (Additive, EnumValueAdded, "State"),
+        ]
+    );
+    // `RED` takes the name `COLOR_RED` had without its type's prefix.
+    assert_eq!(
+        detail(&report, EnumChanged, "Color"),
+        "Rust variant for `COLOR_RED` renamed `Red` -> `ColorRed`; `Color::Red` is now `RED`: code that used it still \
+         compiles and means the other value"
+    );
+    assert_eq!(
+        detail(&report, EnumValueAdded, "Color"),
+        "`RED` added (`Color::Red`); read until now as `Color::UnknownValue(\"RED\")`"
+    );
+    assert_eq!(
+        detail(&report, EnumChanged, "State"),
+        "the variant for values the crate does not know renamed `UnknownValue` -> `UnrecognizedValue`"
+    );
+}
+
+#[test]
 fn enum_values_added_are_additive_and_removed_breaking() {
     let report = fixture("enum_values");
     assert_eq!(
@@ -230,17 +267,35 @@ fn a_new_base_url_is_breaking() {
 #[test]
 fn rust_only_renames_are_caught() {
     // Both `order` enums shared one type, named after their common prefix; a value added
-    // to one splits them, and `B.order` changes Rust type with no change to its JSON.
+    // to one splits them, and `B.order` changes Rust type with no change to its JSON. The
+    // variants lose the prefix only in a type named after it, so they are renamed too.
     let report = fixture("rust_only");
     assert_eq!(
         classified(&report),
         [
             (Breaking, FieldRetyped, "A.order"),
             (Breaking, FieldRetyped, "B.order"),
+            (Breaking, EnumChanged, "A.order"),
+            (Breaking, EnumChanged, "A.order"),
+            (Breaking, EnumChanged, "B.order"),
+            (Breaking, EnumChanged, "B.order"),
             (Additive, EnumValueAdded, "A.order"),
         ]
     );
     assert_eq!(detail(&report, FieldRetyped, "B.order"), "Rust `B::order`: `Option<SortOrder>` -> `Option<BOrder>`");
+    let renames: Vec<&str> = report
+        .changes
+        .iter()
+        .filter(|c| c.kind == EnumChanged && c.subject == "B.order")
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert_eq!(
+        renames,
+        [
+            "Rust variant for `SORT_ORDER_ASC` renamed `Asc` -> `SortOrderAsc`",
+            "Rust variant for `SORT_ORDER_DESC` renamed `Desc` -> `SortOrderDesc`"
+        ]
+    );
 }
 
 #[test]

@@ -30,7 +30,32 @@ macro_rules! fixture_snapshots {
     )*};
 }
 
-fixture_snapshots!(scalars, collections, inline, enums, naming, recursion, non_object, docs, deprecated, methods);
+fixture_snapshots!(
+    scalars,
+    collections,
+    inline,
+    enums,
+    naming,
+    recursion,
+    non_object,
+    docs,
+    deprecated,
+    methods,
+    locals,
+    query_ref,
+    ref_by_id,
+    int64_alias,
+    nested_collections,
+    std_names,
+    title_markup,
+);
+
+/// The README is the crate's documentation, rendered by rustdoc as Markdown.
+#[test]
+fn title_markup_readme() {
+    let krate = generate_fixture("title_markup");
+    insta::assert_snapshot!(file(&krate, "README.md"));
+}
 
 /// People, one snapshot per schema and one per method, so that a regen diff shows up
 /// next to the schema or method that changed.

@@ -74,8 +74,11 @@ pub fn run(root: &Path) -> Result<()> {
         return Ok(());
     }
     print!("{}", report.render());
-    anyhow::bail!("{GENERATED_DIR}/ is stale: run `cargo xtask regen` and commit the result")
+    anyhow::bail!("{GENERATED_DIR}/ is stale: {REGEN_ADVICE}")
 }
+
+/// What to do when `generated/` is stale.
+pub const REGEN_ADVICE: &str = "run `cargo xtask regen`, review the diff of generated/ and commit it";
 
 /// Compares the `src/` files of `krate` with the crate directory `crate_dir`.
 pub fn check_crate(crate_dir: &Path, krate: &GeneratedCrate) -> Result<CheckReport> {

@@ -20,7 +20,7 @@ async fn main() {
     let updated = client
         .people()
         .update_contact("people/c1", &person, "names")
-        .sources([ReadSourceType::ReadSourceTypeContact])
+        .sources([ReadSourceType::Contact])
         .send()
         .await;
     println!("updateContact: {:?}", updated.map(|p| p.resource_name));

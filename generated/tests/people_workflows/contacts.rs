@@ -59,13 +59,13 @@ async fn sources_travel_as_a_repeated_parameter() {
     let client = client(&server);
 
     let profile_only =
-        client.people().get(&ada, "names").sources([ReadSourceType::ReadSourceTypeProfile]).send().await.unwrap();
+        client.people().get(&ada, "names").sources([ReadSourceType::Profile]).send().await.unwrap();
     assert!(profile_only.names.is_empty(), "contact data needs READ_SOURCE_TYPE_CONTACT");
 
     let both = client
         .people()
         .get(&ada, "names")
-        .sources([ReadSourceType::ReadSourceTypeProfile, ReadSourceType::ReadSourceTypeContact])
+        .sources([ReadSourceType::Profile, ReadSourceType::Contact])
         .send()
         .await
         .unwrap();

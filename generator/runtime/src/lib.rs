@@ -81,6 +81,9 @@
 pub mod auth;
 mod call;
 mod client;
+/// Names the generator and generated code rely on; not for applications.
+#[doc(hidden)]
+pub mod contract;
 mod download;
 pub mod error;
 mod extra;

@@ -28,6 +28,24 @@ pub trait JsonBody {
     fn to_json(&self) -> Vec<u8>;
 }
 
+/// A request body that is not an object type (an array, a map, a scalar, an enum),
+/// encoded by [`to_vec`]: 64-bit integers travel as strings there too, as the Discovery
+/// `int64` and `uint64` formats say, where serde would write numbers.
+///
+/// ```
+/// use discovery_runtime::wire::{JsonBody, ValueBody};
+///
+/// assert_eq!(ValueBody(&vec![1i64, 2]).to_json(), br#"["1","2"]"#);
+/// ```
+#[doc(hidden)]
+pub struct ValueBody<'a, T: ?Sized>(pub &'a T);
+
+impl<T: ToJson + ?Sized> JsonBody for ValueBody<'_, T> {
+    fn to_json(&self) -> Vec<u8> {
+        to_vec(self.0)
+    }
+}
+
 /// One member of a generated object type, written by the `Serialize` impl of
 /// [`json_object!`](crate::json_object).
 ///

@@ -1,0 +1,37 @@
+//! The names that generated code, the generator and this crate must agree on.
+//!
+//! The generator (`discovery-codegen`) compiles this very file (through `#[path]`), so
+//! each name is written once: the generator reads it here, and `tests/contract.rs` fails
+//! when the macros of this crate stop matching it. Constants only: no item of this file
+//! may need anything else from this crate.
+
+/// The crate name generated code reaches this crate by (`discovery_runtime::Call`).
+pub const CRATE: &str = "discovery_runtime";
+
+/// The package name generated manifests depend on.
+pub const PACKAGE: &str = "discovery-runtime";
+
+/// The options `call_options!` adds to every method builder. The
+/// generator keeps parameter setters off these names (and off [`BUILDER_SENDERS`]).
+pub const BUILDER_OPTIONS: &[&str] =
+    &["fields", "quota_user", "param", "header", "add_scope", "retry_policy", "timeout", "deadline"];
+
+/// The sending methods `call_options!` adds, given a response type.
+pub const BUILDER_SENDERS: &[&str] = &["send", "send_with_response"];
+
+/// The field of a method builder that `call_options!` reads
+/// (`self.call`): a `Call`.
+pub const BUILDER_CALL_FIELD: &str = "call";
+
+/// `call_options!`: a builder's options and sending methods.
+pub const CALL_OPTIONS: &str = "call_options";
+/// `json_object!`: an object type's JSON members.
+pub const JSON_OBJECT: &str = "json_object";
+/// `string_enum!`: an enum's wire spellings.
+pub const STRING_ENUM: &str = "string_enum";
+/// `field_names!`: the field names a field mask accepts.
+pub const FIELD_NAMES: &str = "field_names";
+
+/// The macros generated code invokes as `discovery_runtime::NAME!(..)`, each a table that
+/// the generator lays out one entry per line.
+pub const TABLE_MACROS: &[&str] = &[CALL_OPTIONS, JSON_OBJECT, STRING_ENUM, FIELD_NAMES];
