@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use xtask::bench::{self, BenchOptions, Section};
 use xtask::corpus::CorpusOptions;
-use xtask::{check, corpus, fetch, regen, workspace_root, PEOPLE_DOCUMENT};
+use xtask::package::PackageOptions;
+use xtask::{check, corpus, fetch, package, regen, workspace_root, PEOPLE_DOCUMENT};
 
 /// Maintainer commands for the Discovery client generator.
 #[derive(Parser)]
@@ -72,6 +73,17 @@ enum Command {
         /// from the workspace root].
         #[arg(long)]
         corpus: Option<PathBuf>,
+    },
+    /// Package the published crates (runtime, People, test server), unpack them outside the
+    /// workspace, run their tests and doctests there, and build and test a scratch application
+    /// that depends on them through the READMEs' dependency lines.
+    Package {
+        /// The scratch workspace [default: target/package-check in the workspace].
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Cargo target directory [default: target in the workspace, to reuse its build].
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
     },
     /// Generate and compile a crate for every *.json Discovery document in DIR.
     Corpus {
@@ -141,6 +153,13 @@ fn run(command: Command) -> anyhow::Result<()> {
                 people1_usage: people1_usage
                     .unwrap_or_else(|| bench::default_path(&root, bench::DEFAULT_PEOPLE1_USAGE)),
                 corpus: corpus.unwrap_or_else(|| bench::default_path(&root, bench::DEFAULT_CORPUS)),
+            },
+        ),
+        Command::Package { out_dir, target_dir } => package::run(
+            &root,
+            &PackageOptions {
+                out_dir: out_dir.unwrap_or_else(|| root.join("target/package-check")),
+                target_dir: target_dir.unwrap_or_else(|| root.join("target")),
             },
         ),
         Command::Corpus { dir, jobs, filter, clippy, no_check, out_dir, report, target_dir } => {
