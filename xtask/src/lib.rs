@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod fetch;
 pub mod package;
 pub mod regen;
+pub mod version;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
