@@ -28,12 +28,13 @@ pub fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-/// Generation options for `generated/`: the runtime is the sibling path dependency.
+/// Generation options for `generated/`: the runtime is the sibling path dependency. (Only
+/// the sources are written there: the manifest is maintained by hand.)
 pub fn people_options() -> CrateOptions {
     CrateOptions {
         crate_name: Some(PEOPLE_CRATE.to_owned()),
-        crate_version: "0.1.0".to_owned(),
         runtime: RuntimeDependency::Path("../generator/runtime".to_owned()),
+        ..CrateOptions::default()
     }
 }
 

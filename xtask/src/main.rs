@@ -101,6 +101,10 @@ enum Command {
         /// Only generate (and time generation); compile nothing.
         #[arg(long)]
         no_check: bool,
+        /// Package every crate (`cargo package`, against the local runtime) and check the
+        /// packaged crates instead of the generated directories.
+        #[arg(long, conflicts_with = "no_check")]
+        package: bool,
         /// Where the crates and their workspace go [default: target/corpus in the workspace].
         #[arg(long)]
         out_dir: Option<PathBuf>,
@@ -162,7 +166,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 target_dir: target_dir.unwrap_or_else(|| root.join("target")),
             },
         ),
-        Command::Corpus { dir, jobs, filter, clippy, no_check, out_dir, report, target_dir } => {
+        Command::Corpus { dir, jobs, filter, clippy, no_check, package, out_dir, report, target_dir } => {
             let out_dir = out_dir.unwrap_or_else(|| root.join("target/corpus"));
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
             corpus::run(&CorpusOptions {
@@ -171,6 +175,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 filter,
                 clippy,
                 no_check,
+                package,
                 report: report.unwrap_or_else(|| out_dir.join("report.md")),
                 out_dir,
                 target_dir: target_dir.unwrap_or_else(|| root.join("target/corpus-target")),
