@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod corpus;
 pub mod fetch;
+pub mod latest;
 pub mod package;
 pub mod regen;
 pub mod version;

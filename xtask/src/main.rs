@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use xtask::bench::{self, BenchOptions, Section};
 use xtask::corpus::CorpusOptions;
+use xtask::latest::LatestOptions;
 use xtask::package::PackageOptions;
-use xtask::{check, corpus, fetch, package, regen, workspace_root, PEOPLE_DOCUMENT};
+use xtask::{check, corpus, fetch, latest, package, regen, workspace_root, PEOPLE_DOCUMENT};
 
 /// Maintainer commands for the Discovery client generator.
 #[derive(Parser)]
@@ -85,6 +86,14 @@ enum Command {
         #[arg(long)]
         target_dir: Option<PathBuf>,
     },
+    /// Copy the workspace, move every dependency to its newest semver-compatible version
+    /// (`cargo update`), and run clippy and rustdoc with -D warnings and the tests there.
+    /// Needs the crates.io index; not run in CI.
+    Latest {
+        /// Where the copy and its build go [default: target/latest in the workspace].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Generate and compile a crate for every *.json Discovery document in DIR.
     Corpus {
         /// Directory of Discovery documents.
@@ -159,6 +168,9 @@ fn run(command: Command) -> anyhow::Result<()> {
                 corpus: corpus.unwrap_or_else(|| bench::default_path(&root, bench::DEFAULT_CORPUS)),
             },
         ),
+        Command::Latest { dir } => {
+            latest::run(&root, &LatestOptions { dir: dir.unwrap_or_else(|| root.join("target/latest")) })
+        }
         Command::Package { out_dir, target_dir } => package::run(
             &root,
             &PackageOptions {
