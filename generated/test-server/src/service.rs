@@ -553,10 +553,42 @@ fn render_person(name: &str, contact: &Contact, mask: Option<&[String]>, contact
     }
     for (field, value) in &contact.data {
         if wanted(field) {
-            out.insert(field.clone(), value.clone());
+            let mut value = value.clone();
+            if field == "names" {
+                with_display_names(&mut value);
+            }
+            out.insert(field.clone(), value);
         }
     }
     Value::Object(out)
+}
+
+/// Google derives `displayName` and `displayNameLastFirst` from the parts of a name on every
+/// read (they are output only: what a client sends is ignored); English order here.
+fn with_display_names(names: &mut Value) {
+    for name in names.as_array_mut().into_iter().flatten() {
+        let Some(name) = name.as_object_mut() else { continue };
+        let part = |key: &str| name.get(key).and_then(Value::as_str).filter(|p| !p.is_empty()).map(str::to_owned);
+        let (prefix, given, middle, family, suffix) = (
+            part("honorificPrefix"),
+            part("givenName"),
+            part("middleName"),
+            part("familyName"),
+            part("honorificSuffix"),
+        );
+        let join = |parts: &[&Option<String>]| parts.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(" ");
+        let display = join(&[&prefix, &given, &middle, &family, &suffix]);
+        if display.is_empty() {
+            continue;
+        }
+        let first = join(&[&prefix, &given, &middle]);
+        let last_first = match (&family, first.is_empty()) {
+            (Some(family), false) => format!("{family}, {first}"),
+            _ => display.clone(),
+        };
+        name.insert("displayName".into(), display.into());
+        name.insert("displayNameLastFirst".into(), last_first.into());
+    }
 }
 
 /// Stores the masked fields of `person` into `data`: non-empty arrays replace, anything

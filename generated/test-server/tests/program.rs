@@ -52,6 +52,9 @@ async fn serves_the_seeded_contacts_and_groups() {
     let client = PeopleClient::builder().base_url(url).token_provider(StaticToken::new("any")).build().unwrap();
     let ada = client.people().get("people/c1", "names,memberships").send().await.unwrap();
     assert_eq!(ada.names[0].given_name.as_deref(), Some("Ada"));
+    // Derived by the server on every read, as Google does.
+    assert_eq!(ada.names[0].display_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(ada.names[0].display_name_last_first.as_deref(), Some("Lovelace, Ada"));
     let groups: Vec<Option<String>> = ada
         .memberships
         .iter()

@@ -44,6 +44,7 @@ async fn update_under_etags_retries_after_a_rival_write() {
         .unwrap();
 
     assert_eq!(updated.names[0].given_name.as_deref(), Some("Ada"));
+    assert_eq!(updated.names[0].display_name.as_deref(), Some("Ada"), "derived from the new name, not the old one");
     let statuses: Vec<u16> = server.requests_with(Method::PATCH).iter().map(|seen| seen.status).collect();
     assert_eq!(statuses, [400, 200], "the first write met the rival's etag, the second went through");
     let stored = server.contact(&name).unwrap();
