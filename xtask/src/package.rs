@@ -4,7 +4,7 @@
 //!    the unpublished runtime resolves to the runtime being packaged). `--no-verify`: the
 //!    steps below build the same packaged sources, and more of them (doctests, examples).
 //! 2. Each `.crate` file is checked against what users need (licenses, README, no tests)
-//!    and unpacked on its own, outside the workspace.
+//!    and unpacked on its own, outside the repository's workspace.
 //! 3. A scratch workspace holds the unpacked crates and a small application whose manifest
 //!    takes its dependency lines from the READMEs; `[patch.crates-io]` points the registry
 //!    names at the unpacked crates, exactly as crates.io would serve them once published.
