@@ -271,7 +271,7 @@ mod ours {
                 "decode" => {
                     // As the runtime does: one UTF-8 check of the body, then its reader.
                     let text = std::str::from_utf8(page).expect("UTF-8");
-                    let r: ListConnectionsResponse = google_people_v1::wire::from_str(text).expect("decode");
+                    let r: ListConnectionsResponse = discovery_runtime::for_generated_code::from_str(text).expect("decode");
                     assert_eq!(r.connections.len(), PAGE_SIZE);
                 }
                 other => panic!("unknown scenario {other}"),

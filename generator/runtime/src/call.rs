@@ -17,8 +17,8 @@ use crate::client::{Client, QueueGuard};
 use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
 use crate::info::MethodInfo;
 use crate::query::{encode_pairs, QueryValue};
+use crate::reader::FromJson;
 use crate::retry::{Attempted, Deadline, RetryPolicy, Retrying};
-use crate::wire::FromJson;
 use crate::BoxFuture;
 
 /// A decoded response together with its HTTP status and headers.
@@ -750,9 +750,9 @@ pub(crate) fn decode_body<R: FromJson>(raw: RawResponse) -> Result<R> {
 pub(crate) fn decode<R: FromJson>(raw: &RawResponse) -> Result<R> {
     let text = json_text(raw)?;
     let result = if text.is_empty() {
-        crate::wire::from_str("null").or_else(|_| crate::wire::from_str("{}"))
+        crate::reader::from_str("null").or_else(|_| crate::reader::from_str("{}"))
     } else {
-        crate::wire::from_str(text)
+        crate::reader::from_str(text)
     };
     result.map_err(|e| decode_error(raw, &e))
 }
@@ -833,7 +833,7 @@ mod tests {
         let v: serde_json::Value = decode(&raw(b" {\"a\":\"\xc3\xa9\"} ")).unwrap();
         assert_eq!(v["a"], "\u{e9}");
         assert_eq!(decode::<serde_json::Value>(&raw(b" \n")).unwrap(), serde_json::Value::Null);
-        assert!(decode::<crate::wire::Serde<serde_json::Map<String, serde_json::Value>>>(&raw(b""))
+        assert!(decode::<crate::reader::Serde<serde_json::Map<String, serde_json::Value>>>(&raw(b""))
             .unwrap()
             .0
             .is_empty());

@@ -348,7 +348,7 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
-    /// Sends this header with every request (a call's own [`header`](crate::Call::header)
+    /// Sends this header with every request (a method builder's own `.header(..)`
     /// of the same name replaces it). Repeat for several; an invalid name or value fails
     /// [`build`](Self::build).
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {

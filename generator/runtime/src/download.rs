@@ -134,7 +134,7 @@ impl Call {
     /// `ETag`, when it has one) or the download fails with [`Error::Protocol`].
     ///
     /// ```no_run
-    /// # async fn run(call: discovery_runtime::Call) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn run(call: discovery_runtime::for_generated_code::Call) -> Result<(), Box<dyn std::error::Error>> {
     /// let mut file = tokio::fs::File::create("report.pdf").await?;
     /// let written = call.download_to(&mut file).await?;
     /// # let _ = written;

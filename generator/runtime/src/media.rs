@@ -247,7 +247,7 @@ type SessionStarted = Arc<dyn Fn(&str) + Send + Sync>;
 /// ```no_run
 /// use discovery_runtime::{Media, Upload};
 ///
-/// # async fn run(call: discovery_runtime::Call, saved: Option<String>) -> discovery_runtime::Result<()> {
+/// # async fn run(call: discovery_runtime::for_generated_code::Call, saved: Option<String>) -> discovery_runtime::Result<()> {
 /// let media = Media::from_path("video/mp4", "holiday.mp4").map_err(|e| discovery_runtime::Error::Upload(e.to_string()))?;
 /// let upload = match saved {
 ///     // A session a previous run started (it stays valid for about a week).
@@ -370,7 +370,7 @@ impl Call {
     ///
     /// The whole upload holds the client's mutation queue, and every request of it goes
     /// through the retry loop.
-    pub fn upload<R: crate::wire::FromJson>(self, media: Media, upload: Upload) -> ResponseFuture<R> {
+    pub fn upload<R: crate::reader::FromJson>(self, media: Media, upload: Upload) -> ResponseFuture<R> {
         ResponseFuture::new(Box::pin(self.upload_raw(media, upload)), decode_body::<R>)
     }
 

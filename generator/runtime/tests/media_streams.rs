@@ -7,10 +7,8 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use discovery_runtime::{
-    ApiInfo, Call, Client, Error, HttpMethod, Media, MediaUploadInfo, MethodInfo, PathParam, RetryPolicy, Upload,
-    UploadProgress, CHUNK_GRANULARITY,
-};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, Error, Media, RetryPolicy, Upload, UploadProgress, CHUNK_GRANULARITY};
 use serde_json::{json, Value};
 
 mod media_server;

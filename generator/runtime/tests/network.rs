@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use discovery_runtime::auth::{AuthError, StaticToken, TokenFuture, TokenProvider};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
 use discovery_runtime::{
-    ApiInfo, BoxFuture, Call, Client, ClientBuilder, Error, HttpClientBuilder, HttpMethod, HttpTransport, MethodInfo,
-    PathParam, RetryPolicy, TransportError,
+    ApiInfo, BoxFuture, Client, ClientBuilder, Error, HttpClientBuilder, HttpTransport, RetryPolicy, TransportError,
 };
 use http_body_util::{BodyExt, Full};
 use rustls::pki_types::PrivateKeyDer;

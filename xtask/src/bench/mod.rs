@@ -56,8 +56,9 @@ pub fn default_path(root: &Path, relative: &str) -> PathBuf {
     // `..` is resolved when the path exists, so that messages and the report show a clean path.
     path.canonicalize().unwrap_or(path)
 }
-/// The relative path dependency in `bench/*/Cargo.toml`, rewritten to an absolute one.
+/// The relative path dependencies in `bench/*/Cargo.toml`, rewritten to absolute ones.
 const GENERATED_PATH_DEP: &str = "path = \"../../generated\"";
+const RUNTIME_PATH_DEP: &str = "path = \"../../generator/runtime\"";
 
 /// Sections of the benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -394,8 +395,10 @@ impl Machine {
 /// and `dst/target` and `dst/Cargo.lock` are kept.
 fn stage(src: &Path, dst: &Path, root: &Path, seed_lock: Option<&Path>) -> Result<()> {
     let generated = root.join("generated");
+    let runtime = root.join("generator/runtime");
     copy_tree(src, dst, &|text: String| {
         text.replace(GENERATED_PATH_DEP, &format!("path = {:?}", generated.display().to_string()))
+            .replace(RUNTIME_PATH_DEP, &format!("path = {:?}", runtime.display().to_string()))
     })?;
     let lock = dst.join("Cargo.lock");
     if let (Some(seed), false) = (seed_lock, lock.exists()) {
