@@ -95,6 +95,9 @@ pub struct TransportError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Connect,
+    /// The server's certificate was refused (unknown authority, wrong name, expired): a
+    /// connection that was not made, and will not be made by trying again.
+    Certificate,
     Request,
     Body,
     Redirect,
@@ -123,7 +126,14 @@ impl TransportError {
 
     /// Whether no connection could be made (so nothing of the request was sent).
     pub fn is_connect(&self) -> bool {
-        self.kind == Kind::Connect
+        matches!(self.kind, Kind::Connect | Kind::Certificate)
+    }
+
+    /// Whether the server's TLS certificate was refused (an authority the client does not
+    /// trust, another name, expired). Not retried: see
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    pub fn is_certificate(&self) -> bool {
+        self.kind == Kind::Certificate
     }
 
     /// Whether the response body stopped before its end or could not be decoded.
@@ -175,6 +185,8 @@ impl From<reqwest::Error> for TransportError {
             Kind::Unsendable
         } else if e.is_redirect() {
             Kind::Redirect
+        } else if e.is_connect() && refuses_certificate(&e) {
+            Kind::Certificate
         } else if e.is_connect() {
             Kind::Connect
         } else if e.is_body() || e.is_decode() {
@@ -191,6 +203,7 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.kind {
             Kind::Connect => "could not connect to the server",
+            Kind::Certificate => "the server's TLS certificate was refused",
             Kind::Request => "the request failed before a response arrived",
             Kind::Body => "the response body could not be read",
             Kind::Redirect => "redirect refused",
@@ -218,6 +231,22 @@ impl fmt::Display for TransportError {
 }
 
 impl StdError for TransportError {}
+
+/// Whether rustls refused the server's certificate somewhere below `e` (an `io::Error`
+/// hides its inner error from `source()`, so it is opened on the way).
+fn refuses_certificate(e: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented);
+        }
+        next = match cause.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        };
+    }
+    false
+}
 
 /// A redirect this crate does not follow; the source of a [`TransportError`] for which
 /// [`is_redirect`](TransportError::is_redirect) is true.
