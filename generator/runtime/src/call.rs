@@ -405,7 +405,9 @@ impl Call {
         let mut retrying = self.retrying(request.idempotent, deadline);
         let once = RetryPolicy::none();
         if request.once {
+            // Its body cannot be made again: no retry, not even with a new token after a 401.
             retrying.policy = &once;
+            retrying.auth = None;
         }
         retrying.run(|number| self.attempt(request, number, stream, span)).await
     }
@@ -556,13 +558,28 @@ impl Call {
             Payload::Streamed(make) => *outgoing.body_mut() = Some(make()?),
         }
 
-        let first = if outgoing.url().scheme() == "https" { shared.first_contact.enter().await } else { None };
-        let resp = shared.http.execute(outgoing).await.map_err(Error::from_transport);
-        if resp.is_ok() {
-            shared.first_contact.made();
+        let first_contact = shared.first_contact.as_deref().filter(|_| outgoing.url().scheme() == "https");
+        let first = match first_contact {
+            Some(first_contact) => first_contact.enter().await,
+            None => None,
+        };
+        let resp = shared.http.execute(outgoing).await;
+        if let (Ok(_), Some(first_contact)) = (&resp, first_contact) {
+            first_contact.made();
         }
         drop(first);
-        let resp = resp?;
+        let resp = resp.map_err(|mut e| {
+            let key = shared.api_key.as_deref();
+            let encoded_key = key.map(|k| {
+                let mut q = String::new();
+                encode_pairs(&mut q, [("", k)]);
+                q[1..].to_owned()
+            });
+            let secrets: Vec<&str> =
+                token_used.iter().map(String::as_str).chain(key).chain(encoded_key.as_deref()).collect();
+            e.scrub(&secrets);
+            Error::from_transport(e)
+        })?;
         let status = resp.status().as_u16();
         if stream && (request.answers)(status) {
             return Ok(Exchange::Streaming(resp));

@@ -575,3 +575,35 @@ async fn the_os_trust_store_is_used_when_asked_for_and_only_then() {
     assert!(!err.is_retryable());
     assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
 }
+
+/// A transport whose errors quote the request, URL and credentials included, as a
+/// careless middleware's might.
+struct Quoting;
+
+impl HttpTransport for Quoting {
+    fn execute(
+        &self,
+        request: discovery_runtime::reqwest::Request,
+    ) -> BoxFuture<'_, Result<discovery_runtime::reqwest::Response, TransportError>> {
+        let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let quoted = format!("cannot send GET {} with {auth}", request.url());
+        Box::pin(async move { Err(TransportError::request(quoted)) })
+    }
+}
+
+#[tokio::test]
+async fn a_transports_error_never_shows_the_key_or_the_token() {
+    let client = Client::builder(&API)
+        .transport(Quoting)
+        .api_key("AIza-SECRET/KEY+1")
+        .token_provider(StaticToken::new("ya29.SECRET-TOKEN"))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = get(&client, "vm-1").send::<Value>().await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    for shown in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
+        assert!(shown.contains("cannot send GET"), "the cause is kept: {shown}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
+}
