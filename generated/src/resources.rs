@@ -36,7 +36,7 @@ impl ContactGroupsResource {
         &self,
         resource_names: impl IntoIterator<Item = impl Into<String>>,
     ) -> ContactGroupsBatchGetCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsBatchGetCall::METHOD,
         );
@@ -62,7 +62,7 @@ impl ContactGroupsResource {
             crate::types::CreateContactGroupRequest,
         >,
     ) -> ContactGroupsCreateCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsCreateCall::METHOD,
         );
@@ -80,7 +80,7 @@ impl ContactGroupsResource {
     /// Scopes, any of:
     /// - `https://www.googleapis.com/auth/contacts`
     pub fn delete(&self, resource_name: impl Into<String>) -> ContactGroupsDeleteCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsDeleteCall::METHOD,
         );
@@ -99,7 +99,7 @@ impl ContactGroupsResource {
     /// - `https://www.googleapis.com/auth/contacts`
     /// - `https://www.googleapis.com/auth/contacts.readonly`
     pub fn get(&self, resource_name: impl Into<String>) -> ContactGroupsGetCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsGetCall::METHOD,
         );
@@ -115,7 +115,7 @@ impl ContactGroupsResource {
     /// - `https://www.googleapis.com/auth/contacts`
     /// - `https://www.googleapis.com/auth/contacts.readonly`
     pub fn list(&self) -> ContactGroupsListCall {
-        let call = discovery_runtime::Call::new(
+        let call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsListCall::METHOD,
         );
@@ -139,7 +139,7 @@ impl ContactGroupsResource {
             crate::types::UpdateContactGroupRequest,
         >,
     ) -> ContactGroupsUpdateCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsUpdateCall::METHOD,
         );
@@ -153,14 +153,14 @@ impl ContactGroupsResource {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsBatchGetCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsBatchGetCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.batchGet",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/contactGroups:batchGet",
         )
         .with_scopes(
@@ -192,14 +192,14 @@ discovery_runtime::call_options!(ContactGroupsBatchGetCall => crate::types::Batc
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsCreateCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsCreateCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.create",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/contactGroups",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
@@ -211,19 +211,19 @@ discovery_runtime::call_options!(ContactGroupsCreateCall => crate::types::Contac
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsDeleteCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsDeleteCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.delete",
-            discovery_runtime::HttpMethod::Delete,
+            discovery_runtime::for_generated_code::HttpMethod::Delete,
             "v1/{+resourceName}",
         )
         .with_path_params(
             &[
-                discovery_runtime::PathParam::new(
+                discovery_runtime::for_generated_code::PathParam::new(
                     "resourceName",
                     Some("^contactGroups/[^/]+$"),
                 ),
@@ -244,19 +244,19 @@ discovery_runtime::call_options!(ContactGroupsDeleteCall => crate::types::Empty)
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsGetCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsGetCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.get",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/{+resourceName}",
         )
         .with_path_params(
             &[
-                discovery_runtime::PathParam::new(
+                discovery_runtime::for_generated_code::PathParam::new(
                     "resourceName",
                     Some("^contactGroups/[^/]+$"),
                 ),
@@ -291,14 +291,14 @@ discovery_runtime::call_options!(ContactGroupsGetCall => crate::types::ContactGr
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsListCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsListCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.list",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/contactGroups",
         )
         .with_scopes(
@@ -369,19 +369,19 @@ impl discovery_runtime::Page for crate::types::ListContactGroupsResponse {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsUpdateCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsUpdateCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.update",
-            discovery_runtime::HttpMethod::Put,
+            discovery_runtime::for_generated_code::HttpMethod::Put,
             "v1/{+resourceName}",
         )
         .with_path_params(
             &[
-                discovery_runtime::PathParam::new(
+                discovery_runtime::for_generated_code::PathParam::new(
                     "resourceName",
                     Some("^contactGroups/[^/]+$"),
                 ),
@@ -416,7 +416,7 @@ impl ContactGroupsMembersResource {
             crate::types::ModifyContactGroupMembersRequest,
         >,
     ) -> ContactGroupsMembersModifyCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &ContactGroupsMembersModifyCall::METHOD,
         );
@@ -432,19 +432,19 @@ impl ContactGroupsMembersResource {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContactGroupsMembersModifyCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl ContactGroupsMembersModifyCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.contactGroups.members.modify",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/{+resourceName}/members:modify",
         )
         .with_path_params(
             &[
-                discovery_runtime::PathParam::new(
+                discovery_runtime::for_generated_code::PathParam::new(
                     "resourceName",
                     Some("^contactGroups/[^/]+$"),
                 ),
@@ -480,7 +480,7 @@ impl OtherContactsResource {
             crate::types::CopyOtherContactToMyContactsGroupRequest,
         >,
     ) -> OtherContactsCopyOtherContactToMyContactsGroupCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &OtherContactsCopyOtherContactToMyContactsGroupCall::METHOD,
         );
@@ -504,7 +504,7 @@ impl OtherContactsResource {
         &self,
         read_mask: impl Into<discovery_runtime::FieldMask>,
     ) -> OtherContactsListCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &OtherContactsListCall::METHOD,
         );
@@ -527,7 +527,7 @@ impl OtherContactsResource {
         query: impl Into<String>,
         read_mask: impl Into<discovery_runtime::FieldMask>,
     ) -> OtherContactsSearchCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &OtherContactsSearchCall::METHOD,
         );
@@ -541,19 +541,19 @@ impl OtherContactsResource {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct OtherContactsCopyOtherContactToMyContactsGroupCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl OtherContactsCopyOtherContactToMyContactsGroupCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.otherContacts.copyOtherContactToMyContactsGroup",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/{+resourceName}:copyOtherContactToMyContactsGroup",
         )
         .with_path_params(
             &[
-                discovery_runtime::PathParam::new(
+                discovery_runtime::for_generated_code::PathParam::new(
                     "resourceName",
                     Some("^otherContacts/[^/]+$"),
                 ),
@@ -573,14 +573,14 @@ discovery_runtime::call_options!(OtherContactsCopyOtherContactToMyContactsGroupC
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct OtherContactsListCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl OtherContactsListCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.otherContacts.list",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/otherContacts",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts.other.readonly"]);
@@ -652,14 +652,14 @@ impl discovery_runtime::Page for crate::types::ListOtherContactsResponse {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct OtherContactsSearchCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl OtherContactsSearchCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.otherContacts.search",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/otherContacts:search",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts.other.readonly"]);
@@ -702,7 +702,7 @@ impl PeopleResource {
             crate::types::BatchCreateContactsRequest,
         >,
     ) -> PeopleBatchCreateContactsCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleBatchCreateContactsCall::METHOD,
         );
@@ -727,7 +727,7 @@ impl PeopleResource {
             crate::types::BatchDeleteContactsRequest,
         >,
     ) -> PeopleBatchDeleteContactsCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleBatchDeleteContactsCall::METHOD,
         );
@@ -752,7 +752,7 @@ impl PeopleResource {
             crate::types::BatchUpdateContactsRequest,
         >,
     ) -> PeopleBatchUpdateContactsCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleBatchUpdateContactsCall::METHOD,
         );
@@ -777,7 +777,7 @@ impl PeopleResource {
         person: impl ::std::borrow::Borrow<crate::types::Person>,
         person_fields: impl Into<discovery_runtime::FieldMask>,
     ) -> PeopleCreateContactCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleCreateContactCall::METHOD,
         );
@@ -799,7 +799,7 @@ impl PeopleResource {
         &self,
         resource_name: impl Into<String>,
     ) -> PeopleDeleteContactCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleDeleteContactCall::METHOD,
         );
@@ -820,7 +820,7 @@ impl PeopleResource {
         &self,
         resource_name: impl Into<String>,
     ) -> PeopleDeleteContactPhotoCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleDeleteContactPhotoCall::METHOD,
         );
@@ -856,7 +856,7 @@ impl PeopleResource {
         resource_name: impl Into<String>,
         person_fields: impl Into<discovery_runtime::FieldMask>,
     ) -> PeopleGetCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleGetCall::METHOD,
         );
@@ -891,7 +891,7 @@ impl PeopleResource {
         person_fields: impl Into<discovery_runtime::FieldMask>,
         resource_names: impl IntoIterator<Item = impl Into<String>>,
     ) -> PeopleGetBatchGetCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleGetBatchGetCall::METHOD,
         );
@@ -918,7 +918,7 @@ impl PeopleResource {
         read_mask: impl Into<discovery_runtime::FieldMask>,
         sources: impl IntoIterator<Item = crate::types::DirectorySourceType>,
     ) -> PeopleListDirectoryPeopleCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleListDirectoryPeopleCall::METHOD,
         );
@@ -945,7 +945,7 @@ impl PeopleResource {
         query: impl Into<String>,
         read_mask: impl Into<discovery_runtime::FieldMask>,
     ) -> PeopleSearchContactsCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleSearchContactsCall::METHOD,
         );
@@ -971,7 +971,7 @@ impl PeopleResource {
         read_mask: impl Into<discovery_runtime::FieldMask>,
         sources: impl IntoIterator<Item = crate::types::DirectorySourceType>,
     ) -> PeopleSearchDirectoryPeopleCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleSearchDirectoryPeopleCall::METHOD,
         );
@@ -1000,7 +1000,7 @@ impl PeopleResource {
         person: impl ::std::borrow::Borrow<crate::types::Person>,
         update_person_fields: impl Into<discovery_runtime::FieldMask>,
     ) -> PeopleUpdateContactCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleUpdateContactCall::METHOD,
         );
@@ -1027,7 +1027,7 @@ impl PeopleResource {
             crate::types::UpdateContactPhotoRequest,
         >,
     ) -> PeopleUpdateContactPhotoCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleUpdateContactPhotoCall::METHOD,
         );
@@ -1043,14 +1043,14 @@ impl PeopleResource {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleBatchCreateContactsCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleBatchCreateContactsCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.batchCreateContacts",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/people:batchCreateContacts",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
@@ -1062,14 +1062,14 @@ discovery_runtime::call_options!(PeopleBatchCreateContactsCall => crate::types::
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleBatchDeleteContactsCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleBatchDeleteContactsCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.batchDeleteContacts",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/people:batchDeleteContacts",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
@@ -1081,14 +1081,14 @@ discovery_runtime::call_options!(PeopleBatchDeleteContactsCall => crate::types::
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleBatchUpdateContactsCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleBatchUpdateContactsCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.batchUpdateContacts",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/people:batchUpdateContacts",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
@@ -1100,14 +1100,14 @@ discovery_runtime::call_options!(PeopleBatchUpdateContactsCall => crate::types::
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleCreateContactCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleCreateContactCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.createContact",
-            discovery_runtime::HttpMethod::Post,
+            discovery_runtime::for_generated_code::HttpMethod::Post,
             "v1/people:createContact",
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
@@ -1128,18 +1128,23 @@ discovery_runtime::call_options!(PeopleCreateContactCall => crate::types::Person
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleDeleteContactCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleDeleteContactCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.deleteContact",
-            discovery_runtime::HttpMethod::Delete,
+            discovery_runtime::for_generated_code::HttpMethod::Delete,
             "v1/{+resourceName}:deleteContact",
         )
         .with_path_params(
-            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+            &[
+                discovery_runtime::for_generated_code::PathParam::new(
+                    "resourceName",
+                    Some("^people/[^/]+$"),
+                ),
+            ],
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
@@ -1150,18 +1155,23 @@ discovery_runtime::call_options!(PeopleDeleteContactCall => crate::types::Empty)
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleDeleteContactPhotoCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleDeleteContactPhotoCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.deleteContactPhoto",
-            discovery_runtime::HttpMethod::Delete,
+            discovery_runtime::for_generated_code::HttpMethod::Delete,
             "v1/{+resourceName}:deleteContactPhoto",
         )
         .with_path_params(
-            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+            &[
+                discovery_runtime::for_generated_code::PathParam::new(
+                    "resourceName",
+                    Some("^people/[^/]+$"),
+                ),
+            ],
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
@@ -1192,18 +1202,23 @@ discovery_runtime::call_options!(PeopleDeleteContactPhotoCall => crate::types::D
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleGetCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleGetCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.get",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/{+resourceName}",
         )
         .with_path_params(
-            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+            &[
+                discovery_runtime::for_generated_code::PathParam::new(
+                    "resourceName",
+                    Some("^people/[^/]+$"),
+                ),
+            ],
         )
         .with_scopes(
             &[
@@ -1247,14 +1262,14 @@ discovery_runtime::call_options!(PeopleGetCall => crate::types::Person);
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleGetBatchGetCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleGetBatchGetCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.getBatchGet",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/people:batchGet",
         )
         .with_scopes(
@@ -1299,14 +1314,14 @@ discovery_runtime::call_options!(PeopleGetBatchGetCall => crate::types::GetPeopl
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleListDirectoryPeopleCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleListDirectoryPeopleCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.listDirectoryPeople",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/people:listDirectoryPeople",
         )
         .with_scopes(&["https://www.googleapis.com/auth/directory.readonly"]);
@@ -1378,14 +1393,14 @@ impl discovery_runtime::Page for crate::types::ListDirectoryPeopleResponse {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleSearchContactsCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleSearchContactsCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.searchContacts",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/people:searchContacts",
         )
         .with_scopes(
@@ -1417,14 +1432,14 @@ discovery_runtime::call_options!(PeopleSearchContactsCall => crate::types::Searc
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleSearchDirectoryPeopleCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleSearchDirectoryPeopleCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.searchDirectoryPeople",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/people:searchDirectoryPeople",
         )
         .with_scopes(&["https://www.googleapis.com/auth/directory.readonly"]);
@@ -1484,18 +1499,23 @@ impl discovery_runtime::Page for crate::types::SearchDirectoryPeopleResponse {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleUpdateContactCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleUpdateContactCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.updateContact",
-            discovery_runtime::HttpMethod::Patch,
+            discovery_runtime::for_generated_code::HttpMethod::Patch,
             "v1/{+resourceName}:updateContact",
         )
         .with_path_params(
-            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+            &[
+                discovery_runtime::for_generated_code::PathParam::new(
+                    "resourceName",
+                    Some("^people/[^/]+$"),
+                ),
+            ],
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 
@@ -1526,18 +1546,23 @@ discovery_runtime::call_options!(PeopleUpdateContactCall => crate::types::Person
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleUpdateContactPhotoCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleUpdateContactPhotoCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.updateContactPhoto",
-            discovery_runtime::HttpMethod::Patch,
+            discovery_runtime::for_generated_code::HttpMethod::Patch,
             "v1/{+resourceName}:updateContactPhoto",
         )
         .with_path_params(
-            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+            &[
+                discovery_runtime::for_generated_code::PathParam::new(
+                    "resourceName",
+                    Some("^people/[^/]+$"),
+                ),
+            ],
         )
         .with_scopes(&["https://www.googleapis.com/auth/contacts"]);
 }
@@ -1567,7 +1592,7 @@ impl PeopleConnectionsResource {
         resource_name: impl Into<String>,
         person_fields: impl Into<discovery_runtime::FieldMask>,
     ) -> PeopleConnectionsListCall {
-        let mut call = discovery_runtime::Call::new(
+        let mut call = discovery_runtime::for_generated_code::Call::new(
             &self.client,
             &PeopleConnectionsListCall::METHOD,
         );
@@ -1581,18 +1606,23 @@ impl PeopleConnectionsResource {
 #[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct PeopleConnectionsListCall {
-    pub(crate) call: discovery_runtime::Call,
+    pub(crate) call: discovery_runtime::for_generated_code::Call,
 }
 
 impl PeopleConnectionsListCall {
     /// What the runtime needs to know to send this method.
-    pub(crate) const METHOD: discovery_runtime::MethodInfo = discovery_runtime::MethodInfo::new(
+    pub(crate) const METHOD: discovery_runtime::for_generated_code::MethodInfo = discovery_runtime::for_generated_code::MethodInfo::new(
             "people.people.connections.list",
-            discovery_runtime::HttpMethod::Get,
+            discovery_runtime::for_generated_code::HttpMethod::Get,
             "v1/{+resourceName}/connections",
         )
         .with_path_params(
-            &[discovery_runtime::PathParam::new("resourceName", Some("^people/[^/]+$"))],
+            &[
+                discovery_runtime::for_generated_code::PathParam::new(
+                    "resourceName",
+                    Some("^people/[^/]+$"),
+                ),
+            ],
         )
         .with_scopes(
             &[

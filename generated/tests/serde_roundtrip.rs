@@ -116,27 +116,26 @@ fn typed_field_masks_spell_the_wire_names() {
 #[test]
 fn the_client_reader_and_writer_agree_with_serde() {
     use google_people_v1::types::BatchUpdateContactsRequest;
-    use google_people_v1::wire;
 
     let mut original = person_json();
     original["futureField"] = json!({"nested": [1, 2.5, "three", null]});
     original["names"][0]["givenName"] = json!("A\"da\\ \u{1} é \u{1F600}");
     let text = serde_json::to_string_pretty(&original).unwrap();
-    let read: Person = wire::from_str(&text).unwrap();
+    let read: Person = discovery_runtime::for_generated_code::from_str(&text).unwrap();
     let via_serde: Person = serde_json::from_str(&text).unwrap();
     assert_eq!(read, via_serde);
-    assert_eq!(wire::to_vec(&read), serde_json::to_vec(&read).unwrap());
-    assert_eq!(serde_json::from_slice::<Value>(&wire::to_vec(&read)).unwrap(), original);
+    assert_eq!(discovery_runtime::for_generated_code::to_vec(&read), serde_json::to_vec(&read).unwrap());
+    assert_eq!(serde_json::from_slice::<Value>(&discovery_runtime::for_generated_code::to_vec(&read)).unwrap(), original);
 
     let batch = BatchUpdateContactsRequest {
         contacts: [("people/c1".to_owned(), read.clone())].into(),
         update_mask: Some(FieldMask::from("names")),
         ..Default::default()
     };
-    assert_eq!(wire::to_vec(&batch), serde_json::to_vec(&batch).unwrap());
+    assert_eq!(discovery_runtime::for_generated_code::to_vec(&batch), serde_json::to_vec(&batch).unwrap());
     let photo = UpdateContactPhotoRequest {
         photo_bytes: Some(vec![0xfb, 0xff, 0x00].into()),
         ..Default::default()
     };
-    assert_eq!(wire::to_vec(&photo), serde_json::to_vec(&photo).unwrap());
+    assert_eq!(discovery_runtime::for_generated_code::to_vec(&photo), serde_json::to_vec(&photo).unwrap());
 }

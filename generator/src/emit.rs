@@ -60,6 +60,12 @@ fn runtime() -> Ident {
     ident(runtime_contract::CRATE)
 }
 
+/// The runtime's module of what only generated code uses: `discovery_runtime::for_generated_code`.
+fn generated_code() -> TokenStream {
+    let (rt, module) = (runtime(), ident(runtime_contract::GENERATED_CODE));
+    quote!(#rt::#module)
+}
+
 fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
         Some(raw) => Ident::new_raw(raw, Span::call_site()),
@@ -258,7 +264,7 @@ fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
 }
 
 fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStream) -> TokenStream {
-    let rt = runtime();
+    let gen = generated_code();
     let accessor = ident(&method.accessor);
     let builder = ident(&method.builder);
     let doc = method_doc(method);
@@ -278,7 +284,7 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
                 args.push(quote!(#arg: impl ::std::borrow::Borrow<#ty>));
                 steps.push(match body.encoding {
                     BodyEncoding::Object => quote!(#call.object_body(#arg.borrow());),
-                    BodyEncoding::Value => quote!(#call.object_body(&#rt::wire::ValueBody(#arg.borrow()));),
+                    BodyEncoding::Value => quote!(#call.object_body(&#gen::ValueBody(#arg.borrow()));),
                 });
             }
             Argument::Query(param) => {
@@ -302,7 +308,7 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
         #doc
         #deprecated
         pub fn #accessor(&self, #(#args),*) -> #prefix #builder {
-            let #mutable #call = #rt::Call::new(&#client, &#prefix #builder::METHOD);
+            let #mutable #call = #gen::Call::new(&#client, &#prefix #builder::METHOD);
             #(#steps)*
             #prefix #builder { #init }
         }
@@ -603,6 +609,7 @@ fn collect_resource_items(
 }
 
 fn builder_item(method: &Method, krate: &str) -> TokenStream {
+    let gen = generated_code();
     let rt = runtime();
     let call_options = ident(runtime_contract::CALL_OPTIONS);
     let field = ident(runtime_contract::BUILDER_CALL_FIELD);
@@ -679,7 +686,7 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
         #[derive(Clone)]
         #[must_use = "a request does nothing until it is sent"]
         pub struct #builder {
-            pub(crate) #field: #rt::Call,
+            pub(crate) #field: #gen::Call,
         }
 
         impl #builder {
@@ -761,7 +768,7 @@ fn example_media_type(accept: &[String]) -> String {
 }
 
 fn method_info(method: &Method) -> TokenStream {
-    let rt = runtime();
+    let gen = generated_code();
     let (id, path) = (&method.id, &method.path);
     let http_method = format_ident!(
         "{}",
@@ -779,7 +786,7 @@ fn method_info(method: &Method) -> TokenStream {
             Some(pattern) => quote!(Some(#pattern)),
             None => quote!(None),
         };
-        quote!(#rt::PathParam::new(#name, #pattern))
+        quote!(#gen::PathParam::new(#name, #pattern))
     });
     let path_params = (!method.path_params.is_empty()).then(|| quote!(.with_path_params(&[#(#path_params),*])));
     let scopes = &method.scopes;
@@ -790,15 +797,15 @@ fn method_info(method: &Method) -> TokenStream {
         let accept = &upload.accept;
         let accept = (!accept.is_empty()).then(|| quote!(.with_accept(&[#(#accept),*])));
         let max_size = upload.max_size.map(|size| quote!(.with_max_size(#size)));
-        quote!(.with_media_upload(&#rt::MediaUploadInfo::new() #simple #resumable #accept #max_size))
+        quote!(.with_media_upload(&#gen::MediaUploadInfo::new() #simple #resumable #accept #max_size))
     });
     let download = method.media_download.then(|| quote!(.with_media_download()));
     let no_response = method.response.is_none().then(|| quote!(.without_response_body()));
     let api_version = method.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
     quote! {
         /// What the runtime needs to know to send this method.
-        pub(crate) const METHOD: #rt::MethodInfo =
-            #rt::MethodInfo::new(#id, #rt::HttpMethod::#http_method, #path)
+        pub(crate) const METHOD: #gen::MethodInfo =
+            #gen::MethodInfo::new(#id, #gen::HttpMethod::#http_method, #path)
                 #path_params #scopes #media_upload #download #no_response #api_version;
     }
 }

@@ -26,6 +26,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 
+mod scale;
 mod wan_client;
 mod wan_data;
 mod wan_relay;
@@ -51,6 +52,8 @@ fn main() {
         }
         ["wan-probe", host] => return wan_client::probe(host),
         ["wan", client, row, base, cert, s] => return wan_client::run(client, row, base, cert.as_ref(), seed(s)),
+        ["users", client, n, base] => return scale::users(client, n.parse().expect("N must be a number"), base),
+        ["upload", file, base] => return scale::upload(file, base),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -208,8 +211,24 @@ async fn serve() {
 
 async fn handle(canned: &'static Canned, req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
-    // Drain the request body, as a real server would read it.
-    let _ = req.into_body().collect().await;
+    let (method, query) = (req.method().as_str().to_owned(), req.uri().query().unwrap_or("").to_owned());
+    let content_range = req.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // Drain the request body, as a real server would read it, counting it.
+    let mut body = req.into_body();
+    let mut received = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            received += data.len() as u64;
+        }
+    }
+    if let Some((status, headers, text)) = scale::sessions::answer(&method, &path, &query, content_range.as_deref(), received) {
+        let mut resp = Response::new(Full::new(Bytes::from(text)));
+        *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+        for (name, value) in headers {
+            resp.headers_mut().insert(name, hyper::header::HeaderValue::from_str(&value).expect("header"));
+        }
+        return Ok(resp);
+    }
     let body = if path.ends_with("/connections") {
         canned.page.clone()
     } else if path.ends_with(":batchUpdateContacts") {
@@ -271,7 +290,7 @@ mod ours {
                 "decode" => {
                     // As the runtime does: one UTF-8 check of the body, then its reader.
                     let text = std::str::from_utf8(page).expect("UTF-8");
-                    let r: ListConnectionsResponse = google_people_v1::wire::from_str(text).expect("decode");
+                    let r: ListConnectionsResponse = discovery_runtime::for_generated_code::from_str(text).expect("decode");
                     assert_eq!(r.connections.len(), PAGE_SIZE);
                 }
                 other => panic!("unknown scenario {other}"),

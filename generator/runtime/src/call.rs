@@ -17,8 +17,8 @@ use crate::client::{Client, QueueGuard};
 use crate::error::{excerpt, redact_in, Error, Result, ServiceError};
 use crate::info::MethodInfo;
 use crate::query::{encode_pairs, QueryValue};
+use crate::reader::FromJson;
 use crate::retry::{Attempted, Deadline, RetryPolicy, Retrying};
-use crate::wire::FromJson;
 use crate::BoxFuture;
 
 /// A decoded response together with its HTTP status and headers.
@@ -405,7 +405,9 @@ impl Call {
         let mut retrying = self.retrying(request.idempotent, deadline);
         let once = RetryPolicy::none();
         if request.once {
+            // Its body cannot be made again: no retry, not even with a new token after a 401.
             retrying.policy = &once;
+            retrying.auth = None;
         }
         retrying.run(|number| self.attempt(request, number, stream, span)).await
     }
@@ -556,13 +558,28 @@ impl Call {
             Payload::Streamed(make) => *outgoing.body_mut() = Some(make()?),
         }
 
-        let first = if outgoing.url().scheme() == "https" { shared.first_contact.enter().await } else { None };
-        let resp = shared.http.execute(outgoing).await.map_err(Error::from_transport);
-        if resp.is_ok() {
-            shared.first_contact.made();
+        let first_contact = shared.first_contact.as_deref().filter(|_| outgoing.url().scheme() == "https");
+        let first = match first_contact {
+            Some(first_contact) => first_contact.enter().await,
+            None => None,
+        };
+        let resp = shared.http.execute(outgoing).await;
+        if let (Ok(_), Some(first_contact)) = (&resp, first_contact) {
+            first_contact.made();
         }
         drop(first);
-        let resp = resp?;
+        let resp = resp.map_err(|mut e| {
+            let key = shared.api_key.as_deref();
+            let encoded_key = key.map(|k| {
+                let mut q = String::new();
+                encode_pairs(&mut q, [("", k)]);
+                q[1..].to_owned()
+            });
+            let secrets: Vec<&str> =
+                token_used.iter().map(String::as_str).chain(key).chain(encoded_key.as_deref()).collect();
+            e.scrub(&secrets);
+            Error::from_transport(e)
+        })?;
         let status = resp.status().as_u16();
         if stream && (request.answers)(status) {
             return Ok(Exchange::Streaming(resp));
@@ -750,9 +767,9 @@ pub(crate) fn decode_body<R: FromJson>(raw: RawResponse) -> Result<R> {
 pub(crate) fn decode<R: FromJson>(raw: &RawResponse) -> Result<R> {
     let text = json_text(raw)?;
     let result = if text.is_empty() {
-        crate::wire::from_str("null").or_else(|_| crate::wire::from_str("{}"))
+        crate::reader::from_str("null").or_else(|_| crate::reader::from_str("{}"))
     } else {
-        crate::wire::from_str(text)
+        crate::reader::from_str(text)
     };
     result.map_err(|e| decode_error(raw, &e))
 }
@@ -833,7 +850,7 @@ mod tests {
         let v: serde_json::Value = decode(&raw(b" {\"a\":\"\xc3\xa9\"} ")).unwrap();
         assert_eq!(v["a"], "\u{e9}");
         assert_eq!(decode::<serde_json::Value>(&raw(b" \n")).unwrap(), serde_json::Value::Null);
-        assert!(decode::<crate::wire::Serde<serde_json::Map<String, serde_json::Value>>>(&raw(b""))
+        assert!(decode::<crate::reader::Serde<serde_json::Map<String, serde_json::Value>>>(&raw(b""))
             .unwrap()
             .0
             .is_empty());

@@ -62,7 +62,9 @@ pub(crate) struct Shared {
     pub(crate) serialize_mutations: bool,
     /// Largest response body read into memory.
     pub(crate) max_response_bytes: u64,
-    pub(crate) first_contact: Arc<FirstContact>,
+    /// The first-connection gate, when the runtime made the HTTP client (and so hears of its
+    /// connections); an application's own client goes without.
+    pub(crate) first_contact: Option<Arc<FirstContact>>,
 }
 
 /// Keeps the first requests of a client from each opening a connection of its own.
@@ -348,7 +350,7 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
-    /// Sends this header with every request (a call's own [`header`](crate::Call::header)
+    /// Sends this header with every request (a method builder's own `.header(..)`
     /// of the same name replaces it). Repeat for several; an invalid name or value fails
     /// [`build`](Self::build).
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -560,7 +562,7 @@ impl ClientBuilder<Client> {
 
         let headers =
             default_headers(api, self.user_agent.as_deref(), self.quota_project.as_deref(), &self.default_headers)?;
-        let first_contact = Arc::new(FirstContact::default());
+        let mut first_contact = None;
         let http: Arc<dyn HttpTransport> = match self.http {
             Some(http) if !self.http_settings.is_default() => {
                 let _ = http;
@@ -571,7 +573,11 @@ impl ClientBuilder<Client> {
                 ));
             }
             Some(http) => http,
-            None => Arc::new(self.http_settings.build(Some(first_contact.clone()))?),
+            None => {
+                let gate = Arc::new(FirstContact::default());
+                first_contact = Some(gate.clone());
+                Arc::new(self.http_settings.build(Some(gate))?)
+            }
         };
 
         Ok(Client {

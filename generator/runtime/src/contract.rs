@@ -8,6 +8,10 @@
 /// The crate name generated code reaches this crate by (`discovery_runtime::Call`).
 pub const CRATE: &str = "discovery_runtime";
 
+/// The module of [`CRATE`] holding what only generated code uses (`Call`, `MethodInfo`, the
+/// JSON reader and writer), hidden from the documentation.
+pub const GENERATED_CODE: &str = "for_generated_code";
+
 /// The package name generated manifests depend on.
 pub const PACKAGE: &str = "discovery-runtime";
 

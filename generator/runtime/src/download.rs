@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::call::{Call, Exchange, Prepared, RawResponse};
 use crate::error::{Error, Result};
 use crate::media::content_length;
+use crate::retry::Deadline;
 use crate::BoxFuture;
 
 /// The body of a download, as a stream of chunks.
@@ -28,24 +29,22 @@ pub struct ByteStream {
 }
 
 impl ByteStream {
-    /// The body of `resp`; with `idle`, a body that stops arriving fails with
-    /// [`Error::Timeout`] once no chunk came for that long (then the stream ends), while a
-    /// slow but steady one goes on.
-    fn from_response(mut resp: reqwest::Response, idle: Option<Duration>) -> Self {
+    /// The body of `resp`. With `idle`, a body that stops arriving fails with
+    /// [`Error::Timeout`] once no chunk came for that long, while a slow but steady one goes
+    /// on; past the call's `deadline`, the next wait fails the same way (a trickle). The
+    /// stream ends after its error.
+    fn from_response(mut resp: reqwest::Response, idle: Option<Duration>, deadline: Deadline) -> Self {
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
         let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(|e| Error::Transport(e.into()))));
-        let inner: Pin<Box<dyn Stream<Item = Result<bytes::Bytes>> + Send>> = match idle {
-            None => chunks,
-            Some(idle) => Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
-                let mut chunks = state?;
-                match tokio::time::timeout(idle, chunks.next()).await {
-                    Ok(Some(item)) => Some((item, Some(chunks))),
-                    Ok(None) => None,
-                    Err(_) => Some((Err(Error::Timeout), None)),
-                }
-            })),
-        };
+        let inner = Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
+            let mut chunks = state?;
+            match crate::retry::within(deadline.cap(idle), chunks.next()).await {
+                Ok(Some(item)) => Some((item, Some(chunks))),
+                Ok(None) => None,
+                Err(timeout) => Some((Err(timeout), None)),
+            }
+        }));
         ByteStream { status, headers, inner }
     }
 
@@ -121,7 +120,8 @@ impl Call {
     ///
     /// Retries apply until the response headers arrive; the per-attempt timeout covers the
     /// same span, and then bounds the wait for each next chunk: large bodies are not cut
-    /// off, a stalled one fails with [`Error::Timeout`].
+    /// off, a stalled one fails with [`Error::Timeout`]. A call with a deadline ends there,
+    /// body included: the stream's next chunk after it is [`Error::Timeout`].
     pub fn download(self) -> BoxFuture<'static, Result<ByteStream>> {
         // Boxed here so that the future's code is generated once, in this crate.
         Box::pin(self.download_stream())
@@ -134,7 +134,7 @@ impl Call {
     /// `ETag`, when it has one) or the download fails with [`Error::Protocol`].
     ///
     /// ```no_run
-    /// # async fn run(call: discovery_runtime::Call) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn run(call: discovery_runtime::for_generated_code::Call) -> Result<(), Box<dyn std::error::Error>> {
     /// let mut file = tokio::fs::File::create("report.pdf").await?;
     /// let written = call.download_to(&mut file).await?;
     /// # let _ = written;
@@ -154,7 +154,7 @@ impl Call {
             let request = self.media_request(None)?;
             let _queued = self.enter_mutation_queue(&deadline).await?;
             Ok(match self.send_prepared(&request, true, deadline, &attempts_span).await? {
-                Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
+                Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout(), deadline),
                 Exchange::Done(raw) => ByteStream::from_raw(raw),
             })
         }
@@ -170,27 +170,53 @@ impl Call {
         async move {
             let _queued = self.enter_mutation_queue(&deadline).await?;
             let policy = self.retry_policy().clone();
+            let idle = self.attempt_timeout();
             let mut written = 0u64;
+            // The media's byte the first answer started at (a caller's `Range`), and the
+            // last byte asked for.
+            let mut span_of_media: Option<(u64, Option<u64>)> = None;
             let mut etag: Option<HeaderValue> = None;
             let mut failures = 0u32;
             loop {
-                let resume = (written > 0).then_some(written);
+                let resume = span_of_media.map(|(start, end)| (start + written, end));
                 let request = self.media_request(resume)?;
                 let mut stream = match self.send_prepared(&request, true, deadline, &attempts_span).await? {
-                    Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout()),
+                    Exchange::Streaming(resp) => ByteStream::from_response(resp, None, Deadline::after(None)),
                     Exchange::Done(raw) => ByteStream::from_raw(raw),
                 };
-                let mut skip = check_resumed(&stream, written, &mut etag)?;
+                let mut skip = match span_of_media {
+                    None => {
+                        span_of_media = Some(first_span(&stream));
+                        etag = stream.headers().get(ETAG).cloned();
+                        0
+                    }
+                    Some((start, _)) => check_resumed(&stream, start + written, &etag)?,
+                };
                 let progress_before = written;
                 let failure = loop {
-                    match stream.try_next().await {
+                    // Each chunk waits at most the attempt timeout (a stalled body), and the
+                    // whole download ends at the call's deadline (a trickling one).
+                    let next = match crate::retry::within(deadline.cap(idle), stream.try_next()).await {
+                        Ok(next) => next,
+                        Err(timeout) => break timeout,
+                    };
+                    match next {
                         Ok(Some(mut chunk)) => {
-                            // A server that ignored the Range sends the media from its start.
+                            // A server that ignored the Range sends the media from its start,
+                            // and past the end asked for.
                             let dropped = skip.min(chunk.len() as u64);
                             let _ = chunk.split_to(dropped as usize);
                             skip -= dropped;
+                            if let Some((start, Some(end))) = span_of_media {
+                                let room = (end + 1).saturating_sub(start + written);
+                                chunk.truncate(usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len()));
+                            }
                             out.write_all(&chunk).await.map_err(Error::from_io)?;
                             written += chunk.len() as u64;
+                            if span_of_media.is_some_and(|(start, end)| end.is_some_and(|end| start + written > end)) {
+                                out.flush().await.map_err(Error::from_io)?;
+                                return Ok(written);
+                            }
                         }
                         Ok(None) => {
                             out.flush().await.map_err(Error::from_io)?;
@@ -203,11 +229,13 @@ impl Call {
                     failures = 0;
                 }
                 failures += 1;
-                if !failure.is_retryable() || failures >= policy.get_max_attempts() {
+                let wait = policy.backoff(failures);
+                let out_of_time = deadline.remaining().is_some_and(|left| wait >= left);
+                if !failure.is_retryable() || failures >= policy.get_max_attempts() || out_of_time {
                     return Err(failure);
                 }
                 tracing::debug!(written, error = %failure, "download broke off; resuming with a Range request");
-                tokio::time::sleep(policy.backoff(failures)).await;
+                tokio::time::sleep(wait).await;
             }
         }
         .instrument(span)
@@ -227,11 +255,15 @@ impl Call {
     /// (`Accept-Encoding: identity`): a range of a gzip-encoded body could not be decoded on
     /// its own, and offsets must count the media's own bytes for a download to resume where
     /// it stopped.
-    fn media_request(&self, from: Option<u64>) -> Result<Prepared> {
+    fn media_request(&self, from: Option<(u64, Option<u64>)>) -> Result<Prepared> {
         let mut request = self.json_request()?;
         request.headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
-        if let Some(from) = from {
-            request.headers.insert(RANGE, HeaderValue::from_str(&format!("bytes={from}-")).expect("digits"));
+        if let Some((from, to)) = from {
+            let range = match to {
+                Some(to) => format!("bytes={from}-{to}"),
+                None => format!("bytes={from}-"),
+            };
+            request.headers.insert(RANGE, HeaderValue::from_str(&range).expect("digits"));
         }
         if request.headers.contains_key(RANGE) {
             request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
@@ -240,29 +272,42 @@ impl Call {
     }
 }
 
-/// How many bytes of a resumed response to skip: none when it is the `206` asked for; all
-/// that were written when the server sent the whole media again. Fails when the media
-/// changed (another `ETag`) or the range is not the one asked for.
-fn check_resumed(stream: &ByteStream, written: u64, etag: &mut Option<HeaderValue>) -> Result<u64> {
-    let this = stream.headers().get(ETAG).cloned();
-    match (&*etag, &this) {
-        (Some(first), Some(now)) if first != now => {
-            return Err(Error::Protocol("the media changed while it was downloaded (its ETag changed)".into()));
-        }
-        (None, _) if written == 0 => *etag = this,
-        _ => {}
-    }
-    if written == 0 || stream.status() == 200 {
-        return Ok(written);
+/// Where the first answer's bytes are in the media, and the last byte asked for: a `206`'s
+/// `Content-Range` (`bytes START-END/TOTAL`), else the whole media from byte 0.
+fn first_span(stream: &ByteStream) -> (u64, Option<u64>) {
+    if stream.status() != 206 {
+        return (0, None);
     }
     let range = stream.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let start =
-        range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.trim().parse::<u64>().ok());
-    if stream.status() == 206 && start == Some(written) {
+    let (start, end) = parse_content_range(range);
+    (start.unwrap_or(0), end)
+}
+
+/// `bytes START-END/TOTAL` as the start and end, each when readable.
+fn parse_content_range(range: &str) -> (Option<u64>, Option<u64>) {
+    let span = range.strip_prefix("bytes ").and_then(|r| r.split('/').next()).unwrap_or("");
+    let (start, end) = span.split_once('-').unwrap_or(("", ""));
+    (start.trim().parse().ok(), end.trim().parse().ok())
+}
+
+/// How many bytes of a resumed response to skip to reach byte `from` of the media: none when
+/// it is the `206` asked for; `from` when the server sent the whole media again. Fails when
+/// the media changed (another `ETag`) or the range is not the one asked for.
+fn check_resumed(stream: &ByteStream, from: u64, etag: &Option<HeaderValue>) -> Result<u64> {
+    if let (Some(first), Some(now)) = (etag, stream.headers().get(ETAG)) {
+        if first != now {
+            return Err(Error::Protocol("the media changed while it was downloaded (its ETag changed)".into()));
+        }
+    }
+    if stream.status() == 200 {
+        return Ok(from);
+    }
+    let range = stream.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if stream.status() == 206 && parse_content_range(range).0 == Some(from) {
         Ok(0)
     } else {
         Err(Error::Protocol(format!(
-            "asked for the media from byte {written}, the server answered {} with Content-Range {range:?}",
+            "asked for the media from byte {from}, the server answered {} with Content-Range {range:?}",
             stream.status()
         )))
     }

@@ -145,7 +145,7 @@ impl Error {
 
     /// Whether trying again later may succeed: timeouts, connection failures, HTTP 408,
     /// 429, 500, 502, 503, 504 and rate-limit reasons. Says nothing about whether repeating
-    /// the request is safe; see [`HttpMethod::is_idempotent`](crate::HttpMethod::is_idempotent).
+    /// the request is safe (only idempotent methods are retried after any transient failure).
     pub fn is_retryable(&self) -> bool {
         crate::retry::is_transient(self)
     }

@@ -31,7 +31,8 @@ use serde_json::Value;
 /// this, for a value reused as a template.
 ///
 /// ```
-/// use discovery_runtime::wire::{self, Extra};
+/// use discovery_runtime::wire::Extra;
+/// # use discovery_runtime::for_generated_code as wire;
 ///
 /// #[derive(Debug, Default)]
 /// pub struct File {

@@ -254,7 +254,7 @@ impl Default for MediaUploadInfo {
 /// compiling when the runtime learns something new about methods.
 ///
 /// ```
-/// use discovery_runtime::{HttpMethod, MethodInfo, PathParam};
+/// use discovery_runtime::for_generated_code::{HttpMethod, MethodInfo, PathParam};
 ///
 /// const GET: MethodInfo = MethodInfo::new("people.people.get", HttpMethod::Get, "v1/{+resourceName}")
 ///     .with_path_params(&[PathParam::new("resourceName", Some("^people/[^/]+$"))])

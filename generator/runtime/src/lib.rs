@@ -2,10 +2,10 @@
 //!
 //! A generated crate (for example the People API v1 client) contains only what is specific
 //! to its API: types, one small builder per method and a static description of every method
-//! ([`MethodInfo`]). Everything that is the same for every Google API lives here, written and
+//! (`MethodInfo`). Everything that is the same for every Google API lives here, written and
 //! tested once:
 //!
-//! * **Requests.** [`Call`] carries one method invocation: path parameters, query
+//! * **Requests.** A `Call` (under every method builder) carries one method invocation: path parameters, query
 //!   parameters, a JSON body, extra headers and per-call options. Path templates are expanded
 //!   following RFC 6570 (`{var}` encodes `/`, `{+var}` keeps it), every value is checked
 //!   against the Discovery document's `pattern` before anything is sent, and values that could
@@ -20,7 +20,7 @@
 //!   `reqwest::Client`, a `reqwest-middleware` client or a test double, and serve many users
 //!   through one HTTP client ([`Client::with_token_provider`]).
 //! * **Responses and errors.** Successful JSON bodies are decoded by this crate's own reader
-//!   ([`wire::FromJson`], which follows serde_json's grammar and limits); everything else
+//!   (which follows serde_json's grammar and limits); everything else
 //!   ends in the single [`Error`] type. Service errors keep the whole Google error envelope
 //!   ([`ServiceError`]: HTTP status, `error.code`, `error.status`, `error.message`, legacy
 //!   `errors[]` and typed `details` such as `ErrorInfo` and `RetryInfo`), and [`Error`] has
@@ -44,19 +44,23 @@
 //!   recommends for write-heavy APIs such as People. Each call runs in a `tracing` span.
 //! * **Paging.** [`PageStream`] and [`ItemStream`] follow `nextPageToken` across pages, as
 //!   `futures_core::Stream`s or through their inherent `try_next` methods.
-//! * **Media.** [`Call::upload`] speaks the simple, multipart and resumable upload
-//!   protocols (resuming an interrupted resumable upload from the offset the server reports),
-//!   and [`Call::download`] streams `alt=media` responses as a [`ByteStream`].
+//! * **Media.** Uploads ([`Media`], [`Upload`]) stream from bytes, files or readers by the
+//!   simple, multipart and resumable protocols (a resumable session survives failures and
+//!   restarts, holding one chunk in memory); downloads stream as a [`ByteStream`] or into any
+//!   `AsyncWrite`, resumed with `Range` after a failure.
 //! * **Wire formats.** [`wire::int64`] sends 64-bit integers as JSON strings and accepts
 //!   strings or numbers, at any depth of `Option`/`Vec`/map nesting; [`Bytes`] is the base64
 //!   `format: byte` type; [`FieldMask`] is the comma-separated `google-fieldmask` type.
 //!
 //! # Example
 //!
-//! Generated crates hide [`Call`] behind typed builders, but it can be used directly:
+//! Applications use the typed builders of a generated crate. Underneath, each builder holds a
+//! `Call`, which the runtime keeps (with the other items only generated code uses) in a
+//! module hidden from these pages, `for_generated_code`; this is what a builder does:
 //!
 //! ```no_run
-//! use discovery_runtime::{auth::StaticToken, ApiInfo, Call, Client, HttpMethod, MethodInfo, PathParam};
+//! use discovery_runtime::{auth::StaticToken, ApiInfo, Client};
+//! use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
 //!
 //! static API: ApiInfo = ApiInfo::new("people", "v1", "https://people.googleapis.com/", "")
 //!     .with_user_agent("google-people-v1/0.1.0");
@@ -104,29 +108,43 @@ pub mod workflows;
 mod writer;
 
 pub use bytes;
-pub use call::{Call, Response, ResponseFuture};
+pub use call::{Response, ResponseFuture};
 pub use client::{Client, ClientBuilder, API_CLIENT_HEADER_VALUE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
 pub use download::ByteStream;
 pub use error::{Error, Result, ServiceError, TransportError};
-pub use info::{ApiInfo, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+pub use info::ApiInfo;
 pub use media::{Media, Upload, UploadProgress, CHUNK_GRANULARITY, DEFAULT_CHUNK_SIZE};
 pub use paging::{ItemStream, Page, PageStream};
-pub use query::QueryValue;
 /// The HTTP client crate the runtime sends through, for [`HttpTransport`] implementations
 /// and [`ClientBuilder::http_client`].
 pub use reqwest;
 pub use retry::RetryPolicy;
-/// For the macros generated crates invoke.
-#[doc(hidden)]
-pub use serde;
-/// For the macros generated crates invoke.
-#[doc(hidden)]
-pub use serde_json;
-/// The I/O traits of media: [`Media::from_reader`] reads an `AsyncRead`,
-/// [`Call::download_to`] writes to an `AsyncWrite`.
+/// The I/O traits of media: [`Media::from_reader`] reads an `AsyncRead`, a builder's
+/// `download_to` writes to an `AsyncWrite`.
 pub use tokio::io::{AsyncRead, AsyncWrite};
 pub use transport::{HttpClientBuilder, HttpTransport};
+pub use types::{Bytes, FieldMask};
 
 /// The future returned by the sending methods of generated builders.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-pub use types::{Bytes, FieldMask};
+
+/// What generated crates call and applications do not: the request every method builder
+/// wraps ([`Call`](for_generated_code::Call)), the static descriptions of methods, the JSON
+/// reader and writer of generated types, and what the runtime's macros expand to. Not part
+/// of the supported API: it follows the generator, not semver.
+#[doc(hidden)]
+pub mod for_generated_code {
+    pub use crate::call::Call;
+    pub use crate::contract;
+    pub use crate::extra::{member_index, Forced, Members};
+    pub use crate::info::{HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+    pub use crate::query::QueryValue;
+    pub use crate::reader::{
+        deserialize_via_value, from_str, read_object, read_object_into, read_object_push, read_object_some,
+        DecodeError, FromJson, JsonObject, JsonReader, Serde,
+    };
+    pub use crate::wire::{deserialize_enum, member, JsonBody, ValueBody};
+    pub use crate::writer::{to_vec, JsonWriter, ObjectWriter, ToJson};
+    pub use serde;
+    pub use serde_json;
+}

@@ -5,7 +5,7 @@
 /// Adds the options every Google API call accepts to a method builder type and, given the
 /// method's response type, its sending methods.
 ///
-/// The builder must be a struct with a field `call: $crate::Call`. Every form adds inherent
+/// The builder must be a struct with a field `call`, a `Call`. Every form adds inherent
 /// methods taking and returning the builder: `fields`, `quota_user`, `param`, `header`,
 /// `add_scope`, `retry_policy`, `timeout` and `deadline`. `Builder => Response` also adds `send` and
 /// `send_with_response`; `Builder => ()` adds a `send` that ignores the response body.
@@ -15,7 +15,8 @@
 /// builder, instead of in every crate that awaits a call.
 ///
 /// ```
-/// use discovery_runtime::{call_options, Call};
+/// use discovery_runtime::call_options;
+/// use discovery_runtime::for_generated_code::Call;
 ///
 /// pub struct GetPerson {
 ///     call: Call,
@@ -23,6 +24,7 @@
 ///
 /// call_options!(GetPerson => serde_json::Value);
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! call_options {
     ($builder:ty => ()) => {
@@ -123,11 +125,11 @@ macro_rules! call_options {
     )+};
 }
 
-/// Implements [`wire::FromJson`](crate::wire::FromJson) and
-/// [`wire::JsonObject`](crate::wire::JsonObject) (how the client decodes responses),
-/// [`wire::ToJson`](crate::wire::ToJson) (how it encodes request bodies), `Serialize` and
+/// Implements [`wire::FromJson`](crate::for_generated_code::FromJson) and
+/// [`wire::JsonObject`](crate::for_generated_code::JsonObject) (how the client decodes responses),
+/// [`wire::ToJson`](crate::for_generated_code::ToJson) (how it encodes request bodies), `Serialize` and
 /// `Deserialize` for a generated object type, from the list of its fields and their JSON
-/// member names; also [`wire::JsonBody`](crate::wire::JsonBody) for the types that methods
+/// member names; also [`wire::JsonBody`](crate::for_generated_code::JsonBody) for the types that methods
 /// take as their request body, marked `request_body`.
 ///
 /// `json_object!(Type, extra { field: "memberName", count: "count" as int64 })`: every
@@ -141,7 +143,7 @@ macro_rules! call_options {
 /// they hold something. Both writers (the runtime's and serde's) follow the same rules.
 /// Reading is one pass over the members, without buffering, and nested objects are decoded
 /// where they live. `Deserialize`, for applications that embed generated types in their
-/// own serde types, goes through a `serde_json::Value`; [`wire::from_str`](crate::wire::from_str)
+/// own serde types, goes through a `serde_json::Value`; [`wire::from_str`](crate::for_generated_code::from_str)
 /// is the direct way.
 ///
 /// ```
@@ -159,13 +161,13 @@ macro_rules! call_options {
 ///     tags: "tags",
 /// });
 ///
-/// let note: Note = discovery_runtime::wire::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
+/// let note: Note = discovery_runtime::for_generated_code::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
 /// assert_eq!((note.text.as_deref(), note.views), (Some("hi"), Some(7)));
 /// let same: Note = serde_json::from_str(r#"{"text": "hi", "viewCount": "7", "later": 1}"#).unwrap();
 /// assert_eq!(same.extra, note.extra);
 /// assert_eq!(serde_json::to_string(&note).unwrap(), r#"{"text":"hi","viewCount":"7","later":1}"#);
 ///
-/// use discovery_runtime::wire::JsonBody;
+/// use discovery_runtime::for_generated_code::JsonBody;
 /// assert_eq!(note.to_json(), br#"{"text":"hi","viewCount":"7","later":1}"#);
 ///
 /// let mut cleared = Note::default();
@@ -174,28 +176,29 @@ macro_rules! call_options {
 /// assert_eq!(cleared.to_json(), br#"{"viewCount":null,"tags":[]}"#);
 /// assert_eq!(serde_json::to_vec(&cleared).unwrap(), cleared.to_json());
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! json_object {
     ($object:ident, $unknown:ident, request_body { $($members:tt)* }) => {
         $crate::json_object!($object, $unknown { $($members)* });
 
-        impl $crate::wire::JsonBody for $object {
+        impl $crate::for_generated_code::JsonBody for $object {
             fn to_json(&self) -> ::std::vec::Vec<u8> {
-                $crate::wire::to_vec(self)
+                $crate::for_generated_code::to_vec(self)
             }
         }
     };
     ($object:ident, $unknown:ident { $($field:ident: $wire:literal $(as $codec:ident)?),* $(,)? }) => {
-        impl $crate::serde::Serialize for $object {
-            fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
-                use $crate::serde::ser::SerializeMap as _;
-                const MEMBERS: &[&str] = <$object as $crate::wire::Members>::MEMBERS;
+        impl $crate::for_generated_code::serde::Serialize for $object {
+            fn serialize<S: $crate::for_generated_code::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                use $crate::for_generated_code::serde::ser::SerializeMap as _;
+                const MEMBERS: &[&str] = <$object as $crate::for_generated_code::Members>::MEMBERS;
                 let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                $($crate::wire::member $(::$codec)? ::write(
+                $($crate::for_generated_code::member $(::$codec)? ::write(
                     &mut map,
                     $wire,
                     &self.$field,
-                    self.$unknown.forced(const { $crate::wire::member_index(MEMBERS, $wire) }, $wire),
+                    self.$unknown.forced(const { $crate::for_generated_code::member_index(MEMBERS, $wire) }, $wire),
                 )?;)*
                 for (key, value) in &*self.$unknown {
                     map.serialize_entry(key, value)?;
@@ -207,30 +210,30 @@ macro_rules! json_object {
             }
         }
 
-        impl $crate::wire::ToJson for $object {
-            fn write_json(&self, writer: &mut $crate::wire::JsonWriter) {
-                const MEMBERS: &[&str] = <$object as $crate::wire::Members>::MEMBERS;
+        impl $crate::for_generated_code::ToJson for $object {
+            fn write_json(&self, writer: &mut $crate::for_generated_code::JsonWriter) {
+                const MEMBERS: &[&str] = <$object as $crate::for_generated_code::Members>::MEMBERS;
                 let mut object = writer.begin_object();
                 $(object.member_or_forced(
                     $wire,
                     &self.$field,
-                    self.$unknown.forced(const { $crate::wire::member_index(MEMBERS, $wire) }, $wire),
+                    self.$unknown.forced(const { $crate::for_generated_code::member_index(MEMBERS, $wire) }, $wire),
                 );)*
                 object.end_with(&self.$unknown, MEMBERS);
             }
         }
 
-        impl $crate::wire::Members for $object {
+        impl $crate::for_generated_code::Members for $object {
             const MEMBERS: &'static [&'static str] = &[$($wire),*];
         }
 
-        impl $crate::wire::JsonObject for $object {
+        impl $crate::for_generated_code::JsonObject for $object {
             fn read_member(
                 &mut self,
                 key: &str,
-                reader: &mut $crate::wire::JsonReader<'_>,
-            ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
-                const MEMBERS: &[&str] = <$object as $crate::wire::Members>::MEMBERS;
+                reader: &mut $crate::for_generated_code::JsonReader<'_>,
+            ) -> ::core::result::Result<(), $crate::for_generated_code::DecodeError> {
+                const MEMBERS: &[&str] = <$object as $crate::for_generated_code::Members>::MEMBERS;
                 match key {
                     $($wire => {
                         // `null` is the member's empty value, whatever its type (an array
@@ -240,9 +243,9 @@ macro_rules! json_object {
                             reader.null()?;
                             self.$field = ::core::default::Default::default();
                         } else {
-                            $crate::wire::FromJson::read_json_into(&mut self.$field, reader)?;
+                            $crate::for_generated_code::FromJson::read_json_into(&mut self.$field, reader)?;
                         }
-                        self.$unknown.mark_read(const { $crate::wire::member_index(MEMBERS, $wire) }, null);
+                        self.$unknown.mark_read(const { $crate::for_generated_code::member_index(MEMBERS, $wire) }, null);
                         ::core::result::Result::Ok(())
                     })*
                     _ => reader.unknown_member(key, &mut self.$unknown),
@@ -250,33 +253,33 @@ macro_rules! json_object {
             }
         }
 
-        impl $crate::wire::FromJson for $object {
-            fn read_json(reader: &mut $crate::wire::JsonReader<'_>) -> ::core::result::Result<Self, $crate::wire::DecodeError> {
-                $crate::wire::read_object(reader)
+        impl $crate::for_generated_code::FromJson for $object {
+            fn read_json(reader: &mut $crate::for_generated_code::JsonReader<'_>) -> ::core::result::Result<Self, $crate::for_generated_code::DecodeError> {
+                $crate::for_generated_code::read_object(reader)
             }
 
-            fn read_json_into(&mut self, reader: &mut $crate::wire::JsonReader<'_>) -> ::core::result::Result<(), $crate::wire::DecodeError> {
-                $crate::wire::read_object_into(self, reader)
+            fn read_json_into(&mut self, reader: &mut $crate::for_generated_code::JsonReader<'_>) -> ::core::result::Result<(), $crate::for_generated_code::DecodeError> {
+                $crate::for_generated_code::read_object_into(self, reader)
             }
 
             fn read_json_some(
                 slot: &mut ::core::option::Option<Self>,
-                reader: &mut $crate::wire::JsonReader<'_>,
-            ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
-                $crate::wire::read_object_some(slot, reader)
+                reader: &mut $crate::for_generated_code::JsonReader<'_>,
+            ) -> ::core::result::Result<(), $crate::for_generated_code::DecodeError> {
+                $crate::for_generated_code::read_object_some(slot, reader)
             }
 
             fn read_json_push(
                 items: &mut ::std::vec::Vec<Self>,
-                reader: &mut $crate::wire::JsonReader<'_>,
-            ) -> ::core::result::Result<(), $crate::wire::DecodeError> {
-                $crate::wire::read_object_push(items, reader)
+                reader: &mut $crate::for_generated_code::JsonReader<'_>,
+            ) -> ::core::result::Result<(), $crate::for_generated_code::DecodeError> {
+                $crate::for_generated_code::read_object_push(items, reader)
             }
         }
 
-        impl<'de> $crate::serde::Deserialize<'de> for $object {
-            fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
-                $crate::wire::deserialize_via_value(deserializer)
+        impl<'de> $crate::for_generated_code::serde::Deserialize<'de> for $object {
+            fn deserialize<D: $crate::for_generated_code::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::for_generated_code::deserialize_via_value(deserializer)
             }
         }
     };
@@ -284,7 +287,7 @@ macro_rules! json_object {
 
 /// Implements the methods and traits of a generated string enum from the wire spelling of
 /// each variant: `as_str`, `From<&str>`, `Display`, `Serialize`, `Deserialize`,
-/// [`wire::FromJson`](crate::wire::FromJson) and [`QueryValue`](crate::QueryValue).
+/// [`wire::FromJson`](crate::for_generated_code::FromJson) and [`QueryValue`](crate::for_generated_code::QueryValue).
 ///
 /// The enum must have a variant `unknown(String)`, which holds values the list does not
 /// name, so that a value added to the API later is read and sent back unchanged.
@@ -306,6 +309,7 @@ macro_rules! json_object {
 /// assert_eq!(Color::from("GREEN"), Color::UnknownValue("GREEN".into()));
 /// assert_eq!(serde_json::to_string(&Color::Red).unwrap(), r#""RED""#);
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! string_enum {
     ($enum:ident, $unknown:ident { $($variant:ident: $wire:literal),* $(,)? }) => {
@@ -334,31 +338,31 @@ macro_rules! string_enum {
             }
         }
 
-        impl $crate::serde::Serialize for $enum {
-            fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        impl $crate::for_generated_code::serde::Serialize for $enum {
+            fn serialize<S: $crate::for_generated_code::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> $crate::serde::Deserialize<'de> for $enum {
-            fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
-                $crate::wire::deserialize_enum(deserializer)
+        impl<'de> $crate::for_generated_code::serde::Deserialize<'de> for $enum {
+            fn deserialize<D: $crate::for_generated_code::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::for_generated_code::deserialize_enum(deserializer)
             }
         }
 
-        impl $crate::wire::ToJson for $enum {
-            fn write_json(&self, writer: &mut $crate::wire::JsonWriter) {
+        impl $crate::for_generated_code::ToJson for $enum {
+            fn write_json(&self, writer: &mut $crate::for_generated_code::JsonWriter) {
                 writer.string(self.as_str());
             }
         }
 
-        impl $crate::wire::FromJson for $enum {
-            fn read_json(reader: &mut $crate::wire::JsonReader<'_>) -> ::core::result::Result<Self, $crate::wire::DecodeError> {
+        impl $crate::for_generated_code::FromJson for $enum {
+            fn read_json(reader: &mut $crate::for_generated_code::JsonReader<'_>) -> ::core::result::Result<Self, $crate::for_generated_code::DecodeError> {
                 reader.string().map(|value| Self::from(&*value))
             }
         }
 
-        impl $crate::QueryValue for $enum {
+        impl $crate::for_generated_code::QueryValue for $enum {
             fn to_query_value(&self) -> ::std::borrow::Cow<'_, str> {
                 ::std::borrow::Cow::Borrowed(self.as_str())
             }
@@ -385,6 +389,7 @@ macro_rules! string_enum {
 /// let mask = discovery_runtime::FieldMask::from([PersonFields::Names, PersonFields::EmailAddresses]);
 /// assert_eq!(mask.to_string(), "names,emailAddresses");
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! field_names {
     ($enum:ident { $($variant:ident: $wire:literal),* $(,)? }) => {

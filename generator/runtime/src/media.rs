@@ -165,16 +165,17 @@ impl Media {
             })
             .flatten();
         let mut sent = 0u64;
-        let media =
-            futures_util::stream::iter([Ok(prefix)]).chain(chunks).chain(futures_util::stream::iter([Ok(suffix)]));
-        let counted = media.map(move |chunk: Result<Bytes>| {
+        // Only the media's bytes count as progress, not the multipart framing.
+        let counted = chunks.map(move |chunk: Result<Bytes>| {
             if let (Ok(data), Some(progress)) = (&chunk, &progress) {
                 sent += data.len() as u64;
                 progress(&UploadProgress { sent, total });
             }
             chunk
         });
-        Ok(reqwest::Body::wrap_stream(counted))
+        let body =
+            futures_util::stream::iter([Ok(prefix)]).chain(counted).chain(futures_util::stream::iter([Ok(suffix)]));
+        Ok(reqwest::Body::wrap_stream(body))
     }
 }
 
@@ -247,7 +248,7 @@ type SessionStarted = Arc<dyn Fn(&str) + Send + Sync>;
 /// ```no_run
 /// use discovery_runtime::{Media, Upload};
 ///
-/// # async fn run(call: discovery_runtime::Call, saved: Option<String>) -> discovery_runtime::Result<()> {
+/// # async fn run(call: discovery_runtime::for_generated_code::Call, saved: Option<String>) -> discovery_runtime::Result<()> {
 /// let media = Media::from_path("video/mp4", "holiday.mp4").map_err(|e| discovery_runtime::Error::Upload(e.to_string()))?;
 /// let upload = match saved {
 ///     // A session a previous run started (it stays valid for about a week).
@@ -370,7 +371,7 @@ impl Call {
     ///
     /// The whole upload holds the client's mutation queue, and every request of it goes
     /// through the retry loop.
-    pub fn upload<R: crate::wire::FromJson>(self, media: Media, upload: Upload) -> ResponseFuture<R> {
+    pub fn upload<R: crate::reader::FromJson>(self, media: Media, upload: Upload) -> ResponseFuture<R> {
         ResponseFuture::new(Box::pin(self.upload_raw(media, upload)), decode_body::<R>)
     }
 
@@ -577,8 +578,13 @@ impl Window {
             self.start = offset;
         }
         if !self.ended && self.held.len() <= chunk_size {
+            // What is left of the last chunk (usually the byte read ahead) is copied out, so
+            // that its buffer is freed before the next one is allocated: one chunk in memory,
+            // two only while a server that kept part of a chunk is sent the rest.
+            let left = std::mem::take(&mut self.held).to_vec();
             let mut buf = BytesMut::with_capacity(chunk_size + 1);
-            buf.extend_from_slice(&self.held);
+            buf.extend_from_slice(&left);
+            drop(left);
             let opened = self.opened.as_mut().expect("opened above");
             self.ended = opened.fill(&mut buf, chunk_size + 1).await?;
             self.held = buf.freeze();
@@ -604,22 +610,26 @@ impl Session<'_> {
         let mut offset = match self.upload.protocol {
             Protocol::Resume(_) => match self.ask(call, deadline, span, total).await? {
                 Stored::Complete(raw) => return Ok(raw),
+                Stored::Partial(at) if total.is_some_and(|t| at > t) => {
+                    return Err(Error::Protocol(format!("the upload session claims {at} bytes of {total:?}")));
+                }
                 Stored::Partial(at) => at,
             },
             _ => 0,
         };
         let mut stalls = 0u32;
-        // Guards against a server whose offsets move back and forth forever.
-        let mut budget = total
+        // Guards against a server whose offsets move back and forth forever: spent by every
+        // answer that did not move the upload forward.
+        let mut setbacks = total
             .map_or(u32::MAX, |t| u32::try_from(t / chunk_size as u64 + 1).unwrap_or(u32::MAX))
             .saturating_mul(policy.get_max_attempts().saturating_add(1))
             .saturating_add(2);
         loop {
-            if budget == 0 {
+            if setbacks == 0 {
                 return Err(Error::Upload("gave up: the upload session kept losing what it had stored".into()));
             }
-            budget -= 1;
-            let (chunk, last) = window.chunk_at(self.media, offset, chunk_size).await?;
+            // Reading the media counts against the deadline too (a slow reader).
+            let (chunk, last) = deadline.bound(window.chunk_at(self.media, offset, chunk_size)).await??;
             if last.is_some() {
                 total = last;
             }
@@ -659,6 +669,7 @@ impl Session<'_> {
                     if at > offset {
                         stalls = 0;
                     } else {
+                        setbacks -= 1;
                         stalls += 1;
                         if stalls >= policy.get_max_attempts() {
                             return Err(Error::Upload(format!(
@@ -718,7 +729,9 @@ impl Session<'_> {
             }
             _ => (format!("bytes */{total_text}"), Bytes::new()),
         };
-        let mut headers = HeaderMap::new();
+        // The client's headers (User-Agent, x-goog-api-client, quota project...) and the
+        // call's own, as on every request.
+        let mut headers = call.request_headers(call.method.has_json_response())?;
         headers.insert(CONTENT_RANGE, HeaderValue::from_str(&range).map_err(|_| Error::Upload("bad range".into()))?);
         let request = Prepared {
             method: http::Method::PUT,

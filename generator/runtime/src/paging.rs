@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// A response page of a list method.
 ///
 /// Generated crates implement it for every response type that carries a `nextPageToken`.
-pub trait Page: crate::wire::FromJson {
+pub trait Page: crate::reader::FromJson {
     /// The type of the listed items.
     type Item;
 

@@ -13,6 +13,7 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_'
 /// A value that can be sent as a query parameter.
 ///
 /// Generated enums implement it with their wire names.
+#[doc(hidden)]
 pub trait QueryValue {
     /// The value as it is sent, before percent-encoding.
     fn to_query_value(&self) -> Cow<'_, str>;

@@ -79,6 +79,7 @@ type Result<T> = std::result::Result<T, DecodeError>;
 /// (through [`json_object!`](crate::json_object) and [`string_enum!`](crate::string_enum)),
 /// the JSON scalars, `serde_json::Value`, and `Option`, `Vec`, `Box` and
 /// `BTreeMap<String, _>` of them. Other serde types can be read through [`Serde`].
+#[doc(hidden)]
 pub trait FromJson: Sized {
     /// Reads one value.
     fn read_json(reader: &mut JsonReader<'_>) -> Result<Self>;
@@ -111,6 +112,7 @@ pub trait FromJson: Sized {
 ///
 /// Generated structs implement this through [`json_object!`](crate::json_object). The
 /// method is not generic: the crate that defines a type compiles its decoder once.
+#[doc(hidden)]
 pub trait JsonObject {
     /// Reads the value of the member named `key` into `self`. Members the type does not
     /// know go to its unknown members ([`JsonReader::unknown_member`]).
@@ -120,7 +122,7 @@ pub trait JsonObject {
 /// Decodes a whole JSON text: one value, then nothing but whitespace.
 ///
 /// ```
-/// use discovery_runtime::wire::from_str;
+/// use discovery_runtime::for_generated_code::from_str;
 ///
 /// let names: Vec<Option<String>> = from_str(r#"["a", null]"#).unwrap();
 /// assert_eq!(names, [Some("a".to_owned()), None]);
@@ -830,7 +832,7 @@ impl FromJson for crate::FieldMask {
 /// Reads any serde type through [`FromJson`]: the value's text is handed to serde_json.
 ///
 /// ```
-/// use discovery_runtime::wire::{from_str, Serde};
+/// use discovery_runtime::for_generated_code::{from_str, Serde};
 ///
 /// #[derive(serde::Deserialize)]
 /// struct Mine {

@@ -75,7 +75,12 @@ impl HttpTransport for reqwest_middleware::ClientWithMiddleware {
                 Ok(response) => Ok(response),
                 Err(reqwest_middleware::Error::Reqwest(e)) => Err(TransportError::from(e)),
                 Err(reqwest_middleware::Error::Middleware(e)) => {
-                    Err(TransportError::new(Kind::Request, Some(e.into_boxed_dyn_error())))
+                    // A middleware's error often wraps reqwest's, URL included.
+                    let e: BoxError = match e.downcast::<reqwest::Error>() {
+                        Ok(reqwest_error) => return Err(TransportError::from(reqwest_error)),
+                        Err(other) => other.into_boxed_dyn_error(),
+                    };
+                    Err(TransportError::new(Kind::Request, Some(e)))
                 }
             }
         })
@@ -84,9 +89,8 @@ impl HttpTransport for reqwest_middleware::ClientWithMiddleware {
 
 /// Why a request could not be sent or its response read: connecting (DNS, TCP, TLS,
 /// proxy), exchanging the request and the response head, reading the body, or a redirect
-/// this crate refuses to follow. Its message and sources never contain the URL, which may
-/// carry an API key.
-#[derive(Debug)]
+/// this crate refuses to follow. Its message (and `Debug`, which shows the same) never
+/// contains the URL, which may carry an API key, nor the request's credentials.
 pub struct TransportError {
     kind: Kind,
     source: Option<BoxError>,
@@ -95,6 +99,9 @@ pub struct TransportError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Connect,
+    /// The server's certificate was refused (unknown authority, wrong name, expired): a
+    /// connection that was not made, and will not be made by trying again.
+    Certificate,
     Request,
     Body,
     Redirect,
@@ -107,23 +114,45 @@ impl TransportError {
     /// A failure to connect (DNS, TCP, TLS, proxy): nothing of the request was sent, so
     /// the runtime may retry even a mutation.
     pub fn connect(source: impl Into<BoxError>) -> Self {
-        Self::new(Kind::Connect, Some(source.into()))
+        Self::new(Kind::Connect, Some(without_url(source.into())))
     }
 
     /// A failure after the request may have been sent and before a response head arrived.
     pub fn request(source: impl Into<BoxError>) -> Self {
-        Self::new(Kind::Request, Some(source.into()))
+        Self::new(Kind::Request, Some(without_url(source.into())))
     }
 
     /// A response body that stopped before its end or could not be decoded (reset,
     /// truncated, malformed chunking or gzip).
     pub fn body(source: impl Into<BoxError>) -> Self {
-        Self::new(Kind::Body, Some(source.into()))
+        Self::new(Kind::Body, Some(without_url(source.into())))
+    }
+
+    /// Replaces, in what the error shows, every occurrence of `secrets` (a request's token
+    /// and API key, as given and as encoded in a URL): an error of a custom transport may
+    /// quote the request.
+    pub(crate) fn scrub(&mut self, secrets: &[&str]) {
+        let shown = self.to_string();
+        let secrets = secrets.iter().filter(|s| s.len() >= 8);
+        if secrets.clone().any(|secret| shown.contains(*secret)) {
+            let mut text = self.causes().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+            for secret in secrets {
+                crate::error::redact_in(&mut text, secret);
+            }
+            self.source = Some(text.into());
+        }
     }
 
     /// Whether no connection could be made (so nothing of the request was sent).
     pub fn is_connect(&self) -> bool {
-        self.kind == Kind::Connect
+        matches!(self.kind, Kind::Connect | Kind::Certificate)
+    }
+
+    /// Whether the server's TLS certificate was refused (an authority the client does not
+    /// trust, another name, expired). Not retried: see
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    pub fn is_certificate(&self) -> bool {
+        self.kind == Kind::Certificate
     }
 
     /// Whether the response body stopped before its end or could not be decoded.
@@ -175,6 +204,8 @@ impl From<reqwest::Error> for TransportError {
             Kind::Unsendable
         } else if e.is_redirect() {
             Kind::Redirect
+        } else if e.is_connect() && refuses_certificate(&e) {
+            Kind::Certificate
         } else if e.is_connect() {
             Kind::Connect
         } else if e.is_body() || e.is_decode() {
@@ -187,10 +218,27 @@ impl From<reqwest::Error> for TransportError {
     }
 }
 
+/// `e` without the URL reqwest puts in its errors (a middleware or a custom transport may
+/// hand one on).
+fn without_url(e: BoxError) -> BoxError {
+    match e.downcast::<reqwest::Error>() {
+        Ok(reqwest_error) => Box::new(reqwest_error.without_url()),
+        Err(other) => other,
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // What `Display` shows (filtered of URLs and secrets), not the raw sources.
+        f.debug_struct("TransportError").field("kind", &self.kind).field("message", &self.to_string()).finish()
+    }
+}
+
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.kind {
             Kind::Connect => "could not connect to the server",
+            Kind::Certificate => "the server's TLS certificate was refused",
             Kind::Request => "the request failed before a response arrived",
             Kind::Body => "the response body could not be read",
             Kind::Redirect => "redirect refused",
@@ -218,6 +266,22 @@ impl fmt::Display for TransportError {
 }
 
 impl StdError for TransportError {}
+
+/// Whether rustls refused the server's certificate somewhere below `e` (an `io::Error`
+/// hides its inner error from `source()`, so it is opened on the way).
+fn refuses_certificate(e: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented);
+        }
+        next = match cause.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        };
+    }
+    false
+}
 
 /// A redirect this crate does not follow; the source of a [`TransportError`] for which
 /// [`is_redirect`](TransportError::is_redirect) is true.

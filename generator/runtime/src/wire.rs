@@ -1,16 +1,18 @@
-//! How generated types meet JSON: the reader that decodes responses ([`FromJson`],
-//! [`JsonObject`], [`from_str`]), the writer that encodes request bodies ([`ToJson`],
-//! [`to_vec`]), and the serde side of [`json_object!`](crate::json_object) (members written by
-//! serde, helpers for encodings that differ from serde's defaults).
+//! How generated types meet JSON beyond their typed fields: [`Extra`] (members a type does
+//! not know, and the empty or unset members to send anyway), and [`int64`], the serde
+//! helper for 64-bit integers as Google sends them (as strings), for applications that embed
+//! generated types in serde types of their own.
+//!
+//! Responses are decoded, and request bodies encoded, by the runtime's own JSON reader and
+//! writer (serde's code is generic over the (de)serializer, and one copy per generated type
+//! was most of what the compiler spent on a generated crate); the generated types also
+//! implement serde's `Serialize` and `Deserialize`, with the same output.
 
 pub use crate::extra::Extra;
-#[doc(hidden)]
-pub use crate::extra::{member_index, Forced, Members};
-pub use crate::reader::{
-    deserialize_via_value, from_str, read_object, read_object_into, read_object_push, read_object_some, DecodeError,
-    FromJson, JsonObject, JsonReader, Serde,
-};
-pub use crate::writer::{to_vec, JsonWriter, ObjectWriter, ToJson};
+
+use crate::extra::Forced;
+
+use crate::writer::{to_vec, ToJson};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -21,8 +23,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// An object type that can be a request body: encoded by a function of the crate that
-/// defines the type, so that the code which sends it ([`Call::object_body`](crate::Call::object_body))
+/// defines the type, so that the code which sends it ([`Call::object_body`](crate::for_generated_code::Call::object_body))
 /// is not generic.
+#[doc(hidden)]
 pub trait JsonBody {
     /// The JSON encoding of `self`.
     fn to_json(&self) -> Vec<u8>;
@@ -614,8 +617,8 @@ mod in_place_tests {
 
     crate::json_object!(Node2, extra { id: "id" as int64 });
 
-    fn decode(json: &str) -> Result<Node, super::DecodeError> {
-        super::from_str(json)
+    fn decode(json: &str) -> Result<Node, crate::reader::DecodeError> {
+        crate::reader::from_str(json)
     }
 
     fn node2(id: i64) -> Node2 {

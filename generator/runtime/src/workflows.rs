@@ -449,12 +449,12 @@ impl BatchWriter {
                 continue;
             }
             // What to send now, and what depends on its answer.
+            let last_error = refused.clone();
             let (to_send, after_written) = match refused {
-                Some(error) if group.len() == 1 => {
-                    let (key, _) = group.into_iter().next().expect("one item");
-                    report.outcomes.insert(key, ItemOutcome::Rejected(ItemError::from_error(&error)));
-                    continue;
-                }
+                // Inferred to be refused, never sent alone: a refusal may also be about the
+                // request as a whole (too large) or passing (a conflict), so it is sent alone
+                // before it is called refused.
+                Some(_) if group.len() == 1 => (group, None),
                 Some(error) => {
                     // Whether the first half is written decides what the second half is:
                     // known to be refused, or to be tried as a whole.
@@ -466,10 +466,9 @@ impl BatchWriter {
             };
             if isolating {
                 if budget == 0 {
-                    let error = match &after_written {
-                        Some((_, error)) => error.clone(),
-                        None => Arc::new(Error::Upload("gave up isolating the refused items of a batch".into())),
-                    };
+                    let error = last_error.unwrap_or_else(|| {
+                        Arc::new(Error::Upload("gave up isolating the refused items of a batch".into()))
+                    });
                     let right = after_written.into_iter().flat_map(|(right, _)| right);
                     fail_all(report, to_send.into_iter().chain(right), &error);
                     continue;
@@ -497,6 +496,11 @@ impl BatchWriter {
                     } else {
                         work.push(Work::Send { items: rest, isolating });
                     }
+                }
+                Sent::Unnamed(rest, e) if rest.len() == 1 => {
+                    // Refused on its own: this item is to blame, with the service's reason.
+                    let (key, _) = rest.into_iter().next().expect("one item");
+                    report.outcomes.insert(key, ItemOutcome::Rejected(ItemError::from_error(&e)));
                 }
                 Sent::Unnamed(rest, e) => work.push(Work::Refused { items: rest, error: Arc::new(e) }),
                 Sent::Stop(rest, e) => {
@@ -567,7 +571,10 @@ enum Sent<K, V> {
 /// Whether a request was refused for what it carries (so some of its items may be to
 /// blame), rather than for who sent it, when, or a failure on the way.
 fn refused_for_content(error: &Error) -> bool {
-    error.service_error().is_some_and(|e| matches!(e.http_status, 400 | 404 | 409 | 412 | 422))
+    // `ABORTED` is a passing conflict, not a refusal of what the request carries.
+    error
+        .service_error()
+        .is_some_and(|e| matches!(e.http_status, 400 | 404 | 409 | 412 | 422) && e.status.as_deref() != Some("ABORTED"))
 }
 
 fn fail_all<K: Ord, V, R>(report: &mut BatchReport<K, R>, items: impl Iterator<Item = (K, V)>, error: &Arc<Error>) {

@@ -17,6 +17,7 @@ use crate::extra::{Extra, Forced};
 ///
 /// `i64` and `u64` are written as strings: in generated crates they are the `int64` and
 /// `uint64` formats, which travel as strings (JavaScript numbers lose precision past 2^53).
+#[doc(hidden)]
 pub trait ToJson {
     /// Appends the JSON of `self`.
     fn write_json(&self, writer: &mut JsonWriter);
@@ -32,7 +33,7 @@ pub trait ToJson {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use discovery_runtime::wire::to_vec;
+/// use discovery_runtime::for_generated_code::to_vec;
 ///
 /// let counts = BTreeMap::from([("a\"b".to_owned(), vec![Some(1u32), None])]);
 /// assert_eq!(to_vec(&counts), br#"{"a\"b":[1,null]}"#);

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use discovery_runtime::auth::StaticToken;
-use discovery_runtime::{ApiInfo, Call, Client, Error, HttpMethod, MethodInfo, PathParam, RetryPolicy};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, Error, RetryPolicy};
 use serde_json::Value;
 
 use server::{full, head, Reply, Server};

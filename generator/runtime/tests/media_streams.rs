@@ -7,10 +7,8 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use discovery_runtime::{
-    ApiInfo, Call, Client, Error, HttpMethod, Media, MediaUploadInfo, MethodInfo, PathParam, RetryPolicy, Upload,
-    UploadProgress, CHUNK_GRANULARITY,
-};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, Error, Media, RetryPolicy, Upload, UploadProgress, CHUNK_GRANULARITY};
 use serde_json::{json, Value};
 
 mod media_server;
@@ -307,4 +305,170 @@ impl tokio::io::AsyncWrite for ChangingOnWrite {
     ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
+}
+
+#[tokio::test]
+async fn a_download_of_a_range_resumes_inside_that_range() {
+    let (url, shared) = media_server::start().await;
+    let data = pattern(3 * 1024 * 1024);
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = data.clone();
+        s.cut_first_download_at = Some(100_000);
+    }
+    let client = client(&url);
+    let mut call = get(&client);
+    call.header("Range", "bytes=1000000-1999999");
+    let mut out = Vec::new();
+    let written = call.download_to(&mut out).await.unwrap();
+    assert_eq!(written, 1_000_000);
+    assert!(out == data[1_000_000..2_000_000], "the bytes of the range, once each");
+    let log = shared.lock().unwrap().log.clone();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log[0].ends_with("bytes=1000000-1999999"), "{log:?}");
+    assert!(log[1].ends_with("bytes=1100000-1999999"), "resumed where it broke off, to the same end: {log:?}");
+
+    // A server that ignores the Range on the resumed request: what is before and after
+    // the range is dropped.
+    {
+        let mut s = shared.lock().unwrap();
+        s.downloads = 0;
+        s.log.clear();
+    }
+    let mut call = get(&client);
+    call.header("Range", "bytes=1000000-1999999");
+    // The first answer is the 206; the second ignores its Range.
+    let ignoring = shared.clone();
+    let mut writer = IgnoreRangeAfterFirstWrite { out: Vec::new(), shared: ignoring };
+    call.download_to(&mut writer).await.unwrap();
+    assert!(writer.out == data[1_000_000..2_000_000]);
+    let log = shared.lock().unwrap().log.clone();
+    assert!(log.len() == 2 && log[1].ends_with("bytes=1100000-1999999"), "{log:?}");
+}
+
+/// Turns on `ignore_range` on the server at the first write, so that only the resumed
+/// request gets the whole media.
+struct IgnoreRangeAfterFirstWrite {
+    out: Vec<u8>,
+    shared: Arc<Mutex<media_server::Shared>>,
+}
+
+impl tokio::io::AsyncWrite for IgnoreRangeAfterFirstWrite {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.shared.lock().unwrap().ignore_range = true;
+        self.out.extend_from_slice(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_trickling_download_ends_at_the_deadline() {
+    let (url, shared) = media_server::start().await;
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = pattern(1024 * 1024);
+        // A kibibyte every 20 ms: never idle for long, done only after about 20 seconds.
+        s.trickle = Some(Duration::from_millis(20));
+    }
+    let fast = RetryPolicy::default().initial_backoff(Duration::from_millis(1)).max_backoff(Duration::from_millis(5));
+    let client =
+        Client::builder(&API).root_url(&url).retry_policy(fast).deadline(Duration::from_millis(400)).build().unwrap();
+
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let err = get(&client).download_to(&mut out).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(!out.is_empty(), "the bytes before the deadline were written");
+
+    let started = std::time::Instant::now();
+    let stream = get(&client).download().await.unwrap();
+    let err = stream.collect_bytes().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_upload_goes_on_when_the_server_keeps_part_of_each_chunk() {
+    let (url, shared) = media_server::start().await;
+    // The server keeps 256 KiB of every chunk: sixteen requests for one 4 MiB chunk, more
+    // than the retry policy's attempts, each of them progress.
+    shared.lock().unwrap().store_at_most = Some(CHUNK_GRANULARITY as u64);
+    let data = pattern(16 * CHUNK_GRANULARITY);
+    let client = client(&url);
+    let progress: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let seen = progress.clone();
+    let upload =
+        Upload::resumable().chunk_size(16 * CHUNK_GRANULARITY).on_progress(move |p| seen.lock().unwrap().push(p.sent));
+    let done: Value =
+        insert(&client, json!({})).upload(Media::new("application/octet-stream", data.clone()), upload).await.unwrap();
+    assert_eq!(done["checksum"], Checksum::of(&data).0.to_string());
+    let shared = shared.lock().unwrap();
+    assert_eq!(shared.sessions["s1"].ranges.len(), 16, "{:?}", shared.sessions["s1"].ranges);
+    let progress = progress.lock().unwrap();
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    assert_eq!(progress.last(), Some(&(data.len() as u64)));
+}
+
+/// Hands out `ya29.token-1`, then after an invalidation `ya29.token-2`.
+#[derive(Default)]
+struct Refreshing {
+    generation: std::sync::atomic::AtomicUsize,
+}
+
+impl discovery_runtime::auth::TokenProvider for Refreshing {
+    fn token<'a>(&'a self, _scopes: &'a [String]) -> discovery_runtime::auth::TokenFuture<'a> {
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst) + 1;
+        Box::pin(async move { Ok::<_, discovery_runtime::auth::AuthError>(format!("ya29.token-{generation}")) })
+    }
+
+    fn invalidate(&self, _token: &str) -> bool {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_401_is_retried_with_a_new_token_only_when_the_media_can_be_sent_again() {
+    let (url, shared) = media_server::start().await;
+    let client = Client::builder(&API)
+        .root_url(&url)
+        .token_provider(Refreshing::default())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    // Bytes: sent again with the new token.
+    shared.lock().unwrap().unauthorized = 1;
+    let done: Value =
+        insert(&client, json!({})).upload(Media::new("text/plain", "abc"), Upload::simple()).await.unwrap();
+    assert_eq!(done["size"], "3");
+    assert_eq!(
+        shared.lock().unwrap().authorization,
+        [Some("Bearer ya29.token-1".to_owned()), Some("Bearer ya29.token-2".to_owned())]
+    );
+
+    // A reader was consumed by the first request: the 401 is the answer.
+    shared.lock().unwrap().unauthorized = 1;
+    let reader = Media::from_reader("text/plain", std::io::Cursor::new(b"abc".to_vec()), Some(3));
+    let err = insert(&client, json!({})).upload::<Value>(reader, Upload::simple()).await.unwrap_err();
+    assert_eq!(err.http_status(), Some(401));
+    assert_eq!(shared.lock().unwrap().single.len(), 3, "the reader's request went once");
 }

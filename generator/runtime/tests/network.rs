@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use discovery_runtime::auth::{AuthError, StaticToken, TokenFuture, TokenProvider};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
 use discovery_runtime::{
-    ApiInfo, BoxFuture, Call, Client, ClientBuilder, Error, HttpClientBuilder, HttpMethod, HttpTransport, MethodInfo,
-    PathParam, RetryPolicy, TransportError,
+    ApiInfo, BoxFuture, Client, ClientBuilder, Error, HttpClientBuilder, HttpTransport, RetryPolicy, TransportError,
 };
 use http_body_util::{BodyExt, Full};
 use rustls::pki_types::PrivateKeyDer;
@@ -555,4 +555,58 @@ async fn a_reqwest_middleware_client_carries_the_requests() {
     get(&client, "vm-1").send::<Value>().await.unwrap();
     assert_eq!(server.seen()[0].header("x-middleware"), Some("seen"));
     assert_eq!(server.seen()[0].header("x-goog-api-version"), Some("2026-11-01"));
+}
+
+/// The opt-in OS trust store: `rustls-native-certs` reads `SSL_CERT_FILE` on Linux, so the
+/// test points it at the loopback server's certificate. (The only test of this binary that
+/// sets a variable of the environment, which is read when a client is built.)
+#[tokio::test]
+async fn the_os_trust_store_is_used_when_asked_for_and_only_then() {
+    let server = Server::start(Some(&[b"h2", b"http/1.1"]), |_| json_response(200, &json!({"name": "vm"}))).await;
+    let pem = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cert.pem");
+    std::env::set_var("SSL_CERT_FILE", pem);
+    let os = Client::builder(&API).root_url(&server.url).no_proxy().use_os_trust_store().build();
+    let webpki = Client::builder(&API).root_url(&server.url).no_proxy().build();
+    std::env::remove_var("SSL_CERT_FILE");
+    let vm: Value = get(&os.unwrap(), "vm-1").send().await.unwrap();
+    assert_eq!(vm["name"], "vm");
+    let started = Instant::now();
+    let err = get(&webpki.unwrap(), "vm-1").send::<Value>().await.unwrap_err();
+    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
+    assert!(e.is_connect() && e.is_certificate(), "Mozilla's roots do not know the test CA: {e}");
+    // A refused certificate will be refused again: not retried.
+    assert!(!err.is_retryable());
+    assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
+}
+
+/// A transport whose errors quote the request, URL and credentials included, as a
+/// careless middleware's might.
+struct Quoting;
+
+impl HttpTransport for Quoting {
+    fn execute(
+        &self,
+        request: discovery_runtime::reqwest::Request,
+    ) -> BoxFuture<'_, Result<discovery_runtime::reqwest::Response, TransportError>> {
+        let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let quoted = format!("cannot send GET {} with {auth}", request.url());
+        Box::pin(async move { Err(TransportError::request(quoted)) })
+    }
+}
+
+#[tokio::test]
+async fn a_transports_error_never_shows_the_key_or_the_token() {
+    let client = Client::builder(&API)
+        .transport(Quoting)
+        .api_key("AIza-SECRET/KEY+1")
+        .token_provider(StaticToken::new("ya29.SECRET-TOKEN"))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = get(&client, "vm-1").send::<Value>().await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    for shown in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
+        assert!(shown.contains("cannot send GET"), "the cause is kept: {shown}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
 }

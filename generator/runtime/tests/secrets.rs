@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use discovery_runtime::auth::StaticToken;
-use discovery_runtime::{Call, Client, RetryPolicy};
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::{Client, RetryPolicy};
 use serde_json::json;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

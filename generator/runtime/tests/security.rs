@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use discovery_runtime::auth::{StaticToken, TokenFuture, TokenProvider};
-use discovery_runtime::{ApiInfo, Call, Client, Error, HttpMethod, MethodInfo, PathParam, RetryPolicy};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, Error, RetryPolicy};
 use serde_json::Value;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -240,7 +241,7 @@ async fn secrets_never_leak() {
         struct Typed {
             count: u32,
         }
-        errors.push(call(name).send::<discovery_runtime::wire::Serde<Typed>>().await.unwrap_err());
+        errors.push(call(name).send::<discovery_runtime::for_generated_code::Serde<Typed>>().await.unwrap_err());
     }
     for name in ["envelope", "missing", "slow"] {
         errors.push(call(name).send::<Value>().await.unwrap_err());

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use discovery_runtime::auth::StaticToken;
-use discovery_runtime::{ApiInfo, Call, Client, ClientBuilder, Error, HttpMethod, MethodInfo, PathParam, RetryPolicy};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, ClientBuilder, Error, RetryPolicy};
 use rustls::pki_types::PrivateKeyDer;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};

@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use discovery_runtime::{ApiInfo, Call, Client, HttpMethod, Media, MediaUploadInfo, MethodInfo, PathParam, Upload};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, Media, Upload};
 use serde_json::{json, Value};
 
 mod media_server;

@@ -588,3 +588,28 @@ fn item_keys_are_found_in_field_paths_only_where_they_stand_alone() {
     assert_eq!(found("contacts[7]"), Vec::<String>::new(), "no such index");
     assert_eq!(found("updateMask"), Vec::<String>::new());
 }
+
+/// A refusal about the request as a whole (too many items) is not blamed on an item: every
+/// item is sent alone before it is called refused, and here each half gets written.
+#[tokio::test]
+async fn a_refusal_of_the_whole_request_blames_no_item_that_was_not_refused_alone() {
+    let service = BatchService::with_shape(100, &[], Shape::Unnamed);
+    let report = BatchWriter::new(200).run(items(200), |c| service.send(c), item_errors).await;
+    assert_eq!(report.written().count(), 200, "{:?}", report.rejected().collect::<Vec<_>>());
+    assert_eq!(report.rejected().count(), 0);
+    // The inference "the first half was written, so the second holds a culprit" is wrong
+    // here; it costs a split per level, not a false refusal.
+    let sizes: Vec<usize> = service.requests.lock().unwrap().iter().map(Vec::len).collect();
+    assert!(sizes.len() <= 12 && sizes.iter().skip(1).all(|s| *s <= 100), "{sizes:?}");
+}
+
+/// A passing conflict (409 `ABORTED`) is not a refusal of the items: the run stops as for
+/// any failure of the whole request, and no item is reported refused.
+#[tokio::test]
+async fn an_aborted_batch_is_a_failure_of_the_request_not_of_its_items() {
+    let report =
+        BatchWriter::new(10).run(items(4), |_: &[(String, u32)]| async { Err::<(), _>(aborted()) }, item_errors).await;
+    assert_eq!(report.rejected().count(), 0);
+    assert_eq!(report.failed().count(), 4);
+    assert_eq!(report.requests_sent, 1);
+}

@@ -40,6 +40,7 @@ use discovery_codegen::WriteScope;
 
 use crate::{display_path, PEOPLE_DOCUMENT};
 
+mod scale;
 mod wan;
 
 /// Hand-written text after this line of `docs/benchmarks.md` survives a re-run.
@@ -56,8 +57,9 @@ pub fn default_path(root: &Path, relative: &str) -> PathBuf {
     // `..` is resolved when the path exists, so that messages and the report show a clean path.
     path.canonicalize().unwrap_or(path)
 }
-/// The relative path dependency in `bench/*/Cargo.toml`, rewritten to an absolute one.
+/// The relative path dependencies in `bench/*/Cargo.toml`, rewritten to absolute ones.
 const GENERATED_PATH_DEP: &str = "path = \"../../generated\"";
+const RUNTIME_PATH_DEP: &str = "path = \"../../generator/runtime\"";
 
 /// Sections of the benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,11 +69,13 @@ pub enum Section {
     Gen,
     Size,
     Wan,
+    Scale,
 }
 
 impl Section {
     /// In the report's order.
-    pub const ALL: [Section; 5] = [Section::Compile, Section::Runtime, Section::Gen, Section::Size, Section::Wan];
+    pub const ALL: [Section; 6] =
+        [Section::Compile, Section::Runtime, Section::Gen, Section::Size, Section::Wan, Section::Scale];
 
     /// The start of the section's heading in the report, which is how a kept section is
     /// found again: keep these stable.
@@ -82,6 +86,7 @@ impl Section {
             Section::Gen => "## 3. ",
             Section::Size => "## 4. ",
             Section::Wan => "## 5. ",
+            Section::Scale => "## 6. ",
         }
     }
 }
@@ -95,7 +100,8 @@ impl std::str::FromStr for Section {
             "gen" => Ok(Section::Gen),
             "size" => Ok(Section::Size),
             "wan" => Ok(Section::Wan),
-            _ => Err(format!("unknown section {s:?} (compile, runtime, gen, size, wan)")),
+            "scale" => Ok(Section::Scale),
+            _ => Err(format!("unknown section {s:?} (compile, runtime, gen, size, wan, scale)")),
         }
     }
 }
@@ -186,9 +192,11 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
         eprintln!("== gen");
         report.gen = Some(generation(root, options)?);
     }
-    if wants(Section::Runtime) {
+    if wants(Section::Runtime) || wants(Section::Scale) {
         eprintln!("== runtime");
-        report.runtime = Some(runtime(root, &bench_dir, options)?);
+        let (runtime, scale) = runtime(root, &bench_dir, options, wants(Section::Runtime), wants(Section::Scale))?;
+        report.runtime = runtime;
+        report.scale = scale;
     }
     if wants(Section::Compile) {
         eprintln!("== compile");
@@ -394,8 +402,10 @@ impl Machine {
 /// and `dst/target` and `dst/Cargo.lock` are kept.
 fn stage(src: &Path, dst: &Path, root: &Path, seed_lock: Option<&Path>) -> Result<()> {
     let generated = root.join("generated");
+    let runtime = root.join("generator/runtime");
     copy_tree(src, dst, &|text: String| {
         text.replace(GENERATED_PATH_DEP, &format!("path = {:?}", generated.display().to_string()))
+            .replace(RUNTIME_PATH_DEP, &format!("path = {:?}", runtime.display().to_string()))
     })?;
     let lock = dst.join("Cargo.lock");
     if let (Some(seed), false) = (seed_lock, lock.exists()) {
@@ -669,7 +679,14 @@ fn build_runtime_bench(root: &Path, bench_dir: &Path) -> Result<PathBuf> {
     Ok(dir.join("target/release/runtime-bench"))
 }
 
-fn runtime(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<RuntimeResults> {
+/// The `runtime` section and, on the same loopback server, the `scale` one ([`scale`]).
+fn runtime(
+    root: &Path,
+    bench_dir: &Path,
+    options: &BenchOptions,
+    loopback: bool,
+    at_scale: bool,
+) -> Result<(Option<RuntimeResults>, Option<scale::ScaleResults>)> {
     let binary = build_runtime_bench(root, bench_dir)?;
 
     let mut child = Command::new(&binary)
@@ -686,7 +703,8 @@ fn runtime(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Runt
 
     let mut results = RuntimeResults { scenarios: Vec::new(), load: vec![loadavg()] };
     let runs = options.runs.max(1);
-    for (scenario, label, n, quick_n) in SCENARIOS {
+    let scenarios = if loopback { &SCENARIOS[..] } else { &[] };
+    for &(scenario, label, n, quick_n) in scenarios {
         let n = if options.quick { quick_n } else { n };
         let mut rate: [Vec<f64>; 2] = Default::default();
         let mut cpu: [Vec<f64>; 2] = Default::default();
@@ -723,8 +741,14 @@ fn runtime(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Runt
         results.scenarios.push(result);
         results.load.push(loadavg());
     }
+    let scale = if at_scale {
+        eprintln!("== scale");
+        Some(scale::run(&binary, &base, bench_dir, options)?)
+    } else {
+        None
+    };
     drop(server);
-    Ok(results)
+    Ok((loopback.then_some(results), scale))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -968,6 +992,7 @@ struct Report {
     gen: Option<GenResults>,
     size: Option<SizeResults>,
     wan: Option<wan::WanResults>,
+    scale: Option<scale::ScaleResults>,
 }
 
 /// A path for the report: `../…` when it lies beside the workspace (as `shared/` does), so
@@ -1034,6 +1059,11 @@ impl Report {
                 Section::Wan => {
                     if let Some(w) = &self.wan {
                         wan::render(&mut text, w);
+                    }
+                }
+                Section::Scale => {
+                    if let Some(r) = &self.scale {
+                        scale::render(&mut text, r);
                     }
                 }
             }

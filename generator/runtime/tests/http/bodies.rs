@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use discovery_runtime::wire::{self, Extra};
-use discovery_runtime::Call;
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::for_generated_code::{from_str, to_vec};
+use discovery_runtime::wire::Extra;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -89,7 +90,7 @@ async fn empty_arrays_maps_and_nulls_go_where_asked_at_the_top_and_nested() {
 #[tokio::test]
 async fn what_was_read_is_written_back_with_its_empty_members() {
     let text = r#"{"name":null,"properties":{},"items":[{"tags":[],"labels":null,"size":"5"}],"inner":{"note":null},"later":[]}"#;
-    let mut read: Outer = wire::from_str(text).unwrap();
+    let mut read: Outer = from_str(text).unwrap();
     assert_eq!(read.items[0].size, Some(5));
     assert_eq!(sent(&read).await, serde_json::from_str::<Value>(text).unwrap());
     // Emptied since it was read: sent empty, or null for an `Option`.
@@ -99,5 +100,5 @@ async fn what_was_read_is_written_back_with_its_empty_members() {
     assert_eq!(written["items"], json!([{"tags": [], "labels": null, "size": null}, {}]));
     // serde's reader remembers the same.
     let via_serde: Outer = serde_json::from_str(text).unwrap();
-    assert_eq!(wire::to_vec(&via_serde), wire::to_vec(&wire::from_str::<Outer>(text).unwrap()));
+    assert_eq!(to_vec(&via_serde), to_vec(&from_str::<Outer>(text).unwrap()));
 }

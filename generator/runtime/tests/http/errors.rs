@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use discovery_runtime::error::{ErrorDetail, FieldViolation};
-use discovery_runtime::{Call, Client, Error, RetryPolicy};
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::{Client, Error, RetryPolicy};
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -170,7 +171,7 @@ async fn undecodable_success_body_keeps_status_and_excerpt() {
     }
     assert_eq!(err.http_status(), Some(200));
 
-    use discovery_runtime::wire::Serde;
+    use discovery_runtime::for_generated_code::Serde;
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]
     struct Strict {

@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::response::Response;
-use discovery_runtime::{Call, Client, Error, Media, RetryPolicy, Upload};
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::{Client, Error, Media, RetryPolicy, Upload};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 

@@ -1,7 +1,8 @@
 //! Paging across `nextPageToken`.
 
+use discovery_runtime::for_generated_code::Call;
 use discovery_runtime::wire::Extra;
-use discovery_runtime::{Call, Client, Error, ItemStream, Page, PageStream};
+use discovery_runtime::{Client, Error, ItemStream, Page, PageStream};
 use futures_util::StreamExt;
 use serde_json::json;
 

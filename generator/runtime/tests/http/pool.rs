@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use discovery_runtime::{Call, Client};
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::Client;
 use serde_json::Value;
 
 use crate::support::*;

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use discovery_runtime::auth::{AuthError, StaticToken, TokenFuture, TokenProvider};
-use discovery_runtime::{call_options, Call, Error, FieldMask};
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::{call_options, Error, FieldMask};
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -195,7 +196,7 @@ async fn responses_decode_including_empty_bodies() {
         c
     };
 
-    use discovery_runtime::wire::Serde;
+    use discovery_runtime::for_generated_code::Serde;
     #[derive(serde::Deserialize, Debug, Default, PartialEq)]
     struct Empty {}
     #[derive(serde::Deserialize, Debug)]

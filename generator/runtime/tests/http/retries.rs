@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use discovery_runtime::{Call, Client, Error, RetryPolicy};
+use discovery_runtime::for_generated_code::Call;
+use discovery_runtime::{Client, Error, RetryPolicy};
 use serde_json::{json, Value};
 
 use crate::support::*;

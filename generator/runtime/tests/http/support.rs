@@ -10,9 +10,8 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use discovery_runtime::{
-    ApiInfo, Client, ClientBuilder, HttpMethod, MediaUploadInfo, MethodInfo, PathParam, RetryPolicy,
-};
+use discovery_runtime::for_generated_code::{HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, ClientBuilder, RetryPolicy};
 
 pub static API: ApiInfo =
     ApiInfo::new("people", "v1", "https://people.example.invalid/", "").with_user_agent("google-people-v1/0.1.0");

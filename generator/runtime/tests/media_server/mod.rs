@@ -71,6 +71,15 @@ pub struct Shared {
     pub etag: String,
     /// Answer ranged requests with the whole media (200), as some servers do.
     pub ignore_range: bool,
+    /// Downloads sent a kibibyte at a time with this pause in between (a trickle).
+    pub trickle: Option<std::time::Duration>,
+    /// Each chunk PUT stores at most this many of its bytes (a multiple of 256 KiB) and
+    /// answers 308 with what it holds, as a server under load may.
+    pub store_at_most: Option<u64>,
+    /// Simple and multipart uploads answered 401 this many times.
+    pub unauthorized: usize,
+    /// The `Authorization` header of each request.
+    pub authorization: Vec<Option<String>>,
 }
 
 pub type Server = (String, Arc<Mutex<Shared>>);
@@ -101,7 +110,11 @@ async fn handle(State(shared): State<Arc<Mutex<Shared>>>, req: Request) -> Respo
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or("").to_owned();
     let range = header(&parts.headers, "content-range").or_else(|| header(&parts.headers, "range")).unwrap_or_default();
-    shared.lock().unwrap().log.push(format!("{} {path}?{query} {range}", parts.method));
+    {
+        let mut s = shared.lock().unwrap();
+        s.log.push(format!("{} {path}?{query} {range}", parts.method));
+        s.authorization.push(header(&parts.headers, "authorization"));
+    }
     let mut body = body.into_data_stream();
 
     if parts.method == "GET" {
@@ -135,6 +148,10 @@ async fn handle(State(shared): State<Arc<Mutex<Shared>>>, req: Request) -> Respo
         let length = header(&parts.headers, "content-length");
         let mut s = shared.lock().unwrap();
         s.single.push((query, content_type, length, checksum, size));
+        if s.unauthorized > 0 {
+            s.unauthorized -= 1;
+            return reply(401, &[], r#"{"error":{"code":401,"message":"token expired","status":"UNAUTHENTICATED"}}"#);
+        }
         if s.fail_chunks_from == Some(0) {
             // A rate limit: retried even for a POST, when the body can be sent again.
             return reply(429, &[], r#"{"error":{"code":429,"message":"slow down"}}"#);
@@ -157,11 +174,17 @@ async fn handle(State(shared): State<Arc<Mutex<Shared>>>, req: Request) -> Respo
         }
     }
     // Chunks arrive in order (asserted below), so the checksum goes on from the session's.
-    let mut running = shared.lock().unwrap().sessions.get(&id).map(|s| s.checksum).unwrap_or_default();
+    let (mut running, keep) = {
+        let s = shared.lock().unwrap();
+        (s.sessions.get(&id).map(|s| s.checksum).unwrap_or_default(), s.store_at_most.unwrap_or(u64::MAX))
+    };
     let mut len = 0u64;
+    let mut kept = 0u64;
     while let Some(chunk) = body.next().await {
         let Ok(chunk) = chunk else { return reply(400, &[], "body broke off") };
-        running.update(&chunk);
+        let room = usize::try_from(keep - kept).unwrap_or(usize::MAX).min(chunk.len());
+        running.update(&chunk[..room]);
+        kept += room as u64;
         len += chunk.len() as u64;
     }
     let mut s = shared.lock().unwrap();
@@ -178,7 +201,7 @@ async fn handle(State(shared): State<Arc<Mutex<Shared>>>, req: Request) -> Respo
         assert_eq!(end + 1 - start, len, "the range must match the body");
         let last = total.is_some_and(|t| end + 1 == t);
         assert!(last || len % (256 * 1024) == 0, "a chunk that is not the last must be a multiple of 256 KiB: {len}");
-        session.stored = end + 1;
+        session.stored = start + kept;
         session.checksum = running;
     }
     let done = session.total.is_some_and(|t| session.stored == t);
@@ -197,28 +220,48 @@ fn download(shared: &Arc<Mutex<Shared>>, headers: &HeaderMap) -> Response {
     s.downloads += 1;
     let media = s.media.clone();
     let etag = s.etag.clone();
-    let from = header(headers, "range")
-        .and_then(|r| r.strip_prefix("bytes=").and_then(|r| r.strip_suffix('-')).map(|n| n.parse::<usize>().unwrap()));
+    // `bytes=FROM-` or `bytes=FROM-TO`.
+    let range = header(headers, "range").map(|r| {
+        let (from, to) = r.strip_prefix("bytes=").unwrap().split_once('-').unwrap();
+        (from.parse::<usize>().unwrap(), to.parse::<usize>().ok())
+    });
     let first = s.downloads == 1;
     let cut = if first { s.cut_first_download_at } else { None };
-    let (status, start) = match from {
-        Some(from) if !s.ignore_range => (206, from),
-        _ => (200, 0),
+    let trickle = s.trickle;
+    let (status, start, end) = match range {
+        Some((from, to)) if !s.ignore_range => (206, from, to.map_or(media.len(), |to| (to + 1).min(media.len()))),
+        _ => (200, 0, media.len()),
     };
     drop(s);
-    let body = media[start..].to_vec();
+    let body = media[start..end].to_vec();
     let mut headers = vec![("etag", etag), ("content-type", "application/octet-stream".to_owned())];
     if status == 206 {
-        headers.push(("content-range", format!("bytes {start}-{}/{}", media.len() - 1, media.len())));
+        headers.push(("content-range", format!("bytes {start}-{}/{}", end - 1, media.len())));
+    }
+    if let Some(pause) = trickle {
+        let pieces: Vec<Vec<u8>> = body.chunks(1024).map(<[u8]>::to_vec).collect();
+        let stream = futures_util::stream::iter(pieces).then(move |piece| async move {
+            tokio::time::sleep(pause).await;
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(piece))
+        });
+        return reply(status, &headers, Body::from_stream(stream));
     }
     match cut {
         // Announce the whole body, send part of it, then fail the stream.
         Some(cut) => {
             let head = body[..cut].to_vec();
+            // The failure comes a moment later, once the head and the first bytes are out
+            // (else the server may drop the connection before the response head is sent).
             let stream = futures_util::stream::iter(vec![
                 Ok(axum::body::Bytes::from(head)),
                 Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut")),
-            ]);
+            ])
+            .then(|item| async move {
+                if item.is_err() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                item
+            });
             headers.push(("content-length", body.len().to_string()));
             let mut response = reply(status, &headers, Body::from_stream(stream));
             *response.status_mut() = StatusCode::from_u16(status).unwrap();
