@@ -3,6 +3,9 @@
 //!
 //! ```sh
 //! PEOPLE_ACCESS_TOKEN=ya29... cargo run -p google-people-v1 --example batch_update -- https://people.googleapis.com/ imported-from crm
+//! # or against the test server (`cargo run -p google-people-v1-test-server -- --port 8080
+//! # --seed generated/test-server/seed.json`):
+//! cargo run -p google-people-v1 --example batch_update -- http://127.0.0.1:8080/ imported-from crm
 //! ```
 
 use std::collections::BTreeMap;

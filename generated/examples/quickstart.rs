@@ -2,6 +2,9 @@
 //!
 //! ```sh
 //! PEOPLE_ACCESS_TOKEN=ya29... cargo run -p google-people-v1 --example quickstart -- https://people.googleapis.com/ people/c123
+//! # or against the test server (`cargo run -p google-people-v1-test-server -- --port 8080
+//! # --seed generated/test-server/seed.json`):
+//! cargo run -p google-people-v1 --example quickstart -- http://127.0.0.1:8080/ people/c1
 //! ```
 //!
 //! The first argument is the base URL (a test server's works too), the second a contact's

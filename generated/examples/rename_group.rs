@@ -3,6 +3,9 @@
 //!
 //! ```sh
 //! PEOPLE_ACCESS_TOKEN=ya29... cargo run -p google-people-v1 --example rename_group -- https://people.googleapis.com/ contactGroups/abc "Book club"
+//! # or against the test server (`cargo run -p google-people-v1-test-server -- --port 8080
+//! # --seed generated/test-server/seed.json`):
+//! cargo run -p google-people-v1 --example rename_group -- http://127.0.0.1:8080/ contactGroups/chess Go
 //! ```
 
 use google_people_v1::auth::StaticToken;

@@ -3,6 +3,9 @@
 //!
 //! ```sh
 //! PEOPLE_ACCESS_TOKEN=ya29... cargo run -p google-people-v1 --example sync_contacts -- https://people.googleapis.com/ [SYNC_TOKEN]
+//! # or against the test server (`cargo run -p google-people-v1-test-server -- --port 8080
+//! # --seed generated/test-server/seed.json`):
+//! cargo run -p google-people-v1 --example sync_contacts -- http://127.0.0.1:8080/
 //! ```
 
 use google_people_v1::auth::StaticToken;

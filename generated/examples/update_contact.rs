@@ -3,6 +3,9 @@
 //!
 //! ```sh
 //! PEOPLE_ACCESS_TOKEN=ya29... cargo run -p google-people-v1 --example update_contact -- https://people.googleapis.com/ people/c123 Ada
+//! # or against the test server (`cargo run -p google-people-v1-test-server -- --port 8080
+//! # --seed generated/test-server/seed.json`):
+//! cargo run -p google-people-v1 --example update_contact -- http://127.0.0.1:8080/ people/c1 Augusta
 //! ```
 
 use google_people_v1::workflows::{ReadModifyWrite, ReadModifyWriteError};

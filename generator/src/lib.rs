@@ -27,13 +27,27 @@ use std::path::PathBuf;
 
 pub use output::{write_crate, WriteReport, WriteScope};
 
-/// How the generated crate depends on the runtime crate `discovery-runtime`.
+/// The version of `discovery-runtime` that this generator's output is written against:
+/// generated manifests require it (`discovery-runtime = "0.1.0"`, any later 0.1). A test
+/// keeps it equal to the runtime's own version.
+pub const RUNTIME_VERSION: &str = "0.1.0";
+
+/// The oldest Rust that the runtime and generated code compile with (`rust-version`); a
+/// test keeps it equal to the workspace's.
+pub const RUST_VERSION: &str = "1.85";
+
+/// How the generated crate depends on the runtime crate `discovery-runtime`: always by
+/// version ([`RUNTIME_VERSION`]), so that the crate can be packaged and published, and from
+/// a path or a git repository as well when asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RuntimeDependency {
-    /// `discovery-runtime = { path = "..." }`, relative to the generated crate.
+    /// `discovery-runtime = "VERSION"` from crates.io.
+    Registry,
+    /// `discovery-runtime = { path = "...", version = ... }`, the path relative to the
+    /// generated crate (or absolute).
     Path(String),
-    /// `discovery-runtime = "..."` from a registry.
-    Version(String),
+    /// `discovery-runtime = { git = "URL", version = ... }`: until the runtime is published.
+    Git(String),
 }
 
 /// Options for one generated crate.
@@ -41,10 +55,16 @@ pub enum RuntimeDependency {
 pub struct CrateOptions {
     /// Package name; `google-{name}-{version}` from the document when `None`.
     pub crate_name: Option<String>,
-    /// Package version written to the generated `Cargo.toml`.
+    /// Package version written to the generated `Cargo.toml`. Unless it has build metadata
+    /// of its own, the document's revision is added as build metadata (`0.1.0+20251117`),
+    /// so that the version says which revision the crate was generated from.
     pub crate_version: String,
     /// Where the runtime crate comes from.
     pub runtime: RuntimeDependency,
+    /// The version requirement on the runtime, whatever its source.
+    pub runtime_version: String,
+    /// The `license` of the generated crate (an SPDX expression).
+    pub license: String,
 }
 
 impl Default for CrateOptions {
@@ -52,7 +72,9 @@ impl Default for CrateOptions {
         CrateOptions {
             crate_name: None,
             crate_version: "0.1.0".to_owned(),
-            runtime: RuntimeDependency::Path("../generator/runtime".to_owned()),
+            runtime: RuntimeDependency::Registry,
+            runtime_version: RUNTIME_VERSION.to_owned(),
+            license: "MIT OR Apache-2.0".to_owned(),
         }
     }
 }
@@ -108,4 +130,24 @@ pub fn generate(document_json: &str, options: &CrateOptions) -> Result<Generated
     let document = discovery::parse(document_json)?;
     let api = ir::resolve(&document)?;
     emit::emit_crate(&api, options)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `key = "value"` of the first line that sets `key` in a manifest.
+    fn manifest_value(manifest: &str, key: &str) -> Option<String> {
+        manifest.lines().find_map(|line| {
+            let value = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim();
+            Some(value.trim_matches('"').to_owned())
+        })
+    }
+
+    #[test]
+    fn generated_manifests_name_the_runtime_of_this_repository() {
+        let runtime = include_str!("../runtime/Cargo.toml");
+        assert_eq!(manifest_value(runtime, "version").as_deref(), Some(super::RUNTIME_VERSION));
+        let workspace = include_str!("../../Cargo.toml");
+        assert_eq!(manifest_value(workspace, "rust-version").as_deref(), Some(super::RUST_VERSION));
+        assert!(runtime.contains("rust-version.workspace = true"));
+    }
 }

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use discovery_codegen::changes::{compare, prepend_section, Bump, ChangeKind, ChangeReport, Impact, CHANGELOG_TITLE};
+use discovery_codegen::changes::{
+    compare, prepend_section, recorded_version, Bump, ChangeKind, ChangeReport, Impact, CHANGELOG_TITLE,
+};
 use serde_json::Value;
 
 const PEOPLE_OLD: &str = include_str!("fixtures/people.v1.20210302.json");
@@ -354,6 +356,48 @@ fn bumps_follow_semver_and_say_so_for_0_x() {
     assert!(summary(additive.clone().with_crate_version("0.1.0"))
         .contains("**patch** (0.1.0 -> 0.1.1: additive changes only, 0.x crate)"));
     assert!(summary(breaking).contains("**major** (**minor** for a 0.x crate)"));
+}
+
+#[test]
+fn versions_that_carry_the_revision_follow_it() {
+    let next = |report: ChangeReport, version: &str| report.with_crate_version(version).next_crate_version();
+    let breaking = fixture("fields");
+    let additive = fixture("methods").changes.into_iter().filter(|c| c.impact == Additive).collect::<Vec<_>>();
+    let additive = ChangeReport { changes: additive, ..fixture("methods") };
+    assert_eq!(next(breaking.clone(), "0.3.1+1").as_deref(), Some("0.4.0+2"));
+    assert_eq!(next(breaking.clone(), "1.3.1+1").as_deref(), Some("2.0.0+2"));
+    assert_eq!(next(additive.clone(), "0.3.1+1").as_deref(), Some("0.3.2+2"));
+    assert_eq!(next(additive.clone(), "1.3.1+1").as_deref(), Some("1.4.0+2"));
+    // A new revision is a new version even without API changes: only the build metadata
+    // would differ, and Cargo and crates.io ignore it.
+    assert_eq!(next(fixture("unchanged"), "0.3.1+1").as_deref(), Some("0.3.2+2"));
+    let same_revision = ChangeReport { new_revision: "1".into(), ..fixture("unchanged") };
+    assert_eq!(next(same_revision, "0.3.1+1").as_deref(), Some("0.3.1+1"));
+    // Versions without the revision are left to the maintainer.
+    assert_eq!(next(breaking.clone(), "0.3.1"), None);
+    assert_eq!(breaking.next_crate_version(), None);
+
+    let summary = |report: ChangeReport| report.render_markdown().lines().nth(2).unwrap().to_owned();
+    assert!(summary(breaking.clone().with_crate_version("0.3.1+1"))
+        .ends_with("recommended bump: **minor** (0.3.1+1 -> 0.4.0+2: breaking changes in a 0.x crate)."));
+    assert!(summary(fixture("unchanged").with_crate_version("0.3.1+1"))
+        .ends_with("recommended bump: **patch** (0.3.1+1 -> 0.3.2+2: a new revision, no API changes)."));
+
+    // The section records the version, and the change log gives it back by revision.
+    let first = prepend_section("", &breaking.clone().with_crate_version("0.3.1+1"));
+    assert!(first.contains("\n\nCrate version: `0.4.0+2`.\n"), "{first}");
+    let newer = ChangeReport { old_revision: "2".into(), new_revision: "3".into(), ..fixture("scopes") };
+    let both = prepend_section(&first, &newer);
+    assert_eq!(recorded_version(&both, "2").as_deref(), Some("0.4.0+2"));
+    assert_eq!(recorded_version(&both, "3"), None, "that section records no version");
+    assert_eq!(recorded_version(&both, "1"), None);
+    assert_eq!(recorded_version(&prepend_section("", &breaking), "2"), None, "no crate version, no line");
+
+    // People: the pinned revision is additive over 20210302, going back is breaking.
+    let forward = compare(PEOPLE_OLD, PEOPLE_NEW).unwrap().with_crate_version("0.1.0+20210302");
+    assert_eq!(forward.next_crate_version().as_deref(), Some("0.1.1+20251117"));
+    let back = compare(PEOPLE_NEW, PEOPLE_OLD).unwrap().with_crate_version("0.1.1+20251117");
+    assert_eq!(back.next_crate_version().as_deref(), Some("0.2.0+20210302"));
 }
 
 #[test]

@@ -110,3 +110,10 @@ fn defined_name(item: &str) -> Option<String> {
         Some(rest.split(|c: char| !c.is_alphanumeric() && c != '_').next()?.to_owned())
     })
 }
+
+/// The manifest of a standalone crate: publishable, the runtime by version.
+#[test]
+fn title_markup_manifest() {
+    let krate = generate_fixture("title_markup");
+    insta::assert_snapshot!(file(&krate, "Cargo.toml"));
+}

@@ -2,7 +2,8 @@
 //!
 //! Only what regen owns is compared: the files under `src/` that the generator produces,
 //! plus generated files left over in `src/` that it no longer produces (regen would delete
-//! them). The hand-written manifest, tests and README are not regen's business.
+//! them). The hand-written manifest, tests and README are not regen's business, except for
+//! the manifest's version, which must follow the document (see [`crate::version`]).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -65,16 +66,26 @@ impl CheckReport {
     }
 }
 
-/// `cargo xtask check` for the workspace at `root`.
+/// `cargo xtask check` for the workspace at `root`: the sources, then the version.
 pub fn run(root: &Path) -> Result<()> {
     let krate = crate::generate_people(root)?;
     let report = check_crate(&root.join(GENERATED_DIR), &krate)?;
-    if report.is_up_to_date() {
-        println!("{GENERATED_DIR}/ is up to date");
+    let version_problems = crate::version::problems(root)?;
+    if report.is_up_to_date() && version_problems.is_empty() {
+        println!("{GENERATED_DIR}/ is up to date, and its version follows the document");
         return Ok(());
     }
-    print!("{}", report.render());
-    anyhow::bail!("{GENERATED_DIR}/ is stale: {REGEN_ADVICE}")
+    if !report.is_up_to_date() {
+        print!("{}", report.render());
+    }
+    for problem in &version_problems {
+        println!("{problem}");
+    }
+    match (report.is_up_to_date(), version_problems.is_empty()) {
+        (false, true) => anyhow::bail!("{GENERATED_DIR}/ is stale: {REGEN_ADVICE}"),
+        (true, false) => anyhow::bail!("the version of {GENERATED_DIR}/ and its document disagree"),
+        _ => anyhow::bail!("{GENERATED_DIR}/ is stale and its version disagrees with the document: {REGEN_ADVICE}"),
+    }
 }
 
 /// What to do when `generated/` is stale.

@@ -13,6 +13,12 @@
 //! - diagnostics are read from `--message-format=json` and attributed to crates by
 //!   manifest path, so one broken crate does not hide the others.
 //!
+//! With `--package`, the crates are packaged first (`cargo package --no-verify`, the
+//! runtime patched to the local one: the manifests and include lists are what would be
+//! published) and the unpacked `.crate` files are checked instead, in a second workspace
+//! under `OUT_DIR/packaged` that patches `discovery-runtime` to the local runtime, as
+//! crates.io would serve it once published: what compiles there is what users would get.
+//!
 //! Warnings are counted from those messages instead of being turned into errors with
 //! `-D warnings`: the result is the same pass/fail (a warning fails the document) but the
 //! table can tell "warnings" from "error", and cargo replays cached warnings on later runs.
@@ -49,6 +55,8 @@ pub struct CorpusOptions {
     pub clippy: bool,
     /// Generate and write the crates, then stop: times generation alone.
     pub no_check: bool,
+    /// Package the crates and check the packaged ones (see the module's documentation).
+    pub package: bool,
     /// Generated crates go to `out_dir/<stem>/`, the workspace manifest to `out_dir`.
     pub out_dir: PathBuf,
     pub report: PathBuf,
@@ -142,8 +150,13 @@ pub fn run(options: &CorpusOptions) -> Result<()> {
         .collect();
     let mut other_diagnostics = Vec::new();
     if !members.is_empty() {
-        write_workspace(&out_dir, &members, options.seed_lockfile.as_deref())?;
-        let checked = check_all(options, &out_dir, &members)?;
+        write_workspace(&out_dir, &members, options.seed_lockfile.as_deref(), None)?;
+        let checked = if options.package {
+            let packaged_dir = package_all(options, &out_dir, &runtime_dir, &results)?;
+            check_all(options, &packaged_dir, &members)?
+        } else {
+            check_all(options, &out_dir, &members)?
+        };
         other_diagnostics = checked.other;
         for result in &mut results {
             if let Outcome::Generated { check, .. } = &mut result.outcome {
@@ -164,7 +177,12 @@ pub fn run(options: &CorpusOptions) -> Result<()> {
         }
     }
 
-    let report = Report { results: &results, other_diagnostics: &other_diagnostics, clippy: options.clippy };
+    let report = Report {
+        results: &results,
+        other_diagnostics: &other_diagnostics,
+        clippy: options.clippy,
+        package: options.package,
+    };
     print!("{}", report.terminal());
     let markdown = report.markdown();
     if let Some(parent) = options.report.parent() {
@@ -354,8 +372,14 @@ fn reject_duplicate_crate_names(results: &mut [DocumentResult]) {
     }
 }
 
-/// Writes the workspace manifest listing `members`, and seeds its lockfile once.
-fn write_workspace(out_dir: &Path, members: &[&str], seed_lockfile: Option<&Path>) -> Result<()> {
+/// Writes the workspace manifest listing `members`, with `discovery-runtime` patched to
+/// `patch_runtime` when given, and seeds its lockfile once.
+fn write_workspace(
+    out_dir: &Path,
+    members: &[&str],
+    seed_lockfile: Option<&Path>,
+    patch_runtime: Option<&Path>,
+) -> Result<()> {
     let manifest = out_dir.join("Cargo.toml");
     if let Ok(existing) = fs::read_to_string(&manifest) {
         if !existing.starts_with(WORKSPACE_MARKER) {
@@ -370,6 +394,14 @@ fn write_workspace(out_dir: &Path, members: &[&str], seed_lockfile: Option<&Path
         let _ = writeln!(text, "    {},", toml_string(member));
     }
     text.push_str("]\n");
+    if let Some(runtime) = patch_runtime {
+        let _ = writeln!(
+            text,
+            "\n# The packaged crates require discovery-runtime from crates.io: the local one stands in.\n\
+             [patch.crates-io]\ndiscovery-runtime = {{ path = {} }}",
+            toml_string(&runtime.to_string_lossy())
+        );
+    }
     // The repository's dev profile, so that with a shared `--target-dir` the dependencies
     // built for the workspace are reused instead of built again with other settings.
     text.push_str("\n[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n");
@@ -384,6 +416,73 @@ fn write_workspace(out_dir: &Path, members: &[&str], seed_lockfile: Option<&Path
         }
     }
     Ok(())
+}
+
+/// `cargo package --no-verify` of every member, then each `.crate` unpacked under
+/// `out_dir/packaged/<stem>` (the member's directory name) in a workspace of its own;
+/// returns that directory.
+fn package_all(
+    options: &CorpusOptions,
+    out_dir: &Path,
+    runtime_dir: &Path,
+    results: &[DocumentResult],
+) -> Result<PathBuf> {
+    let started = Instant::now();
+    let bar = progress_bar(1, "package ");
+    bar.set_message("cargo package --workspace --no-verify");
+    // The runtime is not on crates.io yet: packaging resolves each crate's lockfile, which
+    // needs it, so it is patched for this invocation only.
+    let patch = format!(
+        "patch.crates-io.{}.path={}",
+        discovery_codegen::runtime_contract::PACKAGE,
+        toml_string(&runtime_dir.to_string_lossy())
+    );
+    let output = crate::cargo_command()
+        .arg("package")
+        .arg("--manifest-path")
+        .arg(out_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&options.target_dir)
+        .args(["--workspace", "--no-verify", "--allow-dirty", "--color=never", "--config", &patch])
+        .output()
+        .context("cannot run cargo package")?;
+    bar.finish_and_clear();
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprintln!("{stderr}");
+        let first = stderr.lines().find(|line| line.starts_with("error")).unwrap_or("cargo package failed");
+        bail!("cargo package failed: {first}");
+    }
+
+    let packaged_dir = out_dir.join("packaged");
+    if packaged_dir.exists() {
+        fs::remove_dir_all(&packaged_dir).with_context(|| format!("cannot remove {}", packaged_dir.display()))?;
+    }
+    fs::create_dir_all(&packaged_dir)?;
+    let mut members = Vec::new();
+    let mut bytes = 0;
+    for result in results {
+        let Outcome::Generated { crate_name, .. } = &result.outcome else { continue };
+        let manifest = fs::read_to_string(out_dir.join(&result.stem).join("Cargo.toml"))?;
+        let version = crate::version::package_version(&manifest)?;
+        let crate_file = options.target_dir.join("package").join(format!("{crate_name}-{version}.crate"));
+        let file =
+            fs::File::open(&crate_file).with_context(|| format!("cargo package wrote no {}", crate_file.display()))?;
+        bytes += file.metadata().map_or(0, |metadata| metadata.len());
+        tar::Archive::new(flate2::read::GzDecoder::new(file))
+            .unpack(&packaged_dir)
+            .with_context(|| format!("cannot unpack {}", crate_file.display()))?;
+        fs::rename(packaged_dir.join(format!("{crate_name}-{version}")), packaged_dir.join(&result.stem))?;
+        members.push(result.stem.as_str());
+    }
+    write_workspace(&packaged_dir, &members, options.seed_lockfile.as_deref(), Some(runtime_dir))?;
+    println!(
+        "packaged {} crate(s), {:.1} MiB of .crate files, in {:.1} s; checking the packaged crates",
+        members.len(),
+        bytes as f64 / (1024.0 * 1024.0),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(packaged_dir)
 }
 
 /// A TOML basic string.
@@ -649,6 +748,7 @@ struct Report<'a> {
     results: &'a [DocumentResult],
     other_diagnostics: &'a [String],
     clippy: bool,
+    package: bool,
 }
 
 impl Report<'_> {
@@ -707,7 +807,12 @@ impl Report<'_> {
              {generation} not generated; \
              {lines} generated lines",
             self.results.len(),
-            if self.clippy { "cargo clippy" } else { "cargo check" },
+            match (self.package, self.clippy) {
+                (false, false) => "cargo check",
+                (false, true) => "cargo clippy",
+                (true, false) => "cargo package, then cargo check of the packaged crates",
+                (true, true) => "cargo package, then cargo clippy of the packaged crates",
+            },
         )
     }
 
@@ -986,7 +1091,7 @@ mod tests {
         assert!(!results[0].failed());
         assert!(results[1].failed());
         assert!(results[2].failed());
-        let report = Report { results: &results, other_diagnostics: &[], clippy: false };
+        let report = Report { results: &results, other_diagnostics: &[], clippy: false, package: false };
         let markdown = report.markdown();
         assert!(markdown.contains("| a.v1.json | 3 | 2 | 120 | 15 | ok |  |"), "{markdown}");
         assert!(markdown.contains("`warning: unused \\| thing`"), "{markdown}");
@@ -1012,13 +1117,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-corpus-workspace-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        write_workspace(&dir, &["a.v1", "b\"q"], None).unwrap();
+        write_workspace(&dir, &["a.v1", "b\"q"], None, Some(Path::new("/rt"))).unwrap();
         let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.starts_with(WORKSPACE_MARKER));
         assert!(manifest.contains("resolver = \"2\""));
         assert!(manifest.contains("    \"a.v1\",\n    \"b\\\"q\",\n]"), "{manifest}");
         fs::write(dir.join("Cargo.toml"), "[package]\nname = \"mine\"\n").unwrap();
-        let err = write_workspace(&dir, &["a.v1"], None).unwrap_err();
+        assert!(manifest.contains("[patch.crates-io]\ndiscovery-runtime = { path = \"/rt\" }"), "{manifest}");
+        let err = write_workspace(&dir, &["a.v1"], None, None).unwrap_err();
         assert!(err.to_string().contains("not written by `cargo xtask corpus`"), "{err}");
         assert_eq!(fs::read_to_string(dir.join("Cargo.toml")).unwrap(), "[package]\nname = \"mine\"\n");
         let _ = fs::remove_dir_all(&dir);

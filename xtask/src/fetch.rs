@@ -122,7 +122,9 @@ fn download(url: &str) -> Result<String> {
     let parsed = reqwest::Url::parse(url).with_context(|| format!("invalid URL {url}"))?;
     // The workspace builds reqwest without a bundled crypto provider (the runtime brings
     // ring, so that no aws-lc is compiled); this process picks ring too. An error only
-    // means a provider is already installed.
+    // means a provider is already installed. (Deprecated since rustls 0.23.48 for its lack
+    // of post-quantum key exchange, a download of a public document does not need.)
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::blocking::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)

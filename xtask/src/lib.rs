@@ -5,9 +5,13 @@ pub mod bench;
 pub mod check;
 pub mod corpus;
 pub mod fetch;
+pub mod latest;
+pub mod package;
 pub mod regen;
+pub mod version;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{anyhow, Context, Result};
 use discovery_codegen::{CrateOptions, GeneratedCrate, RuntimeDependency};
@@ -25,12 +29,13 @@ pub fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-/// Generation options for `generated/`: the runtime is the sibling path dependency.
+/// Generation options for `generated/`: the runtime is the sibling path dependency. (Only
+/// the sources are written there: the manifest is maintained by hand.)
 pub fn people_options() -> CrateOptions {
     CrateOptions {
         crate_name: Some(PEOPLE_CRATE.to_owned()),
-        crate_version: "0.1.0".to_owned(),
         runtime: RuntimeDependency::Path("../generator/runtime".to_owned()),
+        ..CrateOptions::default()
     }
 }
 
@@ -66,4 +71,22 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 /// A path for messages: relative to `base` when it lies below it, as given otherwise.
 pub fn display_path(path: &Path, base: &Path) -> String {
     path.strip_prefix(base).unwrap_or(path).display().to_string()
+}
+
+/// `cargo` (the one running xtask) for a child build, without the variables `cargo run` set
+/// for xtask itself, so that the child builds its own workspace with its own settings.
+pub fn cargo_command() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key == "CARGO_TARGET_DIR"
+            || key.starts_with("CARGO_PKG_")
+            || key == "CARGO_MANIFEST_DIR"
+            || key == "CARGO_MANIFEST_PATH"
+            || key == "CARGO_PRIMARY_PACKAGE"
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
 }

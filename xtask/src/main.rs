@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use xtask::bench::{self, BenchOptions, Section};
 use xtask::corpus::CorpusOptions;
-use xtask::{check, corpus, fetch, regen, workspace_root, PEOPLE_DOCUMENT};
+use xtask::latest::LatestOptions;
+use xtask::package::PackageOptions;
+use xtask::{check, corpus, fetch, latest, package, regen, workspace_root, PEOPLE_DOCUMENT};
 
 /// Maintainer commands for the Discovery client generator.
 #[derive(Parser)]
@@ -73,6 +75,25 @@ enum Command {
         #[arg(long)]
         corpus: Option<PathBuf>,
     },
+    /// Package the published crates (runtime, People, test server), unpack them outside the
+    /// workspace, run their tests and doctests there, and build and test a scratch application
+    /// that depends on them through the READMEs' dependency lines.
+    Package {
+        /// The scratch workspace [default: target/package-check in the workspace].
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Cargo target directory [default: target in the workspace, to reuse its build].
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+    },
+    /// Copy the workspace, move every dependency to its newest semver-compatible version
+    /// (`cargo update`), and run clippy and rustdoc with -D warnings and the tests there.
+    /// Needs the crates.io index; not run in CI.
+    Latest {
+        /// Where the copy and its build go [default: target/latest in the workspace].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Generate and compile a crate for every *.json Discovery document in DIR.
     Corpus {
         /// Directory of Discovery documents.
@@ -89,6 +110,10 @@ enum Command {
         /// Only generate (and time generation); compile nothing.
         #[arg(long)]
         no_check: bool,
+        /// Package every crate (`cargo package`, against the local runtime) and check the
+        /// packaged crates instead of the generated directories.
+        #[arg(long, conflicts_with = "no_check")]
+        package: bool,
         /// Where the crates and their workspace go [default: target/corpus in the workspace].
         #[arg(long)]
         out_dir: Option<PathBuf>,
@@ -143,7 +168,17 @@ fn run(command: Command) -> anyhow::Result<()> {
                 corpus: corpus.unwrap_or_else(|| bench::default_path(&root, bench::DEFAULT_CORPUS)),
             },
         ),
-        Command::Corpus { dir, jobs, filter, clippy, no_check, out_dir, report, target_dir } => {
+        Command::Latest { dir } => {
+            latest::run(&root, &LatestOptions { dir: dir.unwrap_or_else(|| root.join("target/latest")) })
+        }
+        Command::Package { out_dir, target_dir } => package::run(
+            &root,
+            &PackageOptions {
+                out_dir: out_dir.unwrap_or_else(|| root.join("target/package-check")),
+                target_dir: target_dir.unwrap_or_else(|| root.join("target")),
+            },
+        ),
+        Command::Corpus { dir, jobs, filter, clippy, no_check, package, out_dir, report, target_dir } => {
             let out_dir = out_dir.unwrap_or_else(|| root.join("target/corpus"));
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
             corpus::run(&CorpusOptions {
@@ -152,6 +187,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 filter,
                 clippy,
                 no_check,
+                package,
                 report: report.unwrap_or_else(|| out_dir.join("report.md")),
                 out_dir,
                 target_dir: target_dir.unwrap_or_else(|| root.join("target/corpus-target")),

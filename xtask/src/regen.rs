@@ -4,13 +4,13 @@
 //! contents are already right are not touched, so a second run writes nothing.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use discovery_codegen::changes::ChangeReport;
 use discovery_codegen::{GeneratedCrate, WriteReport, WriteScope};
 
-use crate::{display_path, fetch, GENERATED_DIR, PEOPLE_DOCUMENT};
+use crate::{display_path, fetch, version, GENERATED_DIR, PEOPLE_DOCUMENT};
 
 /// What one regen did.
 #[derive(Debug)]
@@ -50,23 +50,35 @@ impl RegenSummary {
 /// `cargo xtask regen [--fetch]`.
 pub fn run(root: &Path, fetch_first: bool) -> Result<()> {
     let document_path = root.join(PEOPLE_DOCUMENT);
-    let old_document = if fetch_first {
+    // The committed state is what the version advice starts from; without git, a fetch
+    // still knows the document it replaced.
+    let mut base = version::committed_base(root);
+    if fetch_first {
         let outcome = fetch::fetch(fetch::PEOPLE_URL, &document_path)?;
         println!("fetch: {}", outcome.summary());
-        outcome.old_text
-    } else {
-        committed_document(root)
-    };
+        if base.is_none() {
+            let current = version::package_version(&read(&version::manifest_path(root))?)?;
+            base = outcome.old_text.map(|document| version::Base { version: current, document });
+        }
+    }
 
     let summary = regen(root)?;
     print!("{}", summary.render());
 
-    let new_document =
-        std::fs::read_to_string(&document_path).with_context(|| format!("cannot read {}", document_path.display()))?;
-    if let Some(old_document) = old_document {
-        report_api_changes(root, &old_document, &new_document)?;
+    let document = read(&document_path)?;
+    let current = version::package_version(&read(&version::manifest_path(root))?)?;
+    let advice = version::advise(base.as_ref(), &current, &document)?;
+    if let Some(report) = &advice.report {
+        record_report(root, report)?;
+    }
+    for line in version::apply(root, &advice)? {
+        println!("{line}");
     }
     Ok(())
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// Generates from the pinned document and writes `generated/src` (the manifest, tests and
@@ -81,16 +93,22 @@ pub fn regen(root: &Path) -> Result<RegenSummary> {
 }
 
 /// The API change report between the document `generated/` was last generated from and
-/// the one just used: printed, and prepended to `generated/CHANGES.md` (newest first; the
-/// same revision pair is never added twice, so running regen again changes nothing).
+/// the one just used, with the advice starting from the crate's current version: printed,
+/// and prepended to `generated/CHANGES.md`.
 pub fn report_api_changes(root: &Path, old_document: &str, new_document: &str) -> Result<()> {
     if old_document == new_document {
         return Ok(());
     }
-    let crate_version = generated_crate_version(root)?;
+    let crate_version = version::package_version(&read(&version::manifest_path(root))?)?;
     let report = discovery_codegen::changes::compare(old_document, new_document)
         .context("cannot compare the previous and the new document")?
         .with_crate_version(crate_version);
+    record_report(root, &report)
+}
+
+/// Prints `report` and prepends it to `generated/CHANGES.md` (newest first; the same
+/// revision pair is never added twice, so running regen again changes nothing).
+fn record_report(root: &Path, report: &ChangeReport) -> Result<()> {
     if report.is_empty() && report.old_revision == report.new_revision {
         println!("API unchanged (the documents differ only in text the generated code does not use)");
         return Ok(());
@@ -102,7 +120,7 @@ pub fn report_api_changes(root: &Path, old_document: &str, new_document: &str) -
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", changelog_path.display())),
     };
-    let updated = discovery_codegen::changes::prepend_section(&existing, &report);
+    let updated = discovery_codegen::changes::prepend_section(&existing, report);
     if updated != existing {
         discovery_codegen::output::write_atomically(&changelog_path, updated.as_bytes())
             .with_context(|| format!("cannot write {}", changelog_path.display()))?;
@@ -111,35 +129,10 @@ pub fn report_api_changes(root: &Path, old_document: &str, new_document: &str) -
     Ok(())
 }
 
-/// The `version` of `generated/Cargo.toml`, which the report's semver advice starts from.
-fn generated_crate_version(root: &Path) -> Result<String> {
-    let manifest_path = root.join(GENERATED_DIR).join("Cargo.toml");
-    let manifest =
-        std::fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    manifest
-        .lines()
-        .find_map(|line| {
-            let value = line.strip_prefix("version")?.trim_start().strip_prefix('=')?.trim();
-            Some(value.trim_matches('"').to_owned())
-        })
-        .with_context(|| format!("no version in {}", manifest_path.display()))
-}
-
 /// `cargo xtask diff OLD NEW`: the change report between any two documents.
 pub fn diff(old_path: &Path, new_path: &Path, markdown: bool) -> Result<()> {
     let read = |path: &Path| std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()));
     let report = discovery_codegen::changes::compare(&read(old_path)?, &read(new_path)?)?;
     print!("{}", if markdown { report.render_markdown() } else { report.render_text() });
     Ok(())
-}
-
-/// The pinned document as committed at `HEAD`: what `generated/` was last reviewed against.
-/// `None` outside a git checkout or before the first commit: there is then nothing to compare.
-fn committed_document(root: &Path) -> Option<String> {
-    let output =
-        Command::new("git").arg("-C").arg(root).args(["show", &format!("HEAD:{PEOPLE_DOCUMENT}")]).output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    String::from_utf8(output.stdout).ok()
 }

@@ -17,6 +17,7 @@ fn options(scratch: &Scratch, filter: Option<&str>) -> CorpusOptions {
         filter: filter.map(str::to_owned),
         clippy: false,
         no_check: false,
+        package: false,
         out_dir: scratch.0.join("out"),
         report: scratch.0.join("out/report.md"),
         target_dir: scratch.0.join("target"),

@@ -29,3 +29,13 @@ fn generated_sources_are_what_the_generator_writes() {
         shown.join("\n")
     );
 }
+
+#[test]
+fn the_version_follows_the_document() {
+    let problems = xtask::version::problems(&workspace_root()).expect("the manifests can be read");
+    assert!(
+        problems.is_empty(),
+        "{}\n(`cargo xtask regen` sets the version the change report advises)",
+        problems.join("\n")
+    );
+}

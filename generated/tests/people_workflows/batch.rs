@@ -9,8 +9,7 @@ use google_people_v1::types::{BatchUpdateContactsRequest, Name, Person};
 use google_people_v1::FieldMask;
 use serde_json::json;
 
-use crate::support::people_server::BATCH_LIMIT;
-use crate::support::{builder, client, PeopleServer};
+use crate::support::{builder, client, PeopleServer, BATCH_LIMIT};
 use crate::{contact_source_etag, stored_given_name};
 
 fn renamed(person: &Person, given: &str) -> Person {

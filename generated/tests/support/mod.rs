@@ -1,8 +1,7 @@
-//! Shared by the People end-to-end tests: the test server and clients pointed at it.
+//! Shared by the People end-to-end tests: clients pointed at the test server (the public
+//! `google-people-v1-test-server` crate).
 
 #![allow(dead_code)]
-
-pub mod people_server;
 
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use discovery_runtime::ClientBuilder;
 use google_people_v1::auth::StaticToken;
 use google_people_v1::{PeopleClient, RetryPolicy};
 
-pub use people_server::{BatchErrorShape, PeopleServer, Transient};
+pub use google_people_v1_test_server::{BatchErrorShape, PeopleServer, Transient, BATCH_LIMIT};
 
 /// The user the default client acts for; the server tracks concurrency per bearer token.
 pub const USER: &str = "test-user";

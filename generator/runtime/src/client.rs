@@ -426,9 +426,10 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// This crate compiles reqwest's rustls support without a bundled crypto provider (it
     /// brings `ring` itself, so that no C crypto library is built). A client built with
     /// `reqwest::Client::new()` or `reqwest::Client::builder()` then needs one: enable a
-    /// TLS feature of reqwest in the application (`rustls` brings aws-lc), install a
-    /// process-wide provider first (`rustls::crypto::ring::default_provider().install_default()`),
-    /// or use [`HttpClientBuilder`](crate::HttpClientBuilder).
+    /// TLS feature of reqwest in the application (`rustls` brings aws-lc, with post-quantum
+    /// key exchange, which ring lacks), install a process-wide provider first
+    /// (`rustls::crypto::aws_lc_rs::default_provider().install_default()`; rustls 0.23.48
+    /// deprecates ring's), or use [`HttpClientBuilder`](crate::HttpClientBuilder).
     ///
     /// The connection settings of this builder ([`proxy`](Self::proxy),
     /// [`no_proxy`](Self::no_proxy), [`add_root_certificate`](Self::add_root_certificate),

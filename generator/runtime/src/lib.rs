@@ -81,6 +81,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs (Cargo.toml sets `docsrs` there): label feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 mod call;

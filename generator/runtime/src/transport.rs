@@ -558,6 +558,18 @@ pub(crate) fn parse_certificates(bytes: &[u8]) -> crate::Result<Vec<CertificateD
     Ok(certificates)
 }
 
+/// The `ring` provider of rustls: pure Rust and assembly, so that no C crypto library
+/// (aws-lc) has to be built wherever the runtime compiles.
+///
+/// rustls 0.23.48 deprecates it because ring has no post-quantum key exchange
+/// (X25519MLKEM768); the classical groups it offers are what Google's front ends accept
+/// too. An application that wants the hybrid exchange passes its own `reqwest::Client`
+/// built with aws-lc-rs (`ClientBuilder::http_client`).
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 /// rustls with the `ring` provider (no aws-lc build), TLS 1.2 and 1.3, ALPN offering
 /// HTTP/2 then HTTP/1.1.
 fn tls_config(roots: Roots, extra: &[CertificateDer<'static>]) -> crate::Result<rustls::ClientConfig> {
@@ -580,7 +592,7 @@ fn tls_config(roots: Roots, extra: &[CertificateDer<'static>]) -> crate::Result<
     for certificate in extra {
         store.add(certificate.clone()).map_err(tls_error)?;
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
         .with_safe_default_protocol_versions()
         .map_err(tls_error)?
         .with_root_certificates(store)

@@ -76,6 +76,9 @@ impl Server {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let answer: Answer = Arc::new(answer);
         let acceptor = tls_alpn.map(|alpn| {
+            // Deprecated since rustls 0.23.48 (no post-quantum key exchange); the runtime's
+            // client uses ring too, see `transport::ring_provider`.
+            #[allow(deprecated)]
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ServerConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()

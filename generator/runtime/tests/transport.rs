@@ -51,6 +51,9 @@ impl Server {
 
     /// The same over TLS, with the certificate of `tests/data` (for `localhost`).
     async fn start_tls(answer: fn(&RawRequest, u16) -> String) -> Server {
+        // Deprecated since rustls 0.23.48 (no post-quantum key exchange); the runtime's
+        // client uses ring too, see `transport::ring_provider`.
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

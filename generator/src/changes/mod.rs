@@ -45,7 +45,7 @@ mod report;
 
 use std::fmt;
 
-pub use report::{prepend_section, CHANGELOG_TITLE};
+pub use report::{prepend_section, recorded_version, CHANGELOG_TITLE};
 
 use index::{Loaded, Side};
 

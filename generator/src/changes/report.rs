@@ -42,6 +42,24 @@ impl ChangeReport {
         }
     }
 
+    /// The crate version after these changes, for a crate whose version carries the
+    /// Discovery revision as build metadata (`0.1.0+20210302`): the recommended bump
+    /// applied, the new revision as build metadata, and at least a patch bump whenever the
+    /// revision changed. A version is published once, and two versions that differ only in
+    /// build metadata are the same version to Cargo and crates.io, so a new revision always
+    /// needs a new version even when the API did not change (its documentation did).
+    ///
+    /// `None` without a crate version, or when it has no build metadata or does not parse.
+    pub fn next_crate_version(&self) -> Option<String> {
+        let current = self.crate_version.as_deref()?;
+        current.split_once('+')?;
+        let mut bump = self.recommended_bump(current);
+        if bump == Bump::None && self.old_revision != self.new_revision {
+            bump = Bump::Patch;
+        }
+        Some(format!("{}+{}", bump.apply(current)?, self.new_revision))
+    }
+
     /// `## people v1: revision 20210302 -> 20251117`: the first line of the Markdown
     /// section, and how [`prepend_section`] recognises it.
     pub fn heading(&self) -> String {
@@ -57,6 +75,18 @@ impl ChangeReport {
                 (false, false) => format!("{strong}minor{strong} ({strong}patch{strong} for a 0.x crate)"),
             };
         };
+        if let Some(next) = self.next_crate_version() {
+            let bump = self.recommended_bump(version);
+            let why = match bump {
+                Bump::None => "a new revision, no API changes",
+                Bump::Patch => "additive changes only, 0.x crate",
+                Bump::Minor if version.starts_with("0.") => "breaking changes in a 0.x crate",
+                Bump::Minor => "additive changes only",
+                Bump::Major => "breaking changes",
+            };
+            let bump = if bump == Bump::None { Bump::Patch } else { bump };
+            return format!("{strong}{bump}{strong} ({version} -> {next}: {why})");
+        }
         let bump = self.recommended_bump(version);
         let pre_1_0 = parse_version(version).is_some_and(|(major, _, _)| major == 0);
         let why = match (bump, pre_1_0) {
@@ -92,8 +122,16 @@ impl ChangeReport {
     /// A `CHANGES.md` section: the [`heading`](Self::heading), a summary line with the
     /// counts and the recommended bump, then the breaking, additive and deprecation lists,
     /// grouped by kind. Ends with one newline.
+    ///
+    /// For a crate whose version follows the revision ([`next_crate_version`]), a
+    /// `Crate version:` line follows the summary: [`recorded_version`] reads it back.
+    ///
+    /// [`next_crate_version`]: Self::next_crate_version
     pub fn render_markdown(&self) -> String {
         let mut out = format!("{}\n\n{}\n", self.heading(), self.summary("**"));
+        if let Some(next) = self.next_crate_version() {
+            out.push_str(&format!("\n{VERSION_LINE}`{next}`.\n"));
+        }
         if self.changes.is_empty() {
             return out;
         }
@@ -169,6 +207,29 @@ fn push_by_kind(out: &mut String, changes: &[&Change]) {
         }
         push_line(out, change);
     }
+}
+
+/// How a section of `CHANGES.md` records the crate version it led to.
+const VERSION_LINE: &str = "Crate version: ";
+
+/// The crate version recorded by the newest section of `changelog` that ends at
+/// `revision` (its heading reads `... -> {revision}`), when it records one.
+pub fn recorded_version(changelog: &str, revision: &str) -> Option<String> {
+    let suffix = format!(" -> {revision}");
+    let mut in_section = false;
+    for line in changelog.lines() {
+        if line.starts_with("## ") {
+            if in_section {
+                return None;
+            }
+            in_section = line.trim_end().ends_with(&suffix);
+        } else if in_section {
+            if let Some(rest) = line.strip_prefix(VERSION_LINE) {
+                return Some(rest.trim_end().trim_end_matches('.').trim_matches('`').to_owned());
+            }
+        }
+    }
+    None
 }
 
 /// Title of a new `CHANGES.md`.

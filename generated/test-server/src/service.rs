@@ -1,50 +1,8 @@
-//! An in-memory People API server on loopback, following `people-api.md`, for end-to-end
-//! tests of the generated client.
-//!
-//! It works on raw JSON (`serde_json::Value`) and never on the client's types, so a client
-//! bug cannot hide behind the same bug in a shared type. One server per test, state in
-//! memory, port chosen by the OS.
-//!
-//! What it serves (paths under `/v1/`):
-//! `people/{id}` GET, `people/{id}:updateContact` PATCH, `people/{id}:deleteContact` DELETE,
-//! `people:createContact` POST, `people:batchUpdateContacts` POST,
-//! `people/me/connections` GET, `contactGroups` GET and POST, `contactGroups/{id}` GET and PUT.
-//! Anything else is a 404 in the Google error envelope.
-//!
-//! Decisions where `people-api.md` leaves room:
-//! * Every write bumps one server-wide sequence number; etags (the person's `etag` and its
-//!   contact source's `metadata.sources[].etag`) and sync tokens derive from it, so an etag
-//!   changes on every write.
-//! * `updateContact` checks, in order: the masks, that the contact exists (404), that
-//!   `person.metadata.sources` holds a CONTACT source (400 INVALID_ARGUMENT; a source without
-//!   an etag too), the etag (400 FAILED_PRECONDITION, reason `failedPrecondition`), then the
-//!   content: `memberships` in the mask needs a contact-group membership, and biographies,
-//!   birthdays, genders and names take at most one value (400 INVALID_ARGUMENT).
-//!   Masked fields absent or empty in the body are cleared; fields outside the mask are
-//!   ignored.
-//! * Person reads always carry `resourceName` and `etag`; `metadata` (with the contact
-//!   source and its etag) only when the mask names it or there is no mask. With `sources`
-//!   lacking `READ_SOURCE_TYPE_CONTACT` no contact data comes back.
-//! * `batchUpdateContacts` is all-or-nothing, as Google's is on validation errors: more than
-//!   200 contacts fails the request as a whole, and any invalid contact fails the request
-//!   with a detail `{"@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails",
-//!   "contactErrors": {"people/c1": {"code": 9, "message": "..."}}}` (a `google.rpc.Status` per
-//!   failing contact) and writes nothing. A missing `readMask` is treated like an empty one.
-//! * `contactGroups.update` also checks `contactGroup.etag` when one is sent (400
-//!   FAILED_PRECONDITION) and refuses system groups. Duplicate names (409 ALREADY_EXISTS)
-//!   are compared exactly, against every other group.
-//! * Page tokens remember the listing's parameters and a page token sent with different
-//!   parameters is a 400, as Google documents. Sync tokens are kept per issue; an expired one
-//!   (see [`PeopleServer::expire_sync_tokens`]) is a 400 FAILED_PRECONDITION with ErrorInfo
-//!   reason `EXPIRED_SYNC_TOKEN`. Incremental syncs return contacts changed since the token,
-//!   deleted ones as `{"metadata": {"deleted": true}}`.
-//! * Every request needs a bearer token, which names the user; concurrency is tracked per user.
-
-#![allow(dead_code)]
+//! Everything behind [`PeopleServer`](crate::PeopleServer): the state, the routes and the
+//! checks each method makes, in Google's order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -53,6 +11,8 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Map, Value};
+
+use crate::{BatchErrorShape, Seen, Transient, BATCH_LIMIT};
 
 /// Fields `updatePersonFields` and `updateMask` accept.
 const UPDATE_FIELDS: &[&str] = &[
@@ -99,53 +59,24 @@ const READ_SOURCES: &[&str] = &[
 const GROUP_READ_FIELDS: &[&str] = &["clientData", "groupType", "memberCount", "metadata", "name"];
 const GROUP_UPDATE_FIELDS: &[&str] = &["clientData", "name"];
 
-/// The most contacts `batchUpdateContacts` takes in one request.
-pub const BATCH_LIMIT: usize = 200;
-
-/// A transient failure the server can be told to answer with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transient {
-    /// 429 RESOURCE_EXHAUSTED, reason `RATE_LIMIT_EXCEEDED`.
-    RateLimited,
-    /// 503 UNAVAILABLE.
-    Unavailable,
-}
-
-/// One request as the server received it.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub method: Method,
-    /// The path exactly as sent, not percent-decoded.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub user: Option<String>,
-    pub status: u16,
-}
-
-impl Seen {
-    pub fn query_values(&self, name: &str) -> Vec<&str> {
-        self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
-    }
-}
-
-/// A running server; it stops with the test's runtime.
-#[derive(Clone)]
-pub struct PeopleServer {
-    addr: SocketAddr,
-    shared: Arc<Inner>,
-}
-
-struct Inner {
+/// What a server's handle and its request handlers share.
+pub(crate) struct Inner {
     state: Mutex<State>,
     flights: Mutex<HashMap<String, Flight>>,
     /// Woken whenever a user has two mutations in flight, so that held mutations go on.
     company: tokio::sync::Notify,
     /// How long a mutation waits for a second one of its user before going on; `None`: no wait.
-    mutation_hold: Mutex<Option<Duration>>,
-    log: Mutex<Vec<Seen>>,
-    injected: Mutex<VecDeque<(Transient, Option<u64>)>>,
-    batch_delays: Mutex<BTreeMap<usize, Duration>>,
-    batch_requests: Mutex<Vec<usize>>,
+    pub(crate) mutation_hold: Mutex<Option<Duration>>,
+    pub(crate) log: Mutex<Vec<Seen>>,
+    pub(crate) injected: Mutex<VecDeque<(Transient, Option<u64>)>>,
+    pub(crate) batch_delays: Mutex<BTreeMap<usize, Duration>>,
+    pub(crate) batch_requests: Mutex<Vec<usize>>,
+}
+
+/// The routes: every request goes to one handler, which dispatches on method and path as
+/// Google's resource names need (`people/c1:updateContact` is not a path axum can match).
+pub(crate) fn router(shared: Arc<Inner>) -> Router {
+    Router::new().fallback(handle).with_state(shared)
 }
 
 #[derive(Default)]
@@ -154,10 +85,11 @@ struct Flight {
     max: usize,
 }
 
-struct State {
+#[derive(Clone)]
+pub(crate) struct State {
     /// Bumped by every write; the source of etags and sync tokens.
     seq: u64,
-    batch_error_shape: BatchErrorShape,
+    pub(crate) batch_error_shape: BatchErrorShape,
     next_id: u64,
     contacts: BTreeMap<String, Contact>,
     groups: BTreeMap<String, Group>,
@@ -168,15 +100,18 @@ struct State {
     rivals_in_waiting: Vec<(String, String, Value)>,
 }
 
+#[derive(Clone)]
 struct Contact {
     id: String,
     /// Contact fields, by name; only non-empty arrays are kept.
     data: Map<String, Value>,
+    created_seq: u64,
     etag_seq: u64,
     changed_seq: u64,
     deleted: bool,
 }
 
+#[derive(Clone)]
 struct Group {
     name: String,
     client_data: Option<Value>,
@@ -202,6 +137,7 @@ enum ListKind {
     Groups,
 }
 
+#[derive(Clone)]
 struct SyncToken {
     kind: ListKind,
     seq: u64,
@@ -219,26 +155,6 @@ struct ApiError {
 }
 
 type Handled = Result<Value, ApiError>;
-
-/// How a refused `batchUpdateContacts` names its invalid contacts. Google documents only
-/// that the error carries `BatchUpdateContactsErrorDetails`, "a list of errors corresponding
-/// to each contact", not its JSON; these are the shapes a client has to be ready for, and one
-/// that names nothing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BatchErrorShape {
-    /// `{"contactErrors": {"people/c1": {"code": 9, "message": "..."}}}`
-    #[default]
-    KeyedMap,
-    /// `{"errors": [{"resourceName": "people/c1", "status": {...}}]}`
-    ListByName,
-    /// `{"errors": [{"contactIndex": 3, "code": 9, "message": "..."}]}`: the index of the
-    /// contact in the request's `contacts` map (sorted by resource name).
-    ListByIndex,
-    /// A `google.rpc.BadRequest` detail: `{"field": "contacts[people/c1]", "description": ...}`
-    FieldViolations,
-    /// No detail naming contacts: the message of the only invalid contact, or a count.
-    Unnamed,
-}
 
 /// The error of a `batchUpdateContacts` with invalid contacts, in `shape`.
 fn batch_failure(shape: BatchErrorShape, failures: Vec<(usize, &String, ApiError)>) -> ApiError {
@@ -270,7 +186,8 @@ fn batch_failure(shape: BatchErrorShape, failures: Vec<(usize, &String, ApiError
                 .iter()
                 .map(|(_, n, e)| json!({"field": format!("contacts[{n}]"), "description": e.message}))
                 .collect();
-            summary().with_detail(json!({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": list}))
+            summary()
+                .with_detail(json!({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": list}))
         }
         BatchErrorShape::Unnamed => match <[_; 1]>::try_from(failures) {
             Ok([(_, _, only)]) => ApiError { details: Vec::new(), ..only },
@@ -360,9 +277,23 @@ fn json_response(status: u16, body: &Value) -> Response {
         .unwrap()
 }
 
-impl PeopleServer {
-    /// Starts a server with the system groups `myContacts` and `starred` and no contacts.
-    pub async fn start() -> PeopleServer {
+/// Ends the in-flight count of one mutation, however its handler ends.
+struct FlightGuard {
+    shared: Arc<Inner>,
+    user: String,
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        if let Some(flight) = self.shared.flights.lock().unwrap().get_mut(&self.user) {
+            flight.now -= 1;
+        }
+    }
+}
+
+impl Inner {
+    /// The state of a new server: the system groups `myContacts` and `starred`, no contacts.
+    pub(crate) fn new() -> Inner {
         let mut state = State {
             seq: 0,
             batch_error_shape: BatchErrorShape::default(),
@@ -381,7 +312,7 @@ impl PeopleServer {
                 Group { name: system.into(), client_data: None, system: true, etag_seq: seq, changed_seq: seq },
             );
         }
-        let shared = Arc::new(Inner {
+        Inner {
             state: Mutex::new(state),
             flights: Mutex::default(),
             company: tokio::sync::Notify::new(),
@@ -390,145 +321,17 @@ impl PeopleServer {
             injected: Mutex::default(),
             batch_delays: Mutex::default(),
             batch_requests: Mutex::default(),
-        });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        PeopleServer { addr, shared }
-    }
-
-    /// The base URL to give the client: `http://127.0.0.1:PORT/`.
-    pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.shared.state.lock().unwrap()
-    }
-
-    /// Adds a contact holding the contact fields of `person` (a JSON object) and a
-    /// `myContacts` membership unless it names its own; returns its resource name.
-    pub fn add_contact(&self, person: Value) -> String {
-        let mut state = self.state();
-        state.insert_contact(person.as_object().expect("a JSON object"))
-    }
-
-    /// Adds `count` contacts named `{prefix} {i}`; returns their resource names in order.
-    pub fn add_contacts(&self, count: usize, prefix: &str) -> Vec<String> {
-        (0..count).map(|i| self.add_contact(json!({"names": [{"givenName": format!("{prefix} {i}")}]}))).collect()
-    }
-
-    /// The contact as stored, with every field and its metadata; `None` when unknown.
-    pub fn contact(&self, name: &str) -> Option<Value> {
-        let state = self.state();
-        state.contacts.get(name).map(|c| render_person(name, c, None, true))
-    }
-
-    /// The current etag of the contact's CONTACT source.
-    pub fn source_etag(&self, name: &str) -> String {
-        source_etag(self.state().contacts[name].etag_seq)
-    }
-
-    /// Another client's write: replaces `field` of the contact with `value` and changes its
-    /// etag.
-    pub fn rival_write(&self, name: &str, field: &str, value: Value) {
-        self.state().rival_write(name, field, value);
-    }
-
-    /// Another client's write made when the next `updateContact` of the contact arrives,
-    /// after the caller read it: that update meets a changed etag.
-    pub fn rival_write_before_next_update(&self, name: &str, field: &str, value: Value) {
-        self.state().rivals_in_waiting.push((name.into(), field.into(), value));
-    }
-
-    /// Deletes a contact as another client would.
-    pub fn rival_delete(&self, name: &str) {
-        let mut state = self.state();
-        state.delete_contact(name).unwrap();
-    }
-
-    /// Adds a user contact group; returns its resource name.
-    pub fn add_group(&self, name: &str) -> String {
-        let mut state = self.state();
-        state.insert_group(name, None)
-    }
-
-    /// The group as stored, with every field.
-    pub fn group(&self, name: &str) -> Option<Value> {
-        let state = self.state();
-        state.groups.get(name).map(|g| state.render_group(name, g, GROUP_READ_FIELDS))
-    }
-
-    /// Makes every sync token issued so far expired.
-    pub fn expire_sync_tokens(&self) {
-        for token in self.state().sync_tokens.values_mut() {
-            token.expired = true;
         }
     }
 
-    /// Answers the next `times` requests, whatever they are, with `kind`, with a
-    /// `Retry-After` header of `retry_after_secs` when given.
-    pub fn fail_next(&self, kind: Transient, times: usize, retry_after_secs: Option<u64>) {
-        let mut injected = self.shared.injected.lock().unwrap();
-        injected.extend(std::iter::repeat_n((kind, retry_after_secs), times));
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap()
     }
 
-    /// Makes each mutation wait up to `hold` for a second mutation of the same user to
-    /// arrive, so that two mutations sent in parallel are sure to be seen in flight together,
-    /// while mutations sent one at a time each wait the full `hold`.
-    pub fn hold_mutations(&self, hold: Duration) {
-        *self.shared.mutation_hold.lock().unwrap() = Some(hold);
+    pub(crate) fn max_mutations_in_flight(&self, user: &str) -> usize {
+        self.flights.lock().unwrap().get(user).map_or(0, |f| f.max)
     }
 
-    /// The most mutations of `user` the server has had in flight at once.
-    pub fn max_mutations_in_flight(&self, user: &str) -> usize {
-        self.shared.flights.lock().unwrap().get(user).map_or(0, |f| f.max)
-    }
-
-    /// Makes refused `batchUpdateContacts` requests name their invalid contacts in `shape`.
-    pub fn set_batch_error_shape(&self, shape: BatchErrorShape) {
-        self.state().batch_error_shape = shape;
-    }
-
-    /// Delays the `nth` (from 1) `batchUpdateContacts` request by `delay` before it is
-    /// handled, so that a client timeout fails it.
-    pub fn delay_batch_request(&self, nth: usize, delay: Duration) {
-        self.shared.batch_delays.lock().unwrap().insert(nth, delay);
-    }
-
-    /// The number of contacts in each `batchUpdateContacts` request received, in order of
-    /// arrival (answered or not).
-    pub fn batch_request_sizes(&self) -> Vec<usize> {
-        self.shared.batch_requests.lock().unwrap().clone()
-    }
-
-    /// Every request received so far, in order of arrival.
-    pub fn requests(&self) -> Vec<Seen> {
-        self.shared.log.lock().unwrap().clone()
-    }
-
-    /// The requests received with this HTTP method.
-    pub fn requests_with(&self, method: Method) -> Vec<Seen> {
-        self.requests().into_iter().filter(|r| r.method == method).collect()
-    }
-}
-
-/// Ends the in-flight count of one mutation, however its handler ends.
-struct FlightGuard {
-    shared: Arc<Inner>,
-    user: String,
-}
-
-impl Drop for FlightGuard {
-    fn drop(&mut self) {
-        if let Some(flight) = self.shared.flights.lock().unwrap().get_mut(&self.user) {
-            flight.now -= 1;
-        }
-    }
-}
-
-impl Inner {
     async fn enter_mutation(self: &Arc<Self>, user: &str) -> FlightGuard {
         let hold = *self.mutation_hold.lock().unwrap();
         // Registered before counting, so a second mutation arriving right after is not missed.
@@ -750,10 +553,42 @@ fn render_person(name: &str, contact: &Contact, mask: Option<&[String]>, contact
     }
     for (field, value) in &contact.data {
         if wanted(field) {
-            out.insert(field.clone(), value.clone());
+            let mut value = value.clone();
+            if field == "names" {
+                with_display_names(&mut value);
+            }
+            out.insert(field.clone(), value);
         }
     }
     Value::Object(out)
+}
+
+/// Google derives `displayName` and `displayNameLastFirst` from the parts of a name on every
+/// read (they are output only: what a client sends is ignored); English order here.
+fn with_display_names(names: &mut Value) {
+    for name in names.as_array_mut().into_iter().flatten() {
+        let Some(name) = name.as_object_mut() else { continue };
+        let part = |key: &str| name.get(key).and_then(Value::as_str).filter(|p| !p.is_empty()).map(str::to_owned);
+        let (prefix, given, middle, family, suffix) = (
+            part("honorificPrefix"),
+            part("givenName"),
+            part("middleName"),
+            part("familyName"),
+            part("honorificSuffix"),
+        );
+        let join = |parts: &[&Option<String>]| parts.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(" ");
+        let display = join(&[&prefix, &given, &middle, &family, &suffix]);
+        if display.is_empty() {
+            continue;
+        }
+        let first = join(&[&prefix, &given, &middle]);
+        let last_first = match (&family, first.is_empty()) {
+            (Some(family), false) => format!("{family}, {first}"),
+            _ => display.clone(),
+        };
+        name.insert("displayName".into(), display.into());
+        name.insert("displayNameLastFirst".into(), last_first.into());
+    }
 }
 
 /// Stores the masked fields of `person` into `data`: non-empty arrays replace, anything
@@ -796,9 +631,9 @@ impl State {
         self.seq
     }
 
-    fn rival_write(&mut self, name: &str, field: &str, value: Value) {
+    pub(crate) fn rival_write(&mut self, name: &str, field: &str, value: Value) {
         let seq = self.bump();
-        let contact = self.contacts.get_mut(name).expect("known contact");
+        let contact = self.contacts.get_mut(name).unwrap_or_else(|| panic!("no contact {name}"));
         contact.data.insert(field.into(), value);
         contact.etag_seq = seq;
         contact.changed_seq = seq;
@@ -809,14 +644,115 @@ impl State {
         format!("{prefix}{:04}", self.next_token)
     }
 
-    fn insert_contact(&mut self, person: &Map<String, Value>) -> String {
-        let seq = self.bump();
-        self.next_id += 1;
-        let id = format!("c{}", self.next_id);
-        let name = format!("people/{id}");
+    pub(crate) fn queue_rival_write(&mut self, name: &str, field: &str, value: Value) {
+        self.rivals_in_waiting.push((name.into(), field.into(), value));
+    }
+
+    pub(crate) fn expire_sync_tokens(&mut self) {
+        for token in self.sync_tokens.values_mut() {
+            token.expired = true;
+        }
+    }
+
+    pub(crate) fn stored_contact(&self, name: &str) -> Option<Value> {
+        self.contacts.get(name).map(|c| render_person(name, c, None, true))
+    }
+
+    pub(crate) fn contact_source_etag(&self, name: &str) -> Option<String> {
+        self.contacts.get(name).map(|c| source_etag(c.etag_seq))
+    }
+
+    pub(crate) fn live_contact_names(&self) -> Vec<String> {
+        let mut live: Vec<(&String, &Contact)> = self.contacts.iter().filter(|(_, c)| !c.deleted).collect();
+        live.sort_by_key(|(_, c)| c.created_seq);
+        live.into_iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    pub(crate) fn stored_group(&self, name: &str) -> Option<Value> {
+        self.groups.get(name).map(|g| self.render_group(name, g, GROUP_READ_FIELDS))
+    }
+
+    /// A contact given by the application (a seed): a `Person` whose `resourceName`, when
+    /// present, is kept, and whose group memberships must name existing groups.
+    pub(crate) fn add_contact(&mut self, person: &Value) -> Result<String, String> {
+        let mut person = person.as_object().ok_or("a contact is a JSON object (a People `Person`)")?.clone();
+        let name = match person.get("resourceName") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name.clone()),
+            Some(other) => return Err(format!("`resourceName` must be a string, not {other}")),
+        };
+        let all: Vec<String> = UPDATE_FIELDS.iter().map(|f| f.to_string()).collect();
+        check_singletons(&person, &all).map_err(|e| e.message)?;
+        if let Some(Value::Array(memberships)) = person.get_mut("memberships") {
+            for membership in memberships {
+                let Some(group) = membership.get_mut("contactGroupMembership").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                let resource = group.get("contactGroupResourceName").and_then(Value::as_str).map(str::to_owned);
+                let Some(resource) = resource else { continue };
+                if !self.groups.contains_key(&resource) {
+                    return Err(format!("membership of an unknown group {resource}"));
+                }
+                let id = resource.trim_start_matches("contactGroups/").to_owned();
+                group.entry("contactGroupId").or_insert(Value::String(id));
+            }
+        }
+        self.insert_contact(&person, name.as_deref()).map_err(|e| e.message)
+    }
+
+    /// A group given by the application: `name`, and optionally `resourceName` and
+    /// `clientData`.
+    pub(crate) fn add_group(&mut self, group: &Value) -> Result<String, String> {
+        let group = group.as_object().ok_or("a group is a JSON object (a People `ContactGroup`)")?;
+        let name = group
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.trim().is_empty())
+            .ok_or("a group needs a non-empty `name`")?;
+        self.check_unique_group_name(name, None).map_err(|e| e.message)?;
+        let resource_name = match group.get("resourceName") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(resource_name)) => Some(resource_name.as_str()),
+            Some(other) => return Err(format!("`resourceName` must be a string, not {other}")),
+        };
+        let client_data = group.get("clientData").filter(|d| !d.is_null()).cloned();
+        self.insert_group(name, client_data, resource_name).map_err(|e| e.message)
+    }
+
+    /// A resource name for a new item of `collection`: `explicit` when it is valid and
+    /// free, else the next free `{collection}/{prefix}{n}`.
+    fn new_resource_name(
+        &mut self,
+        collection: &str,
+        prefix: &str,
+        explicit: Option<&str>,
+        taken: impl Fn(&Self, &str) -> bool,
+    ) -> Result<(String, String), ApiError> {
+        if let Some(name) = explicit {
+            let id = resource_id(name, collection).ok_or_else(|| {
+                ApiError::invalid(format!("Invalid resource name \"{name}\": expected {collection}/ID."))
+            })?;
+            if taken(self, name) {
+                return Err(ApiError::new(409, "ALREADY_EXISTS", format!("{name} already exists.")));
+            }
+            return Ok((name.to_owned(), id.to_owned()));
+        }
+        loop {
+            self.next_id += 1;
+            let id = format!("{prefix}{}", self.next_id);
+            let name = format!("{collection}/{id}");
+            if !taken(self, &name) {
+                return Ok((name, id));
+            }
+        }
+    }
+
+    fn insert_contact(&mut self, person: &Map<String, Value>, explicit: Option<&str>) -> Result<String, ApiError> {
         let mut data = Map::new();
         let fields: Vec<String> = UPDATE_FIELDS.iter().map(|f| f.to_string()).collect();
-        write_fields(&mut data, person, &fields).expect("valid contact fields");
+        write_fields(&mut data, person, &fields)?;
+        let (name, id) = self.new_resource_name("people", "c", explicit, |s, n| s.contacts.contains_key(n))?;
+        let seq = self.bump();
         if !data.contains_key("memberships") {
             data.insert(
                 "memberships".into(),
@@ -824,8 +760,9 @@ impl State {
                     "contactGroupResourceName": "contactGroups/myContacts"}}]),
             );
         }
-        self.contacts.insert(name.clone(), Contact { id, data, etag_seq: seq, changed_seq: seq, deleted: false });
-        name
+        let contact = Contact { id, data, created_seq: seq, etag_seq: seq, changed_seq: seq, deleted: false };
+        self.contacts.insert(name.clone(), contact);
+        Ok(name)
     }
 
     fn live_contact(&self, name: &str) -> Result<&Contact, ApiError> {
@@ -847,7 +784,7 @@ impl State {
         let contact_source = reads_contact_source(query.all("sources"))?;
         let all: Vec<String> = UPDATE_FIELDS.iter().map(|f| f.to_string()).collect();
         check_singletons(person, &all)?;
-        let name = self.insert_contact(person);
+        let name = self.insert_contact(person, None)?;
         Ok(render_person(&name, &self.contacts[&name], mask.as_deref(), contact_source))
     }
 
@@ -896,6 +833,11 @@ impl State {
         self.check_contact_write(name, person, &mask)?;
         self.write_contact(name, person, &mask)?;
         Ok(render_person(name, &self.contacts[name], read_mask.as_deref(), contact_source))
+    }
+
+    /// Deletes the contact; `false` when there is none to delete.
+    pub(crate) fn rival_delete(&mut self, name: &str) -> bool {
+        self.delete_contact(name).is_ok()
     }
 
     fn delete_contact(&mut self, name: &str) -> Result<(), ApiError> {
@@ -1078,15 +1020,20 @@ impl State {
         Ok(out)
     }
 
-    fn insert_group(&mut self, name: &str, client_data: Option<Value>) -> String {
+    fn insert_group(
+        &mut self,
+        name: &str,
+        client_data: Option<Value>,
+        explicit: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let (resource_name, _) =
+            self.new_resource_name("contactGroups", "g", explicit, |s, n| s.groups.contains_key(n))?;
         let seq = self.bump();
-        self.next_id += 1;
-        let resource_name = format!("contactGroups/g{}", self.next_id);
         self.groups.insert(
             resource_name.clone(),
             Group { name: name.into(), client_data, system: false, etag_seq: seq, changed_seq: seq },
         );
-        resource_name
+        Ok(resource_name)
     }
 
     fn group_etag(seq: u64) -> String {
@@ -1178,7 +1125,7 @@ impl State {
             .ok_or_else(|| ApiError::invalid("Request contactGroup.name must be specified."))?;
         self.check_unique_group_name(name, None)?;
         let client_data = group.and_then(|g| g.get("clientData")).filter(|d| !d.is_null()).cloned();
-        let resource_name = self.insert_group(name, client_data);
+        let resource_name = self.insert_group(name, client_data, None)?;
         let fields: Vec<&str> = read_fields.iter().map(String::as_str).collect();
         Ok(self.render_group(&resource_name, &self.groups[&resource_name], &fields))
     }
