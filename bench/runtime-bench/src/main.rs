@@ -54,6 +54,7 @@ fn main() {
         ["wan", client, row, base, cert, s] => return wan_client::run(client, row, base, cert.as_ref(), seed(s)),
         ["users", client, n, base] => return scale::users(client, n.parse().expect("N must be a number"), base),
         ["upload", file, base] => return scale::upload(file, base),
+        ["isolation", n] => return scale::isolation(n.parse().expect("PLACEMENTS must be a number")),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -209,7 +210,10 @@ async fn serve() {
     }
 }
 
-async fn handle(canned: &'static Canned, req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    canned: &'static Canned,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let (method, query) = (req.method().as_str().to_owned(), req.uri().query().unwrap_or("").to_owned());
     let content_range = req.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -221,7 +225,9 @@ async fn handle(canned: &'static Canned, req: Request<hyper::body::Incoming>) ->
             received += data.len() as u64;
         }
     }
-    if let Some((status, headers, text)) = scale::sessions::answer(&method, &path, &query, content_range.as_deref(), received) {
+    if let Some((status, headers, text)) =
+        scale::sessions::answer(&method, &path, &query, content_range.as_deref(), received)
+    {
         let mut resp = Response::new(Full::new(Bytes::from(text)));
         *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
         for (name, value) in headers {
@@ -243,7 +249,8 @@ async fn handle(canned: &'static Canned, req: Request<hyper::body::Incoming>) ->
         return Ok(not_found);
     };
     let mut resp = Response::new(Full::new(body));
-    resp.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json; charset=UTF-8"));
+    resp.headers_mut()
+        .insert("content-type", hyper::header::HeaderValue::from_static("application/json; charset=UTF-8"));
     Ok(resp)
 }
 
@@ -274,7 +281,13 @@ mod ours {
                     assert!(p.expect("get").resource_name.is_some());
                 }
                 "list" => {
-                    let r = client.people().connections().list("people/me", "names,emailAddresses").page_size(1000).send().await;
+                    let r = client
+                        .people()
+                        .connections()
+                        .list("people/me", "names,emailAddresses")
+                        .page_size(1000)
+                        .send()
+                        .await;
                     assert_eq!(r.expect("list").connections.len(), PAGE_SIZE);
                 }
                 "batch" => {
@@ -290,7 +303,8 @@ mod ours {
                 "decode" => {
                     // As the runtime does: one UTF-8 check of the body, then its reader.
                     let text = std::str::from_utf8(page).expect("UTF-8");
-                    let r: ListConnectionsResponse = discovery_runtime::for_generated_code::from_str(text).expect("decode");
+                    let r: ListConnectionsResponse =
+                        discovery_runtime::for_generated_code::from_str(text).expect("decode");
                     assert_eq!(r.connections.len(), PAGE_SIZE);
                 }
                 other => panic!("unknown scenario {other}"),

@@ -30,12 +30,15 @@ fn sockets() -> usize {
         .count()
 }
 
+/// One user's call, boxed so that the three clients under test fit one loop.
+type UserCalls = Box<dyn Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>;
+
 pub fn users(client: &str, n: usize, base: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
         let (rss_before, _) = memory_kib();
         let started = Instant::now();
-        let calls: Box<dyn Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> = match client {
+        let calls: UserCalls = match client {
             "ours" | "ours-naive" => {
                 use google_people_v1::auth::StaticToken;
                 use google_people_v1::PeopleClient;
@@ -150,8 +153,17 @@ pub mod sessions {
 
     static SESSIONS: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
 
-    /// `Some((status, headers, body))` when `path` is an upload request.
-    pub fn answer(method: &str, path: &str, query: &str, content_range: Option<&str>, received: u64) -> Option<(u16, Vec<(&'static str, String)>, String)> {
+    /// Status, headers and body of an answer to an upload request.
+    pub type Answer = (u16, Vec<(&'static str, String)>, String);
+
+    /// `Some(answer)` when `path` is an upload request.
+    pub fn answer(
+        method: &str,
+        path: &str,
+        query: &str,
+        content_range: Option<&str>,
+        received: u64,
+    ) -> Option<Answer> {
         let mut sessions = SESSIONS.lock().unwrap();
         let sessions = sessions.get_or_insert_with(HashMap::new);
         if method == "POST" && path.starts_with("/upload/") && query.contains("uploadType=resumable") {
@@ -167,9 +179,116 @@ pub mod sessions {
             *stored += received;
         }
         if total.parse::<u64>().ok() == Some(*stored) {
-            return Some((200, vec![("content-type", "application/json".into())], format!("{{\"size\":\"{stored}\"}}")));
+            return Some((
+                200,
+                vec![("content-type", "application/json".into())],
+                format!("{{\"size\":\"{stored}\"}}"),
+            ));
         }
         let headers = if *stored > 0 { vec![("range", format!("bytes=0-{}", *stored - 1))] } else { Vec::new() };
         Some((308, headers, String::new()))
     }
+}
+
+/// `isolation PLACEMENTS`: a 450-contact `batchUpdateContacts` run (chunks of 200) through the
+/// generated crate's `BatchWriter` against the public People test server, in-process, with 3
+/// contacts refused (changed by a rival write after they were read) and an error that names
+/// no contact, so that the writer finds them by splitting requests. Placements of the three:
+/// the worst cases by construction (together, at chunk edges, one per chunk) and random ones.
+/// Prints, per placement, the requests sent, those spent isolating, what was written and
+/// whether each refused contact was reported with the service's message.
+pub fn isolation(random_placements: usize) {
+    use google_people_v1::auth::StaticToken;
+    use google_people_v1::types::{BatchUpdateContactsRequest, Person};
+    use google_people_v1::workflows::{item_errors, BatchWriter};
+    use google_people_v1::{FieldMask, PeopleClient};
+    use google_people_v1_test_server::{BatchErrorShape, PeopleServer};
+    use std::collections::BTreeMap;
+
+    const N: usize = 450;
+    let mut placements: Vec<[usize; 3]> = vec![
+        [0, 1, 2],
+        [447, 448, 449],
+        [0, 225, 449],
+        [199, 200, 201],
+        [0, 200, 400],
+        [198, 199, 399],
+        [100, 300, 420],
+    ];
+    let mut rng = fastrand::Rng::with_seed(450);
+    while placements.len() < 7 + random_placements {
+        let mut three = [rng.usize(0..N), rng.usize(0..N), rng.usize(0..N)];
+        three.sort_unstable();
+        if three[0] != three[1] && three[1] != three[2] {
+            placements.push(three);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut rows = Vec::new();
+        for placement in &placements {
+            let server = PeopleServer::start().await;
+            server.set_batch_error_shape(BatchErrorShape::Unnamed);
+            let names = server.add_contacts(N, "Old");
+            let client = PeopleClient::builder()
+                .base_url(server.url())
+                .token_provider(StaticToken::new("ya29.bench-token"))
+                .build()
+                .expect("client");
+            let mut changes: BTreeMap<String, Person> = BTreeMap::new();
+            for name in &names {
+                let mut person = client.people().get(name, "names,metadata").send().await.expect("get");
+                for n in &mut person.names {
+                    n.given_name = Some("New".into());
+                    n.unstructured_name = None;
+                    n.display_name = None;
+                }
+                changes.insert(name.clone(), person);
+            }
+            // The contacts in request order (the writer sends them sorted by key).
+            let ordered: Vec<&String> = changes.keys().collect();
+            let refused: Vec<String> = placement.iter().map(|&i| ordered[i].clone()).collect();
+            for name in &refused {
+                server.rival_write(name, "nicknames", serde_json::json!([{"value": "changed meanwhile"}]));
+            }
+            let started = Instant::now();
+            let report = BatchWriter::new(200)
+                .run(
+                    changes,
+                    |chunk: &[(String, Person)]| {
+                        let request = BatchUpdateContactsRequest {
+                            contacts: chunk.iter().cloned().collect(),
+                            update_mask: Some(FieldMask::from("names")),
+                            read_mask: Some(FieldMask::new()),
+                            ..Default::default()
+                        };
+                        client.people().batch_update_contacts(request).send()
+                    },
+                    item_errors,
+                )
+                .await;
+            let took = started.elapsed();
+            let rejected: BTreeMap<&String, String> = report.rejected().map(|(k, e)| (k, e.message.clone())).collect();
+            let reported_with_message =
+                refused.iter().all(|name| rejected.get(name).is_some_and(|m| m.contains("etag"))) && rejected.len() == 3;
+            let written = report.written().count();
+            let stored_new = names
+                .iter()
+                .filter(|n| {
+                    server.contact(n).and_then(|p| p["names"][0]["givenName"].as_str().map(|g| g == "New")) == Some(true)
+                })
+                .count();
+            rows.push(format!(
+                "{{\"placement\":[{},{},{}],\"requests\":{},\"isolation\":{},\"written\":{written},\"stored\":{stored_new},\"reported\":{reported_with_message},\"accounted\":{},\"wall_s\":{:.6}}}",
+                placement[0],
+                placement[1],
+                placement[2],
+                report.requests_sent,
+                report.isolation_requests,
+                report.outcomes.len(),
+                took.as_secs_f64()
+            ));
+        }
+        println!("[{}]", rows.join(","));
+    });
 }

@@ -166,7 +166,8 @@ mod ours {
         match row {
             "list" => {
                 timed(async {
-                    let r = client.people().connections().list("people/me", fields.as_str()).page_size(1000).send().await;
+                    let r =
+                        client.people().connections().list("people/me", fields.as_str()).page_size(1000).send().await;
                     assert_eq!(r.expect("list").connections.len(), wan_data::PERSONS);
                     1
                 })
@@ -196,7 +197,12 @@ mod ours {
                     .collect();
                 timed(async {
                     for (name, person) in &updates {
-                        let r = client.people().update_contact(name.as_str(), person, "names").send().await.expect("update");
+                        let r = client
+                            .people()
+                            .update_contact(name.as_str(), person, "names")
+                            .send()
+                            .await
+                            .expect("update");
                         assert_ne!(r.etag, person.etag);
                     }
                     UPDATES
@@ -224,7 +230,7 @@ mod theirs {
         for cert in CertificateDer::pem_slice_iter(pem) {
             roots.add(cert.expect("PEM")).expect("root certificate");
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(crate::wan_server::ring_provider()))
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_root_certificates(roots)

@@ -60,6 +60,7 @@ pub fn default_path(root: &Path, relative: &str) -> PathBuf {
 /// The relative path dependencies in `bench/*/Cargo.toml`, rewritten to absolute ones.
 const GENERATED_PATH_DEP: &str = "path = \"../../generated\"";
 const RUNTIME_PATH_DEP: &str = "path = \"../../generator/runtime\"";
+const TEST_SERVER_PATH_DEP: &str = "path = \"../../generated/test-server\"";
 
 /// Sections of the benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -404,7 +405,8 @@ fn stage(src: &Path, dst: &Path, root: &Path, seed_lock: Option<&Path>) -> Resul
     let generated = root.join("generated");
     let runtime = root.join("generator/runtime");
     copy_tree(src, dst, &|text: String| {
-        text.replace(GENERATED_PATH_DEP, &format!("path = {:?}", generated.display().to_string()))
+        text.replace(TEST_SERVER_PATH_DEP, &format!("path = {:?}", generated.join("test-server").display().to_string()))
+            .replace(GENERATED_PATH_DEP, &format!("path = {:?}", generated.display().to_string()))
             .replace(RUNTIME_PATH_DEP, &format!("path = {:?}", runtime.display().to_string()))
     })?;
     let lock = dst.join("Cargo.lock");

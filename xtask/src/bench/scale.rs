@@ -1,7 +1,9 @@
 //! The `scale` section: a service acting for 10,000 users (clients derived per user from one
 //! shared client, against building each from scratch and against google-people1 hubs sharing
 //! one hyper client), and a 1 GiB resumable upload from a file, on the loopback server of the
-//! `runtime` section. Both are `bench/runtime-bench` modes (`users`, `upload`).
+//! `runtime` section; and a 450-contact batch with 3 refused contacts and an error that names
+//! none, against the public People test server. All are `bench/runtime-bench` modes (`users`,
+//! `upload`, `isolation`).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -28,7 +30,21 @@ pub struct ScaleResults {
     pub upload_mib: u64,
     pub upload_mib_s: Summary,
     pub upload_peak_mib: Summary,
+    pub isolation: Isolation,
     pub load: Vec<String>,
+}
+
+/// The 450-contact batch over every placement of its 3 refused contacts that was tried.
+pub struct Isolation {
+    pub placements: usize,
+    pub requests: Summary,
+    pub isolation_requests: Summary,
+    pub wall_ms: Summary,
+    /// Placements where all 447 valid contacts were written (and stored), the 3 reported with
+    /// the service's message, and all 450 accounted for.
+    pub complete: usize,
+    /// The placement that took the most requests.
+    pub worst: String,
 }
 
 fn run_json(binary: &Path, args: &[&str]) -> Result<serde_json::Value> {
@@ -100,7 +116,40 @@ pub fn run(binary: &Path, base: &str, bench_dir: &Path, options: &BenchOptions) 
         eprintln!("  upload run {}: {:.0} MiB/s, peak RSS {:.1} MiB", run + 1, rate[run], peak[run]);
     }
     load.push(super::loadavg());
+
+    let random = if options.quick { 5 } else { 60 };
+    let v = run_json(binary, &["isolation", &random.to_string()])?;
+    let rows = v.as_array().context("isolation: expected a list")?;
+    let num = |row: &serde_json::Value, k: &str| row[k].as_f64().unwrap_or(f64::NAN);
+    let complete = rows
+        .iter()
+        .filter(|r| {
+            num(r, "written") == 447.0
+                && num(r, "stored") == 447.0
+                && num(r, "accounted") == 450.0
+                && r["reported"].as_bool() == Some(true)
+        })
+        .count();
+    let worst = rows
+        .iter()
+        .max_by(|a, b| num(a, "requests").total_cmp(&num(b, "requests")))
+        .map(|r| format!("{} ({} requests)", r["placement"], r["requests"]))
+        .unwrap_or_default();
+    let isolation = Isolation {
+        placements: rows.len(),
+        requests: Summary::of(&rows.iter().map(|r| num(r, "requests")).collect::<Vec<_>>()),
+        isolation_requests: Summary::of(&rows.iter().map(|r| num(r, "isolation")).collect::<Vec<_>>()),
+        wall_ms: Summary::of(&rows.iter().map(|r| num(r, "wall_s") * 1e3).collect::<Vec<_>>()),
+        complete,
+        worst,
+    };
+    eprintln!(
+        "  isolation: {} placements, {} complete, requests {:.0} median, {:.0} at worst",
+        isolation.placements, isolation.complete, isolation.requests.median, isolation.requests.max
+    );
+    load.push(super::loadavg());
     Ok(ScaleResults {
+        isolation,
         users_n,
         users,
         upload_mib,
@@ -155,5 +204,38 @@ pub fn render(s: &mut String, r: &ScaleResults) {
         r.upload_peak_mib.show(1),
         super::verdict(r.upload_peak_mib.median < 64.0)
     );
+    let i = &r.isolation;
+    let _ = writeln!(
+        s,
+        "\nA 450-contact `batchUpdateContacts` run through `BatchWriter` (chunks of 200, `item_errors`) against \
+         the public People test server (`google-people-v1-test-server`, in-process) answering a refused request \
+         with an error that names no contact (`BatchErrorShape::Unnamed`); 3 contacts were changed by another \
+         writer after they were read, so the service refuses them (stale etag) and the writer has to find them \
+         by splitting requests. {n} placements of the three: 7 chosen as hard (together, at chunk edges, one per \
+         chunk) and {r} random. \"Complete\" means all 447 valid contacts written and stored, the 3 reported \
+         with the service's message, all 450 accounted for. Min–max in parentheses span the placements.\n",
+        n = i.placements,
+        r = i.placements.saturating_sub(7)
+    );
+    let _ = writeln!(s, "| batch of 450, 3 refused, error naming none | result | target |");
+    let _ = writeln!(s, "| --- | --- | --- |");
+    let _ = writeln!(
+        s,
+        "| placements complete | {} of {} | all: {} |",
+        i.complete,
+        i.placements,
+        super::verdict(i.complete == i.placements)
+    );
+    let _ = writeln!(
+        s,
+        "| requests sent, median (min–max) | {:.0} ({:.0}–{:.0}); worst placement {} | ≤ 50 wherever the 3 fall: {} |",
+        i.requests.median,
+        i.requests.min,
+        i.requests.max,
+        i.worst,
+        super::verdict(i.requests.max <= 50.0)
+    );
+    let _ = writeln!(s, "| of which spent isolating | {} | |", i.isolation_requests.show(0));
+    let _ = writeln!(s, "| time of the run on loopback, ms | {} | |", i.wall_ms.show(1));
     let _ = writeln!(s, "\nLoad average: {}.\n", r.load.join(" → "));
 }
