@@ -319,15 +319,20 @@ mod theirs {
     use google_people1::api::{BatchUpdateContactsRequest, ListConnectionsResponse, Person};
     use google_people1::{hyper_rustls, hyper_util, FieldMask, PeopleService};
 
-    pub async fn run(scenario: &str, n: u32, base: &str) -> Measured {
-        // As in people1-usage, but HTTP/1.1 only: both clients speak HTTP/1.1 over plain http.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+    /// The connector of people1-usage, but HTTP/1.1 only: on loopback both clients speak
+    /// HTTP/1.1 over plain http.
+    pub fn http1_connector() -> hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector> {
+        hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .expect("native roots")
             .https_or_http()
             .enable_http1()
-            .build();
-        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+            .build()
+    }
+
+    pub async fn run(scenario: &str, n: u32, base: &str) -> Measured {
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(http1_connector());
         let mut hub = PeopleService::new(http, "ya29.bench-token".to_string());
         hub.base_url(base.to_owned());
         hub.root_url(base.to_owned());

@@ -66,14 +66,9 @@ pub fn users(client: &str, n: usize, base: &str) {
                 })
             }
             "theirs" => {
-                use google_people1::{hyper_rustls, hyper_util, FieldMask, PeopleService};
-                let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_native_roots()
-                    .expect("native roots")
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
-                let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+                use google_people1::{hyper_util, FieldMask, PeopleService};
+                let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(crate::theirs::http1_connector());
                 let hubs: Vec<_> = (0..n)
                     .map(|i| {
                         let mut hub = PeopleService::new(http.clone(), format!("ya29.user-{i}"));
@@ -157,13 +152,7 @@ pub mod sessions {
     pub type Answer = (u16, Vec<(&'static str, String)>, String);
 
     /// `Some(answer)` when `path` is an upload request.
-    pub fn answer(
-        method: &str,
-        path: &str,
-        query: &str,
-        content_range: Option<&str>,
-        received: u64,
-    ) -> Option<Answer> {
+    pub fn answer(method: &str, path: &str, query: &str, content_range: Option<&str>, received: u64) -> Option<Answer> {
         let mut sessions = SESSIONS.lock().unwrap();
         let sessions = sessions.get_or_insert_with(HashMap::new);
         if method == "POST" && path.starts_with("/upload/") && query.contains("uploadType=resumable") {
