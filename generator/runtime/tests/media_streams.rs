@@ -3,7 +3,6 @@
 //! session in a new client (as after a restart), simple uploads for methods with a body,
 //! and downloads resumed with `Range` after the body broke off.
 
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -269,16 +268,17 @@ async fn an_interrupted_download_resumes_with_a_range_request() {
         s.ignore_range = false;
     }
     let shared2 = shared.clone();
-    let mut writer = ChangingOnWrite { out: Vec::new(), shared: shared2 };
+    let mut writer = ChangingOnWrite { out: Vec::new(), shared: shared2, change: |s| s.etag = "\"v2\"".into() };
     let err = get(&client).download_to(&mut writer).await.unwrap_err();
     assert!(matches!(&err, Error::Protocol(m) if m.contains("ETag")), "{err:?}");
 }
 
-/// A writer that, on its first write, changes the media's ETag on the server (as if the
-/// object were replaced while it was downloaded).
+/// A writer that keeps what it is given and, at each write, changes the server's state with
+/// `change` (as if the media changed while it was downloaded).
 struct ChangingOnWrite {
     out: Vec<u8>,
     shared: Arc<Mutex<media_server::Shared>>,
+    change: fn(&mut media_server::Shared),
 }
 
 impl tokio::io::AsyncWrite for ChangingOnWrite {
@@ -287,8 +287,8 @@ impl tokio::io::AsyncWrite for ChangingOnWrite {
         _: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        self.shared.lock().unwrap().etag = "\"v2\"".into();
-        let _ = self.out.write_all(buf);
+        (self.change)(&mut self.shared.lock().unwrap());
+        self.out.extend_from_slice(buf);
         std::task::Poll::Ready(Ok(buf.len()))
     }
 
@@ -337,46 +337,13 @@ async fn a_download_of_a_range_resumes_inside_that_range() {
     }
     let mut call = get(&client);
     call.header("Range", "bytes=1000000-1999999");
-    // The first answer is the 206; the second ignores its Range.
-    let ignoring = shared.clone();
-    let mut writer = IgnoreRangeAfterFirstWrite { out: Vec::new(), shared: ignoring };
+    // The first answer is the 206; once its bytes arrive, the server ignores the Range of
+    // the resumed request.
+    let mut writer = ChangingOnWrite { out: Vec::new(), shared: shared.clone(), change: |s| s.ignore_range = true };
     call.download_to(&mut writer).await.unwrap();
     assert!(writer.out == data[1_000_000..2_000_000]);
     let log = shared.lock().unwrap().log.clone();
     assert!(log.len() == 2 && log[1].ends_with("bytes=1100000-1999999"), "{log:?}");
-}
-
-/// Turns on `ignore_range` on the server at the first write, so that only the resumed
-/// request gets the whole media.
-struct IgnoreRangeAfterFirstWrite {
-    out: Vec<u8>,
-    shared: Arc<Mutex<media_server::Shared>>,
-}
-
-impl tokio::io::AsyncWrite for IgnoreRangeAfterFirstWrite {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.shared.lock().unwrap().ignore_range = true;
-        self.out.extend_from_slice(buf);
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
 }
 
 #[tokio::test]
