@@ -568,13 +568,14 @@ impl Call {
             first_contact.made();
         }
         drop(first);
+        // The API key as it is sent (in the query, percent-encoded) and as it may be echoed.
+        let key = shared.api_key.as_deref();
+        let encoded_key = key.map(|k| {
+            let mut q = String::new();
+            encode_pairs(&mut q, [("", k)]);
+            q[1..].to_owned()
+        });
         let resp = resp.map_err(|mut e| {
-            let key = shared.api_key.as_deref();
-            let encoded_key = key.map(|k| {
-                let mut q = String::new();
-                encode_pairs(&mut q, [("", k)]);
-                q[1..].to_owned()
-            });
             let secrets: Vec<&str> =
                 token_used.iter().map(String::as_str).chain(key).chain(encoded_key.as_deref()).collect();
             e.scrub(&secrets);
@@ -587,12 +588,6 @@ impl Call {
         let mut raw = read_body(resp, shared.max_response_bytes).await?;
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
-        let key = shared.api_key.as_deref();
-        let encoded_key = key.map(|k| {
-            let mut q = String::new();
-            encode_pairs(&mut q, [("", k)]);
-            q[1..].to_owned()
-        });
         if (request.answers)(raw.status) {
             raw.secrets = token_used.iter().cloned().chain(key.map(str::to_owned)).chain(encoded_key).collect();
             Ok(Exchange::Done(raw))
