@@ -169,6 +169,17 @@ pub(crate) enum Exchange {
     Streaming(reqwest::Response),
 }
 
+impl Exchange {
+    /// The whole response, its body read now if it was left to the caller (at most `limit`
+    /// bytes).
+    pub(crate) async fn read(self, limit: u64) -> Result<RawResponse> {
+        match self {
+            Exchange::Done(raw) => Ok(raw),
+            Exchange::Streaming(resp) => read_body(resp, limit).await,
+        }
+    }
+}
+
 impl Call {
     /// Starts a call of `method` through `client`.
     pub fn new(client: &Client, method: &'static MethodInfo) -> Self {
@@ -322,10 +333,7 @@ impl Call {
         async move {
             let request = self.json_request()?;
             let _queued = self.enter_mutation_queue(&deadline).await?;
-            match self.send_prepared(&request, false, deadline, &attempts_span).await? {
-                Exchange::Done(raw) => Ok(raw),
-                Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await,
-            }
+            self.send_prepared(&request, deadline, &attempts_span).await
         }
         .instrument(span)
         .await
@@ -392,10 +400,22 @@ impl Call {
         }
     }
 
-    /// Sends `request` through the retry loop, recording each attempt on `span` (the call's,
-    /// passed along rather than taken from the subscriber's idea of the current span, which
-    /// not every subscriber keeps). Statuses that are not answers become [`Error::Service`].
+    /// Sends `request` through the retry loop and reads the answer, recording each attempt
+    /// on `span` (the call's, passed along rather than taken from the subscriber's idea of
+    /// the current span, which not every subscriber keeps). Statuses that are not answers
+    /// become [`Error::Service`].
     pub(crate) async fn send_prepared(
+        &self,
+        request: &Prepared,
+        deadline: Deadline,
+        span: &tracing::Span,
+    ) -> Result<RawResponse> {
+        let answer = self.send_exchange(request, false, deadline, span).await?;
+        answer.read(self.client.shared.max_response_bytes).await
+    }
+
+    /// [`send_prepared`](Call::send_prepared), leaving an answer's body unread with `stream`.
+    pub(crate) async fn send_exchange(
         &self,
         request: &Prepared,
         stream: bool,
@@ -519,7 +539,7 @@ impl Call {
                 tracing::debug!(attempt = number, latency_ms = latency, error = %e, "attempt failed")
             }
         }
-        Attempted { result, token }
+        Attempted::new(result, token)
     }
 
     async fn exchange_once(

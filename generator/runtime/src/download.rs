@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::call::{Call, Exchange, Prepared, RawResponse};
 use crate::error::{Error, Result};
 use crate::media::content_length;
-use crate::retry::Deadline;
+use crate::retry::{Attempted, Deadline};
 use crate::BoxFuture;
 
 /// The body of a download, as a stream of chunks.
@@ -52,6 +52,13 @@ impl ByteStream {
         let body = raw.body;
         let inner = futures_util::stream::iter((!body.is_empty()).then_some(Ok(body)));
         ByteStream { status: raw.status, headers: raw.headers, inner: Box::pin(inner) }
+    }
+
+    fn from_exchange(answer: Exchange, idle: Option<Duration>, deadline: Deadline) -> Self {
+        match answer {
+            Exchange::Streaming(resp) => ByteStream::from_response(resp, idle, deadline),
+            Exchange::Done(raw) => ByteStream::from_raw(raw),
+        }
     }
 
     /// The HTTP status of the response.
@@ -153,15 +160,17 @@ impl Call {
         async move {
             let request = self.media_request(None)?;
             let _queued = self.enter_mutation_queue(&deadline).await?;
-            Ok(match self.send_prepared(&request, true, deadline, &attempts_span).await? {
-                Exchange::Streaming(resp) => ByteStream::from_response(resp, self.attempt_timeout(), deadline),
-                Exchange::Done(raw) => ByteStream::from_raw(raw),
-            })
+            let answer = self.send_exchange(&request, true, deadline, &attempts_span).await?;
+            Ok(ByteStream::from_exchange(answer, self.attempt_timeout(), deadline))
         }
         .instrument(span)
         .await
     }
 
+    /// The download goes through the one retry loop: each attempt asks for the media from
+    /// where the last one stopped and writes what arrives; an attempt that wrote bytes
+    /// before it broke off counts as progress, so the policy's attempts and budget apply
+    /// to breaks in a row, not to the whole download.
     async fn download_into(mut self, out: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<u64> {
         self.prepare_download()?;
         let deadline = self.start_deadline();
@@ -169,77 +178,59 @@ impl Call {
         let attempts_span = span.clone();
         async move {
             let _queued = self.enter_mutation_queue(&deadline).await?;
-            let policy = self.retry_policy().clone();
-            let idle = self.attempt_timeout();
-            let mut written = 0u64;
-            // The media's byte the first answer started at (a caller's `Range`), and the
-            // last byte asked for.
-            let mut span_of_media: Option<(u64, Option<u64>)> = None;
-            let mut etag: Option<HeaderValue> = None;
-            let mut failures = 0u32;
-            loop {
-                let resume = span_of_media.map(|(start, end)| (start + written, end));
-                let request = self.media_request(resume)?;
-                let mut stream = match self.send_prepared(&request, true, deadline, &attempts_span).await? {
-                    Exchange::Streaming(resp) => ByteStream::from_response(resp, None, Deadline::after(None)),
-                    Exchange::Done(raw) => ByteStream::from_raw(raw),
-                };
-                let mut skip = match span_of_media {
-                    None => {
-                        span_of_media = Some(first_span(&stream));
-                        etag = stream.headers().get(ETAG).cloned();
-                        0
+            let mut retrying = self.retrying(true, deadline);
+            // The per-attempt timeout bounds the wait for the answer and for each chunk
+            // (`attempt_into`), not the whole body, which may take any time while it flows.
+            retrying.attempt_timeout = None;
+            // Each attempt borrows the destination in turn; the lock is never contended, it
+            // only lets the retry loop's `FnMut` lend it to one attempt's future at a time.
+            let target = tokio::sync::Mutex::new(Target { out, written: 0, media: None, etag: None });
+            retrying
+                .run(|number| {
+                    let (this, target, span) = (&self, &target, &attempts_span);
+                    async move {
+                        let mut target = target.lock().await;
+                        let before = target.written;
+                        let mut token = None;
+                        let result = this.attempt_into(&mut target, number, deadline, span, &mut token).await;
+                        let progressed = target.written > before;
+                        Attempted { result, token, progressed }
                     }
-                    Some((start, _)) => check_resumed(&stream, start + written, &etag)?,
-                };
-                let progress_before = written;
-                let failure = loop {
-                    // Each chunk waits at most the attempt timeout (a stalled body), and the
-                    // whole download ends at the call's deadline (a trickling one).
-                    let next = match crate::retry::within(deadline.cap(idle), stream.try_next()).await {
-                        Ok(next) => next,
-                        Err(timeout) => break timeout,
-                    };
-                    match next {
-                        Ok(Some(mut chunk)) => {
-                            // A server that ignored the Range sends the media from its start,
-                            // and past the end asked for.
-                            let dropped = skip.min(chunk.len() as u64);
-                            let _ = chunk.split_to(dropped as usize);
-                            skip -= dropped;
-                            if let Some((start, Some(end))) = span_of_media {
-                                let room = (end + 1).saturating_sub(start + written);
-                                chunk.truncate(usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len()));
-                            }
-                            out.write_all(&chunk).await.map_err(Error::from_io)?;
-                            written += chunk.len() as u64;
-                            if span_of_media.is_some_and(|(start, end)| end.is_some_and(|end| start + written > end)) {
-                                out.flush().await.map_err(Error::from_io)?;
-                                return Ok(written);
-                            }
-                        }
-                        Ok(None) => {
-                            out.flush().await.map_err(Error::from_io)?;
-                            return Ok(written);
-                        }
-                        Err(e) => break e,
-                    }
-                };
-                if written > progress_before {
-                    failures = 0;
-                }
-                failures += 1;
-                let wait = policy.backoff(failures);
-                let out_of_time = deadline.remaining().is_some_and(|left| wait >= left);
-                if !failure.is_retryable() || failures >= policy.get_max_attempts() || out_of_time {
-                    return Err(failure);
-                }
-                tracing::debug!(written, error = %failure, "download broke off; resuming with a Range request");
-                tokio::time::sleep(wait).await;
-            }
+                })
+                .await
         }
         .instrument(span)
         .await
+    }
+
+    /// One attempt of [`download_into`](Call::download_into): the media from the byte
+    /// `target` reached, written to it.
+    async fn attempt_into(
+        &self,
+        target: &mut Target<'_>,
+        number: u32,
+        deadline: Deadline,
+        span: &tracing::Span,
+        token: &mut Option<String>,
+    ) -> Result<u64> {
+        let request = self.media_request(target.resume_from())?;
+        let idle = self.attempt_timeout();
+        let answer = crate::retry::within(deadline.cap(idle), self.attempt(&request, number, true, span)).await?;
+        *token = answer.token;
+        let mut stream = ByteStream::from_exchange(answer.result?, idle, deadline);
+        let mut skip = target.start(&stream)?;
+        while let Some(mut chunk) = stream.try_next().await? {
+            // A server that ignored the Range sends the media from its start, and past the
+            // end asked for.
+            let dropped = skip.min(chunk.len() as u64);
+            let _ = chunk.split_to(dropped as usize);
+            skip -= dropped;
+            if target.write(chunk).await? == Written::Last {
+                break;
+            }
+        }
+        target.out.flush().await.map_err(Error::from_io)?;
+        Ok(target.written)
     }
 
     fn prepare_download(&mut self) -> Result<()> {
@@ -269,6 +260,55 @@ impl Call {
             request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         }
         Ok(request)
+    }
+}
+
+/// Where a resumable download writes, and how far it got.
+struct Target<'w> {
+    out: &'w mut (dyn AsyncWrite + Send + Unpin),
+    written: u64,
+    /// The media's byte the first answer started at (a caller's `Range`), and the last byte
+    /// asked for; `None` before the first answer.
+    media: Option<(u64, Option<u64>)>,
+    /// The first answer's `ETag`: a resumed answer must carry the same.
+    etag: Option<HeaderValue>,
+}
+
+#[derive(PartialEq, Eq)]
+enum Written {
+    More,
+    /// The last byte asked for is written.
+    Last,
+}
+
+impl Target<'_> {
+    /// The range to ask for: none at first, then from the next byte to write.
+    fn resume_from(&self) -> Option<(u64, Option<u64>)> {
+        self.media.map(|(start, end)| (start + self.written, end))
+    }
+
+    /// Takes in an answer: how many of its bytes come before the one to write next.
+    fn start(&mut self, stream: &ByteStream) -> Result<u64> {
+        match self.media {
+            None => {
+                self.media = Some(first_span(stream));
+                self.etag = stream.headers().get(ETAG).cloned();
+                Ok(0)
+            }
+            Some((start, _)) => check_resumed(stream, start + self.written, &self.etag),
+        }
+    }
+
+    /// Writes `chunk`, cut at the last byte asked for.
+    async fn write(&mut self, mut chunk: bytes::Bytes) -> Result<Written> {
+        if let Some((start, Some(end))) = self.media {
+            let room = (end + 1).saturating_sub(start + self.written);
+            chunk.truncate(usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len()));
+        }
+        self.out.write_all(&chunk).await.map_err(Error::from_io)?;
+        self.written += chunk.len() as u64;
+        let past_end = self.media.is_some_and(|(start, end)| end.is_some_and(|end| start + self.written > end));
+        Ok(if past_end { Written::Last } else { Written::More })
     }
 }
 

@@ -12,7 +12,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_R
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeekExt as _};
 use tracing::Instrument;
 
-use crate::call::{decode_body, is_success, read_body, Call, Exchange, Payload, Prepared, RawResponse, ResponseFuture};
+use crate::call::{decode_body, is_success, Call, Payload, Prepared, RawResponse, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::info::MediaUploadInfo;
 use crate::retry::{random_u64, Attempted, Deadline};
@@ -413,10 +413,7 @@ impl Call {
                 }
                 None => {
                     let request = self.single_request(info, &media, &upload)?;
-                    match self.send_prepared(&request, false, deadline, &attempts_span).await? {
-                        Exchange::Done(raw) => Ok(raw),
-                        Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await,
-                    }
+                    self.send_prepared(&request, deadline, &attempts_span).await
                 }
             }
         }
@@ -506,10 +503,7 @@ impl Call {
             authenticate: true,
             answers: is_success,
         };
-        let raw = match self.send_prepared(&request, false, deadline, span).await? {
-            Exchange::Done(raw) => raw,
-            Exchange::Streaming(resp) => read_body(resp, self.client.shared.max_response_bytes).await?,
-        };
+        let raw = self.send_prepared(&request, deadline, span).await?;
         let session = session_url(&request.url, &raw)?;
         if let Some(started) = &upload.on_session {
             started(session.as_str());
@@ -650,7 +644,7 @@ impl Session<'_> {
                             self.put(call, Some((offset, chunk)), total, span, number, &mut token).await
                         }
                         .await;
-                        Attempted { result, token }
+                        Attempted::new(result, token)
                     }
                 })
                 .await?;
@@ -705,7 +699,7 @@ impl Session<'_> {
             .run(|number| async move {
                 let mut token = None;
                 let result = self.put(call, None, total, span, number, &mut token).await;
-                Attempted { result, token }
+                Attempted::new(result, token)
             })
             .await
     }
@@ -743,14 +737,11 @@ impl Session<'_> {
             authenticate: self.authenticate,
             answers: |status| is_success(status) || status == 308,
         };
-        let Attempted { result, token: used } = call.attempt(&request, number, false, span).await;
+        let Attempted { result, token: used, .. } = call.attempt(&request, number, false, span).await;
         if used.is_some() {
             *token = used;
         }
-        let raw = match result? {
-            Exchange::Done(raw) => raw,
-            Exchange::Streaming(resp) => read_body(resp, call.client.shared.max_response_bytes).await?,
-        };
+        let raw = result?.read(call.client.shared.max_response_bytes).await?;
         if raw.status == 308 {
             Ok(Stored::Partial(committed_offset(&raw.headers)?))
         } else {

@@ -196,6 +196,18 @@ pub(crate) async fn within<T>(limit: Option<Duration>, work: impl Future<Output 
 pub(crate) struct Attempted<T> {
     pub(crate) result: Result<T>,
     pub(crate) token: Option<String>,
+    /// Whether the attempt moved the work forward before it failed (a download that wrote
+    /// bytes): the loop then counts attempts, the retry budget and the one retry with a new
+    /// token afresh from it, so that a long transfer survives any number of breaks as long
+    /// as each one gets further.
+    pub(crate) progressed: bool,
+}
+
+impl<T> Attempted<T> {
+    /// An attempt that made no progress worth keeping: its result is all there is.
+    pub(crate) fn new(result: Result<T>, token: Option<String>) -> Self {
+        Attempted { result, token, progressed: false }
+    }
 }
 
 /// How the attempts of one request are retried.
@@ -220,21 +232,26 @@ impl Retrying<'_> {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Attempted<T>>,
     {
-        let start = Instant::now();
+        let mut start = Instant::now();
         let mut number = 0u32;
         let mut retries = 0u32;
         let mut token_refreshed = false;
         loop {
             number = number.saturating_add(1);
             let limit = self.deadline.cap(self.attempt_timeout);
-            let (result, token) = match within(limit, attempt(number)).await {
-                Ok(Attempted { result, token }) => (result, token),
-                Err(timeout) => (Err(timeout), None),
+            let Attempted { result, token, progressed } = match within(limit, attempt(number)).await {
+                Ok(attempted) => attempted,
+                Err(timeout) => Attempted::new(Err(timeout), None),
             };
             let err = match result {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
+            if progressed {
+                start = Instant::now();
+                retries = 0;
+                token_refreshed = false;
+            }
             if err.http_status() == Some(401) {
                 // A 401 refuses the request before it is processed, so sending it again is
                 // safe for any method; only once, and only with a new token.
@@ -417,7 +434,7 @@ mod tests {
                         headers.insert(http::header::RETRY_AFTER, value);
                     }
                     let err = crate::ServiceError::from_response(503, &headers, b"");
-                    std::future::ready(Attempted { result: Err(err.into()), token: None })
+                    std::future::ready(Attempted::new(Err(err.into()), None))
                 }));
                 prop_assert!(result.is_err());
                 prop_assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());

@@ -347,6 +347,64 @@ async fn a_download_of_a_range_resumes_inside_that_range() {
 }
 
 #[tokio::test]
+async fn a_download_that_breaks_off_again_and_again_completes_while_each_break_gets_further() {
+    let (url, shared) = media_server::start().await;
+    let data = pattern(1024 * 1024 + 7);
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = data.clone();
+        s.cut_each_download_at = Some(100_000);
+    }
+    // Three attempts allowed, eleven breaks: each one wrote bytes, so none counts against
+    // the next.
+    let fast = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1));
+    let client = Client::builder(&API).root_url(&url).retry_policy(fast).build().unwrap();
+    let mut out = Vec::new();
+    let written = get(&client).download_to(&mut out).await.unwrap();
+    assert_eq!(written, data.len() as u64);
+    assert!(out == data, "the downloaded bytes differ");
+    assert_eq!(shared.lock().unwrap().log.len(), 11);
+}
+
+#[tokio::test]
+async fn a_resumed_download_honours_retry_after_and_gives_up_after_the_policys_attempts() {
+    let (url, shared) = media_server::start().await;
+    let data = pattern(300_000);
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = data.clone();
+        s.cut_first_download_at = Some(120_000);
+        s.refuse_ranges = 1;
+        s.refusal_retry_after = "1".into();
+    }
+    let fast = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1));
+    let client = Client::builder(&API).root_url(&url).retry_policy(fast).build().unwrap();
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    get(&client).download_to(&mut out).await.unwrap();
+    assert!(out == data, "the downloaded bytes differ");
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After ignored: {:?}", started.elapsed());
+    let log = shared.lock().unwrap().log.clone();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert!(log[1].ends_with("bytes=120000-") && log[2].ends_with("bytes=120000-"), "{log:?}");
+
+    // Refused for good after the break: the attempt that broke off is the first of the
+    // three the policy allows from it, then two refused resumptions, then the 503.
+    {
+        let mut s = shared.lock().unwrap();
+        s.downloads = 0;
+        s.log.clear();
+        s.refuse_ranges = 100;
+        s.refusal_retry_after = "0".into();
+    }
+    let mut out = Vec::new();
+    let err = get(&client).download_to(&mut out).await.unwrap_err();
+    assert_eq!(err.http_status(), Some(503), "{err:?}");
+    assert_eq!(out.len(), 120_000, "the bytes before the break were written");
+    assert_eq!(shared.lock().unwrap().log.len(), 1 + 2);
+}
+
+#[tokio::test]
 async fn a_trickling_download_ends_at_the_deadline() {
     let (url, shared) = media_server::start().await;
     {

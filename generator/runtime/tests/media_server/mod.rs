@@ -66,6 +66,11 @@ pub struct Shared {
     /// Download: the media served, and the first response cut after this many bytes.
     pub media: Vec<u8>,
     pub cut_first_download_at: Option<usize>,
+    /// Every download response cut after this many bytes of its body.
+    pub cut_each_download_at: Option<usize>,
+    /// Ranged downloads (resumptions) answered 503 with this `Retry-After`, this many times.
+    pub refuse_ranges: usize,
+    pub refusal_retry_after: String,
     pub downloads: usize,
     /// The ETag of the media; changed by a test to simulate an edit.
     pub etag: String,
@@ -225,8 +230,12 @@ fn download(shared: &Arc<Mutex<Shared>>, headers: &HeaderMap) -> Response {
         let (from, to) = r.strip_prefix("bytes=").unwrap().split_once('-').unwrap();
         (from.parse::<usize>().unwrap(), to.parse::<usize>().ok())
     });
+    if range.is_some() && s.refuse_ranges > 0 {
+        s.refuse_ranges -= 1;
+        return reply(503, &[("retry-after", s.refusal_retry_after.clone())], "{}");
+    }
     let first = s.downloads == 1;
-    let cut = if first { s.cut_first_download_at } else { None };
+    let cut = if first { s.cut_first_download_at } else { None }.or(s.cut_each_download_at);
     let trickle = s.trickle;
     let (status, start, end) = match range {
         Some((from, to)) if !s.ignore_range => (206, from, to.map_or(media.len(), |to| (to + 1).min(media.len()))),
@@ -248,7 +257,7 @@ fn download(shared: &Arc<Mutex<Shared>>, headers: &HeaderMap) -> Response {
     }
     match cut {
         // Announce the whole body, send part of it, then fail the stream.
-        Some(cut) => {
+        Some(cut) if cut < body.len() => {
             let head = body[..cut].to_vec();
             // The failure comes a moment later, once the head and the first bytes are out
             // (else the server may drop the connection before the response head is sent).
@@ -267,6 +276,6 @@ fn download(shared: &Arc<Mutex<Shared>>, headers: &HeaderMap) -> Response {
             *response.status_mut() = StatusCode::from_u16(status).unwrap();
             response
         }
-        None => reply(status, &headers, body),
+        _ => reply(status, &headers, body),
     }
 }
