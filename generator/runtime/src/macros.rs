@@ -243,7 +243,7 @@ macro_rules! json_object {
                             reader.null()?;
                             self.$field = ::core::default::Default::default();
                         } else {
-                            $crate::for_generated_code::FromJson::read_json_into(&mut self.$field, reader)?;
+                            $crate::for_generated_code::FromJson::read_json_present(&mut self.$field, reader)?;
                         }
                         self.$unknown.mark_read(const { $crate::for_generated_code::member_index(MEMBERS, $wire) }, null);
                         ::core::result::Result::Ok(())

@@ -93,6 +93,13 @@ pub trait FromJson: Sized {
         Ok(())
     }
 
+    /// [`read_json_into`](FromJson::read_json_into) of a value the caller has seen is not
+    /// `null`: an `Option` then skips its own check and reads what it holds.
+    #[doc(hidden)]
+    fn read_json_present(&mut self, reader: &mut JsonReader<'_>) -> Result<()> {
+        self.read_json_into(reader)
+    }
+
     /// Reads one value into `slot`, which becomes `Some`.
     #[doc(hidden)]
     fn read_json_some(slot: &mut Option<Self>, reader: &mut JsonReader<'_>) -> Result<()> {
@@ -268,40 +275,52 @@ impl<'a> JsonReader<'a> {
     }
 
     /// Reads a string whose opening quote is the next byte.
+    ///
+    /// Inlined: nearly every string of an API answer (keys, ids, etags, types) is short and
+    /// plain, and for those the call itself, with the registers the escape handling needs,
+    /// cost more than the scan. Strings with escapes continue out of line.
+    #[inline(always)]
     fn string_body(&mut self) -> Result<Cow<'a, str>> {
         let bytes = self.text.as_bytes();
         let start = self.pos + 1;
-        let mut i = skip_plain(bytes, start);
-        match bytes.get(i) {
-            Some(b'"') => {
-                self.pos = i + 1;
-                Ok(Cow::Borrowed(&self.text[start..i]))
-            }
-            Some(b'\\') => {
-                let mut out = String::with_capacity(i - start + 16);
-                out.push_str(&self.text[start..i]);
-                loop {
-                    match bytes.get(i) {
-                        Some(b'"') => {
-                            self.pos = i + 1;
-                            return Ok(Cow::Owned(out));
-                        }
-                        Some(b'\\') => {
-                            i = self.escape(i, &mut out)?;
-                        }
-                        Some(_) => {
-                            let end = skip_plain(bytes, i);
-                            if end == i {
-                                return Err(self.bad_string_byte(i));
-                            }
-                            out.push_str(&self.text[i..end]);
-                            i = end;
-                        }
-                        None => return Err(self.error_at(bytes.len(), "EOF while parsing a string")),
-                    }
+        let end = skip_plain(bytes, start);
+        if bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            Ok(Cow::Borrowed(&self.text[start..end]))
+        } else {
+            self.string_with_escapes(start, end)
+        }
+    }
+
+    /// The rest of a string from `start`, whose plain run ends at `i` with something other
+    /// than the closing quote: an escape, a control character or the end of the text.
+    #[inline(never)]
+    fn string_with_escapes(&mut self, start: usize, mut i: usize) -> Result<Cow<'a, str>> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(i) != Some(&b'\\') {
+            return Err(self.bad_string_byte(i));
+        }
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(&self.text[start..i]);
+        loop {
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Owned(out));
                 }
+                Some(b'\\') => {
+                    i = self.escape(i, &mut out)?;
+                }
+                Some(_) => {
+                    let end = skip_plain(bytes, i);
+                    if end == i {
+                        return Err(self.bad_string_byte(i));
+                    }
+                    out.push_str(&self.text[i..end]);
+                    i = end;
+                }
+                None => return Err(self.error_at(bytes.len(), "EOF while parsing a string")),
             }
-            _ => Err(self.bad_string_byte(i)),
         }
     }
 
@@ -514,6 +533,7 @@ impl<'a> JsonReader<'a> {
 
     /// Reads the name of the next member of the object being read, and the colon after
     /// it; `None` (and the closing brace consumed) after the last member.
+    #[inline(always)]
     fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>> {
         match self.peek() {
             // A comma is consumed only with the member after it, so this follows a value
@@ -727,7 +747,11 @@ impl FromJson for bool {
 
 impl FromJson for String {
     fn read_json(reader: &mut JsonReader<'_>) -> Result<Self> {
-        reader.string().map(Cow::into_owned)
+        // `string`, with the string's reading inlined: most values of an answer are strings.
+        match reader.peek() {
+            Some(b'"') => reader.string_body().map(Cow::into_owned),
+            _ => Err(reader.invalid_type("a string")),
+        }
     }
 }
 
@@ -776,6 +800,10 @@ impl<T: FromJson> FromJson for Option<T> {
         } else {
             T::read_json_some(self, reader)
         }
+    }
+
+    fn read_json_present(&mut self, reader: &mut JsonReader<'_>) -> Result<()> {
+        T::read_json_some(self, reader)
     }
 }
 
