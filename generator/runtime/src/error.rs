@@ -222,8 +222,7 @@ pub struct ServiceError {
 }
 
 /// One entry of the legacy `error.errors` list.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LegacyError {
     /// Human-readable message.
@@ -310,7 +309,7 @@ impl ServiceError {
                 err.status = obj.get("status").and_then(json_string);
                 err.message = obj.get("message").and_then(json_string).unwrap_or_default();
                 if let Some(Value::Array(list)) = obj.get("errors") {
-                    err.errors = list.iter().filter_map(|e| serde_json::from_value(e.clone()).ok()).collect();
+                    err.errors = list.iter().filter_map(LegacyError::parse).collect();
                 }
                 if let Some(Value::Array(list)) = obj.get("details") {
                     err.details = list.iter().map(ErrorDetail::parse).collect();
@@ -398,6 +397,23 @@ impl fmt::Display for ServiceError {
             write!(f, " (body: {short:?})")?;
         }
         Ok(())
+    }
+}
+
+impl LegacyError {
+    /// An entry of `error.errors`, if it is an object. Read by hand rather than derived: it
+    /// is the runtime's only use of serde's derive, which would otherwise be compiled in
+    /// every application's build for it.
+    fn parse(value: &Value) -> Option<LegacyError> {
+        let entry = value.as_object()?;
+        let text = |key: &str| entry.get(key).and_then(json_string);
+        Some(LegacyError {
+            message: text("message").unwrap_or_default(),
+            domain: text("domain"),
+            reason: text("reason"),
+            location: text("location"),
+            location_type: text("locationType"),
+        })
     }
 }
 
@@ -527,6 +543,27 @@ mod tests {
         assert!(e.len() <= EXCERPT_LEN);
         assert!(!e.contains('\u{FFFD}'));
         assert_eq!(excerpt(b"short"), "short");
+    }
+
+    #[test]
+    fn legacy_errors_keep_every_object_entry_and_what_can_be_read_of_it() {
+        let body = br#"{"error": {"code": 403, "message": "m", "errors": [
+            {"message": "Rate Limit Exceeded", "domain": "usageLimits", "reason": "rateLimitExceeded",
+             "location": "q", "locationType": "parameter", "extra": [1]},
+            {"reason": 7, "message": null},
+            "not an object"
+        ]}}"#;
+        let e = ServiceError::from_response(403, &HeaderMap::new(), body);
+        assert_eq!(e.errors.len(), 2, "{:?}", e.errors);
+        let first = &e.errors[0];
+        assert_eq!(first.message, "Rate Limit Exceeded");
+        assert_eq!(first.domain.as_deref(), Some("usageLimits"));
+        assert_eq!(first.location.as_deref(), Some("q"));
+        assert_eq!(first.location_type.as_deref(), Some("parameter"));
+        assert!(e.is_rate_limited());
+        // A value of another type than documented is still read as text, and a null as absent.
+        assert_eq!(e.errors[1].reason.as_deref(), Some("7"));
+        assert_eq!(e.errors[1].message, "");
     }
 
     #[test]
