@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use tracing::Instrument;
 
 use crate::client::{Client, QueueGuard};
@@ -351,11 +351,17 @@ impl Call {
         self.client.enter_mutation_queue(self.method.http_method().is_mutation(), deadline).await
     }
 
-    /// The method's request with the call's JSON body, if any.
+    /// The method's request with the call's JSON body, if any, accepting JSON when the
+    /// method answers with it.
     pub(crate) fn json_request(&self) -> Result<Prepared> {
+        self.request_accepting(self.method.has_json_response())
+    }
+
+    /// The method's request with the call's JSON body, if any, accepting JSON (`json`) or
+    /// any media type.
+    pub(crate) fn request_accepting(&self, json: bool) -> Result<Prepared> {
         let body = self.body_bytes()?;
-        let accept = self.method.has_json_response();
-        let mut headers = self.request_headers(accept)?;
+        let mut headers = self.request_headers(json)?;
         if body.is_some() && !headers.contains_key(CONTENT_TYPE) {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
@@ -480,21 +486,7 @@ impl Call {
             map.insert(crate::client::X_GOOG_API_VERSION, HeaderValue::from_static(version));
         }
         map.insert(ACCEPT, HeaderValue::from_static(if json { "application/json" } else { "*/*" }));
-        let mut replaced: Vec<HeaderName> = Vec::new();
-        for (name, value) in &self.headers {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::InvalidRequest(format!("invalid header name {name:?}")))?;
-            let mut value = HeaderValue::from_str(value)
-                .map_err(|_| Error::InvalidRequest(format!("invalid value for header `{name}`")))?;
-            // Callers may pass credentials here; keep them out of any `Debug` output.
-            value.set_sensitive(true);
-            if replaced.contains(&header) {
-                map.append(header, value);
-            } else {
-                map.insert(header.clone(), value);
-                replaced.push(header);
-            }
-        }
+        crate::client::merge_headers(&mut map, &self.headers)?;
         Ok(map)
     }
 

@@ -623,13 +623,23 @@ fn default_headers(
     if let Some(project) = quota_project {
         headers.insert(X_GOOG_USER_PROJECT, HeaderValue::from_str(project).map_err(|_| invalid("the quota project"))?);
     }
+    // A default header replaces the built-in one of the same name.
+    merge_headers(&mut headers, extra)?;
+    Ok(headers)
+}
+
+/// Adds headers given by the application (client-wide or per call) to `headers`: a name
+/// given replaces what `headers` had under it, and given again it adds a value. The values
+/// are marked sensitive, since callers may pass credentials, which keeps them out of any
+/// `Debug` output.
+pub(crate) fn merge_headers(headers: &mut HeaderMap, given: &[(String, String)]) -> Result<()> {
     let mut replaced: Vec<HeaderName> = Vec::new();
-    for (name, value) in extra {
+    for (name, value) in given {
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| Error::InvalidRequest(format!("invalid header name {name:?}")))?;
-        let mut value = HeaderValue::from_str(value).map_err(|_| invalid(&format!("the value of `{name}`")))?;
+        let mut value = HeaderValue::from_str(value)
+            .map_err(|_| Error::InvalidRequest(format!("the value of header `{name}` is not a valid header value")))?;
         value.set_sensitive(true);
-        // A default header replaces the built-in one of the same name; repeated, it adds.
         if replaced.contains(&header) {
             headers.append(header, value);
         } else {
@@ -637,7 +647,7 @@ fn default_headers(
             replaced.push(header);
         }
     }
-    Ok(headers)
+    Ok(())
 }
 
 fn with_slash(mut url: String) -> String {

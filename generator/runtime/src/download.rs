@@ -247,8 +247,7 @@ impl Call {
     /// its own, and offsets must count the media's own bytes for a download to resume where
     /// it stopped.
     fn media_request(&self, from: Option<(u64, Option<u64>)>) -> Result<Prepared> {
-        let mut request = self.json_request()?;
-        request.headers.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+        let mut request = self.request_accepting(false)?;
         if let Some((from, to)) = from {
             let range = match to {
                 Some(to) => format!("bytes={from}-{to}"),

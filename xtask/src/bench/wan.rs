@@ -278,6 +278,8 @@ pub(super) struct WanRow {
     cpu_ms: [Summary; 2],
     down_kib: [Summary; 2],
     up_kib: [Summary; 2],
+    down_packets: [Summary; 2],
+    up_packets: [Summary; 2],
     connections: [Summary; 2],
     h2: [Summary; 2],
     h1: [Summary; 2],
@@ -304,6 +306,8 @@ struct Sample {
     cpu_ms: f64,
     down_kib: f64,
     up_kib: f64,
+    down_packets: f64,
+    up_packets: f64,
     connections: f64,
     h2: f64,
     h1: f64,
@@ -389,6 +393,8 @@ pub(super) fn run(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Resu
             cpu_ms: summary(|s| s.cpu_ms),
             down_kib: summary(|s| s.down_kib),
             up_kib: summary(|s| s.up_kib),
+            down_packets: summary(|s| s.down_packets),
+            up_packets: summary(|s| s.up_packets),
             connections: summary(|s| s.connections),
             h2: summary(|s| s.h2),
             h1: summary(|s| s.h1),
@@ -462,6 +468,8 @@ fn client_run(link: &mut Link, binary: &Path, side: &str, row: &str, base: &str,
         cpu_ms: v["cpu_s"].as_f64().unwrap_or(f64::NAN) * 1000.0,
         down_kib: delta(&relay0, &relay1, "down_bytes") / 1024.0,
         up_kib: delta(&relay0, &relay1, "up_bytes") / 1024.0,
+        down_packets: delta(&relay0, &relay1, "down_packets"),
+        up_packets: delta(&relay0, &relay1, "up_packets"),
         connections: delta(&relay0, &relay1, "syns"),
         h2: delta(&server0, &server1, "connections_h2"),
         h1: delta(&server0, &server1, "connections_h1"),
@@ -577,16 +585,18 @@ pub(super) fn render(s: &mut String, w: &WanResults) {
     );
     let _ = writeln!(
         s,
-        "| row | side | KiB server → client | KiB client → server | TCP connections | of which HTTP/2, HTTP/1.1 | gzipped responses | packets dropped | client CPU, ms |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        "| row | side | KiB server → client | KiB client → server | IP packets server → client, client → server | TCP connections | of which HTTP/2, HTTP/1.1 | gzipped responses | packets dropped | client CPU, ms |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     for r in &w.rows {
         let short = r.label.split_once(')').map_or(r.label, |(n, _)| n);
         for (i, side) in ["ours", "google-people1"].iter().enumerate() {
             let _ = writeln!(
                 s,
-                "| {short}) | {side} | {} | {} | {} | {}, {} | {} | {} | {} |",
+                "| {short}) | {side} | {} | {} | {}, {} | {} | {}, {} | {} | {} | {} |",
                 count(&r.down_kib[i]),
                 count(&r.up_kib[i]),
+                count(&r.down_packets[i]),
+                count(&r.up_packets[i]),
                 count(&r.connections[i]),
                 count(&r.h2[i]),
                 count(&r.h1[i]),
