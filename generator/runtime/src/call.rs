@@ -683,6 +683,11 @@ fn scrub(body: bytes::Bytes, secrets: &[Option<&str>]) -> bytes::Bytes {
     current.map(bytes::Bytes::from).unwrap_or(body)
 }
 
+/// The body's announced length, from `Content-Length`.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
 pub(crate) fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
@@ -696,7 +701,7 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
     let headers = std::mem::take(resp.headers_mut());
     let too_large = Error::ResponseTooLarge { status, limit };
     let success = is_success(status);
-    if success && crate::media::content_length(&headers).is_some_and(|len| len > limit) {
+    if success && content_length(&headers).is_some_and(|len| len > limit) {
         return Err(too_large);
     }
     let mut body = Chunks::default();

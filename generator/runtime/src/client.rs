@@ -11,7 +11,7 @@ use crate::auth::TokenProvider;
 use crate::error::{Error, Result};
 use crate::info::ApiInfo;
 use crate::retry::RetryPolicy;
-use crate::transport::{HttpSettings, HttpTransport, ProxyConfig, Roots};
+use crate::transport::{FirstContact, HttpSettings, HttpTransport, ProxyConfig, Roots};
 
 /// `x-goog-api-client`: the language runtime and this library, as Google's own clients
 /// name theirs (`gl-python/3.11.7 gdcl/2.202.0`). `gdcl` is the token Google's Discovery
@@ -65,59 +65,6 @@ pub(crate) struct Shared {
     /// The first-connection gate, when the runtime made the HTTP client (and so hears of its
     /// connections); an application's own client goes without.
     pub(crate) first_contact: Option<Arc<FirstContact>>,
-}
-
-/// Keeps the first requests of a client from each opening a connection of its own.
-///
-/// A fresh client sending many requests at once (a service starting under load) would have
-/// hyper open one TLS connection per request: whether a server speaks HTTP/2 is known only
-/// after the handshake (ALPN), so the pool cannot tell the requests to share one, and a WAN
-/// benchmark saw 100 concurrent calls make 100 handshakes and 100 slow starts. So, as Go's
-/// HTTP/2 transport coalesces its dials, the first `https` request goes alone; the others
-/// wait until it has a connection (the runtime's own HTTP client says when one is made) or
-/// an answer, at most [`FIRST_CONTACT_WAIT`], and then find it in the pool, multiplexed when
-/// it is HTTP/2.
-#[derive(Default)]
-pub(crate) struct FirstContact {
-    made: std::sync::atomic::AtomicBool,
-    gate: tokio::sync::Mutex<()>,
-    connected: tokio::sync::Notify,
-}
-
-/// How long concurrent first requests wait for the first connection before opening
-/// connections of their own: a few round trips of a slow link.
-pub(crate) const FIRST_CONTACT_WAIT: Duration = Duration::from_secs(1);
-
-impl FirstContact {
-    /// `None` once a connection was made or a request got an answer; otherwise waits for
-    /// that (or for the requests ahead to give up), and the guard makes this request the
-    /// one the others wait for.
-    pub(crate) async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        use std::sync::atomic::Ordering;
-        if self.made.load(Ordering::Acquire) {
-            return None;
-        }
-        // Registered before `made` is read again, so that a connection made in between is
-        // not missed.
-        let mut connected = std::pin::pin!(self.connected.notified());
-        connected.as_mut().enable();
-        if self.made.load(Ordering::Acquire) {
-            return None;
-        }
-        let turn = std::pin::pin!(tokio::time::timeout(FIRST_CONTACT_WAIT, self.gate.lock()));
-        match futures_util::future::select(turn, connected).await {
-            futures_util::future::Either::Left((Ok(guard), _)) => (!self.made.load(Ordering::Acquire)).then_some(guard),
-            // Waited long enough, or the connection is there.
-            _ => None,
-        }
-    }
-
-    /// A connection was made, or a request got an answer: the pool has a connection.
-    pub(crate) fn made(&self) {
-        if !self.made.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            self.connected.notify_waiters();
-        }
-    }
 }
 
 /// What belongs to one user: credentials and the queue of their mutations.

@@ -12,9 +12,8 @@ use http::header::{HeaderMap, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, ETAG, RA
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use tracing::Instrument;
 
-use crate::call::{Call, Exchange, Prepared, RawResponse};
+use crate::call::{content_length, Call, Exchange, Prepared, RawResponse};
 use crate::error::{Error, Result};
-use crate::media::content_length;
 use crate::retry::{Attempted, Deadline};
 use crate::BoxFuture;
 

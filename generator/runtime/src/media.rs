@@ -807,11 +807,6 @@ fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
     request_url.join(location).map_err(|_| Error::Upload("the resumable session URI is not a valid URL".into()))
 }
 
-/// The body's announced length, from `Content-Length`.
-pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
 /// The offset to continue from, per the `Range: bytes=0-N` header of a 308 answer (no header
 /// means nothing was stored).
 fn committed_offset(headers: &HeaderMap) -> Result<u64> {
@@ -905,7 +900,7 @@ mod tests {
                 let mut h = HeaderMap::new();
                 h.insert(RANGE, value.clone());
                 h.insert(http::header::CONTENT_LENGTH, value);
-                let _ = (committed_offset(&h), content_length(&h));
+                let _ = (committed_offset(&h), crate::call::content_length(&h));
             }
         }
     }
