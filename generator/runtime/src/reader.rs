@@ -1119,7 +1119,7 @@ mod tests {
         assert_eq!(check::<5000>(), 1);
         assert_eq!(first_capacity::<()>(), 1);
         // Arrays still read whole, past the first buffer.
-        let long: Vec<String> = from_str(&format!("[{}]", vec!["\"x\""; 9].join(","))).unwrap();
+        let long: Vec<String> = from_str(&format!("[{}]", ["\"x\""; 9].join(","))).unwrap();
         assert_eq!(long.len(), 9);
     }
 
