@@ -365,11 +365,17 @@ impl Call {
         if body.is_some() && !headers.contains_key(CONTENT_TYPE) {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
+        self.method_request(self.method.path(), headers, Payload::Bytes(body.unwrap_or_default()))
+    }
+
+    /// A request of the call's method to `path` (a template of the API's paths), with its
+    /// idempotence, the bearer token, and 2xx as the answers.
+    pub(crate) fn method_request(&self, path: &str, headers: HeaderMap, body: Payload) -> Result<Prepared> {
         Ok(Prepared {
             method: self.method.http_method().to_http(),
-            url: self.url(self.method.path())?,
+            url: self.url(path)?,
             headers,
-            body: Payload::Bytes(body.unwrap_or_default()),
+            body,
             idempotent: self.method.http_method().is_idempotent(),
             once: false,
             authenticate: true,

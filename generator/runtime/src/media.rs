@@ -452,17 +452,10 @@ impl Call {
             let media = media.clone();
             Payload::Streamed(Box::new(move || media.body(prefix.clone(), suffix.clone(), progress.clone())))
         };
-        Ok(Prepared {
-            method: self.method.http_method().to_http(),
-            url: self.url(path)?,
-            headers,
-            body,
-            idempotent: self.method.http_method().is_idempotent(),
-            // An `AsyncRead` is consumed by the first attempt.
-            once: !media.rereadable(),
-            authenticate: true,
-            answers: is_success,
-        })
+        let mut request = self.method_request(path, headers, body)?;
+        // An `AsyncRead` is consumed by the first attempt.
+        request.once = !media.rereadable();
+        Ok(request)
     }
 
     /// Starts a resumable session: the metadata, and the media's type and length; the
@@ -493,16 +486,7 @@ impl Call {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
         }
         self.query("uploadType", "resumable");
-        let request = Prepared {
-            method: self.method.http_method().to_http(),
-            url: self.url(path)?,
-            headers,
-            body: Payload::Bytes(metadata.unwrap_or_default()),
-            idempotent: self.method.http_method().is_idempotent(),
-            once: false,
-            authenticate: true,
-            answers: is_success,
-        };
+        let request = self.method_request(path, headers, Payload::Bytes(metadata.unwrap_or_default()))?;
         let raw = self.send_prepared(&request, deadline, span).await?;
         let session = session_url(&request.url, &raw)?;
         if let Some(started) = &upload.on_session {
