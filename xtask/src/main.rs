@@ -53,9 +53,13 @@ enum Command {
         /// Runs per measurement (medians and min/max are reported).
         #[arg(long, default_value_t = 5, value_parser = parse_jobs)]
         runs: usize,
-        /// Also time one cold build of each app, all dependencies included.
+        /// Also time cold builds of each app, all dependencies included.
         #[arg(long)]
         cold: bool,
+        /// Cold builds per app with --cold, alternating between the two (a cold build takes
+        /// about a minute; one alone varied by a quarter between runs on these machines).
+        #[arg(long, default_value_t = 3, value_parser = parse_jobs)]
+        cold_runs: usize,
         /// Only these sections: compile, runtime, gen, size, wan (repeatable); the report keeps
         /// the others as they were.
         #[arg(long)]
@@ -155,11 +159,15 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}: {}", out.display(), outcome.summary());
             Ok(())
         }
-        Command::Bench { runs, cold, only, quick, out, people1_usage, corpus } => bench::run(
+        Command::Bench { runs, cold, cold_runs, only, quick, out, people1_usage, corpus } => bench::run(
             &root,
             &BenchOptions {
                 runs: if quick { 1 } else { runs },
-                cold,
+                cold_runs: match (cold, quick) {
+                    (false, _) => 0,
+                    (true, true) => 1,
+                    (true, false) => cold_runs,
+                },
                 only,
                 quick,
                 out: out.unwrap_or_else(|| root.join("docs/benchmarks.md")),

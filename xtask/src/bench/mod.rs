@@ -9,7 +9,7 @@
 //!   workspace, CI never builds them). With every third-party dependency built, each run
 //!   cleans the client crate, its support crate and the app (`cargo clean -p`) and times a
 //!   debug `cargo build`; runs alternate ours/theirs. Also: the client crate alone, a
-//!   `cargo check` of the client crate, optional cold builds (`--cold`) and dependency counts.
+//!   `cargo check` of the client crate, optional cold builds (`--cold`, alternating `--cold-runs` times) and dependency counts.
 //! * `runtime`: `bench/runtime-bench`, built in release, is both the loopback server (one
 //!   process) and the client (one process per run, `getrusage` around the measured loop).
 //! * `gen`: People regen (parse, resolve, emit, format, write) and the whole corpus
@@ -153,8 +153,8 @@ impl<'a> PreviousReport<'a> {
 pub struct BenchOptions {
     /// Runs per measurement (rebuilds, client processes, corpus passes).
     pub runs: usize,
-    /// Also time a cold build (all dependencies) of each app, once.
-    pub cold: bool,
+    /// Cold builds (all dependencies) of each app to time; none when 0.
+    pub cold_runs: usize,
     /// Sections to run; all when empty.
     pub only: Vec<Section>,
     /// Small iteration counts and one run: a smoke test of the tooling.
@@ -531,7 +531,7 @@ struct CompileResults {
     rebuild_client: [Timings; 2],
     rebuild_app: [Timings; 2],
     check_client: [Timings; 2],
-    cold: Option<[Timing; 2]>,
+    cold: Option<[Timings; 2]>,
     tree_normal: [usize; 2],
     tree_all: [usize; 2],
     load: Vec<String>,
@@ -573,16 +573,22 @@ fn compile(root: &Path, bench_dir: &Path, options: &BenchOptions) -> Result<Comp
         results.cleaned_client[i] = format!("`{}`, `{}`", app.client, app.app);
     }
 
-    if options.cold {
-        let mut cold = [Timing::default(); 2];
-        for (i, app) in apps.iter().enumerate().rev() {
-            let target = bench_dir.join(format!("cold-{}", app.app));
-            let _ = fs::remove_dir_all(&target);
-            eprintln!("  cold build of {}", app.label);
-            let target_arg = target.display().to_string();
-            cold[i] = app.build(&["--target-dir", &target_arg])?;
-            let _ = fs::remove_dir_all(&target);
+    if options.cold_runs > 0 {
+        let mut cold: [Vec<Timing>; 2] = Default::default();
+        for run in 0..options.cold_runs {
+            // Alternating, google-people1 first in the first run.
+            let order: [usize; 2] = if run % 2 == 0 { [1, 0] } else { [0, 1] };
+            for &i in &order {
+                let app = &apps[i];
+                let target = bench_dir.join(format!("cold-{}", app.app));
+                let _ = fs::remove_dir_all(&target);
+                eprintln!("  cold build of {} (run {})", app.label, run + 1);
+                let target_arg = target.display().to_string();
+                cold[i].push(app.build(&["--target-dir", &target_arg])?);
+                let _ = fs::remove_dir_all(&target);
+            }
         }
+        let cold = [Timings::of(&cold[0]), Timings::of(&cold[1])];
         results.cold = Some(cold);
         results.load.push(loadavg());
     }
@@ -1167,15 +1173,17 @@ fn render_compile(s: &mut String, c: &CompileResults, people1_usage: &str) {
         );
     }
     if let Some(cold) = &c.cold {
+        let runs = cold[0].cpu.n;
+        let label = format!("cold build of the app, all dependencies ({runs} run{})", if runs == 1 { "" } else { "s" });
         let _ = writeln!(
             s,
-            "| cold build of the app, all dependencies (1 run), s CPU | {:.0} | {:.0} | {} | |\n| cold build of the app, all dependencies (1 run), s wall | {:.0} | {:.0} | | {} |",
-            cold[0].cpu,
-            cold[1].cpu,
-            ratio(cold[0].cpu, cold[1].cpu),
-            cold[0].wall,
-            cold[1].wall,
-            ratio(cold[0].wall, cold[1].wall)
+            "| {label}, s CPU | {} | {} | {} | |\n| {label}, s wall | {} | {} | | {} |",
+            cold[0].cpu.show(0),
+            cold[1].cpu.show(0),
+            ratio(cold[0].cpu.median, cold[1].cpu.median),
+            cold[0].wall.show(0),
+            cold[1].wall.show(0),
+            ratio(cold[0].wall.median, cold[1].wall.median)
         );
     }
     let _ = writeln!(
@@ -1370,7 +1378,7 @@ mod tests {
         };
         let options = BenchOptions {
             runs: 1,
-            cold: false,
+            cold_runs: 0,
             only: vec![Section::Wan],
             quick: true,
             out: PathBuf::from("out.md"),
