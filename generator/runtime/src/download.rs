@@ -218,7 +218,13 @@ impl Call {
         *token = answer.token;
         let mut stream = ByteStream::from_exchange(answer.result?, idle, deadline);
         let mut skip = target.start(&stream)?;
-        while let Some(mut chunk) = stream.try_next().await? {
+        loop {
+            let Some(mut chunk) = stream.try_next().await? else {
+                // The answer ended as the server meant it to (a cut one is a transport
+                // error): it must have reached the end it announced.
+                target.check_complete(skip)?;
+                break;
+            };
             // A server that ignored the Range sends the media from its start, and past the
             // end asked for.
             let dropped = skip.min(chunk.len() as u64);
@@ -280,45 +286,77 @@ enum Written {
 }
 
 impl Target<'_> {
+    /// The media's byte to write next, once the first answer placed the download. The sums
+    /// saturate: the offsets come from the server's `Content-Range`.
+    fn next_byte(&self) -> Option<u64> {
+        self.media.map(|(start, _)| start.saturating_add(self.written))
+    }
+
     /// The range to ask for: none at first, then from the next byte to write.
     fn resume_from(&self) -> Option<(u64, Option<u64>)> {
-        self.media.map(|(start, end)| (start + self.written, end))
+        self.media.map(|(start, end)| (start.saturating_add(self.written), end))
     }
 
     /// Takes in an answer: how many of its bytes come before the one to write next.
     fn start(&mut self, stream: &ByteStream) -> Result<u64> {
-        match self.media {
+        match self.next_byte() {
             None => {
-                self.media = Some(first_span(stream));
+                self.media = Some(first_span(stream)?);
                 self.etag = stream.headers().get(ETAG).cloned();
                 Ok(0)
             }
-            Some((start, _)) => check_resumed(stream, start + self.written, &self.etag),
+            Some(next) => check_resumed(stream, next, &self.etag),
         }
     }
 
     /// Writes `chunk`, cut at the last byte asked for.
     async fn write(&mut self, mut chunk: bytes::Bytes) -> Result<Written> {
-        if let Some((start, Some(end))) = self.media {
-            let room = (end + 1).saturating_sub(start + self.written);
+        if let (Some(next), Some((_, Some(end)))) = (self.next_byte(), self.media) {
+            let room = end.saturating_add(1).saturating_sub(next);
             chunk.truncate(usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len()));
         }
         self.out.write_all(&chunk).await.map_err(Error::from_io)?;
-        self.written += chunk.len() as u64;
-        let past_end = self.media.is_some_and(|(start, end)| end.is_some_and(|end| start + self.written > end));
-        Ok(if past_end { Written::Last } else { Written::More })
+        self.written = self.written.saturating_add(chunk.len() as u64);
+        Ok(if self.past_end() { Written::Last } else { Written::More })
+    }
+
+    /// Whether the last byte asked for is written.
+    fn past_end(&self) -> bool {
+        match (self.next_byte(), self.media) {
+            (Some(next), Some((_, Some(end)))) => next > end,
+            _ => false,
+        }
+    }
+
+    /// At the clean end of an answer: fails unless it brought what it announced. `skip` is
+    /// what was still to be skipped of a whole media sent again: then that media is shorter
+    /// than what was already written, so it changed.
+    fn check_complete(&self, skip: u64) -> Result<()> {
+        if skip > 0 {
+            return Err(Error::Protocol("the media sent again is shorter than what was already downloaded".into()));
+        }
+        match (self.next_byte(), self.media) {
+            (Some(next), Some((_, Some(end)))) if next <= end => Err(Error::Protocol(format!(
+                "the answer ended at byte {next}, before the end its Content-Range announced ({end})"
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 
 /// Where the first answer's bytes are in the media, and the last byte asked for: a `206`'s
 /// `Content-Range` (`bytes START-END/TOTAL`), else the whole media from byte 0.
-fn first_span(stream: &ByteStream) -> (u64, Option<u64>) {
+fn first_span(stream: &ByteStream) -> Result<(u64, Option<u64>)> {
     if stream.status() != 206 {
-        return (0, None);
+        return Ok((0, None));
     }
     let range = stream.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let (start, end) = parse_content_range(range);
-    (start.unwrap_or(0), end)
+    match parse_content_range(range) {
+        (Some(start), Some(end)) if end < start => {
+            Err(Error::Protocol(format!("the answer's Content-Range {range:?} ends before it starts")))
+        }
+        (start, end) => Ok((start.unwrap_or(0), end)),
+    }
 }
 
 /// `bytes START-END/TOTAL` as the start and end, each when readable.
@@ -348,5 +386,93 @@ fn check_resumed(stream: &ByteStream, from: u64, etag: &Option<HeaderValue>) -> 
             "asked for the media from byte {from}, the server answered {} with Content-Range {range:?}",
             stream.status()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, content_range: Option<&str>) -> ByteStream {
+        let mut headers = HeaderMap::new();
+        if let Some(range) = content_range {
+            headers.insert(CONTENT_RANGE, HeaderValue::from_str(range).unwrap());
+        }
+        ByteStream::from_raw(RawResponse { status, headers, body: bytes::Bytes::new(), secrets: Vec::new() })
+    }
+
+    /// Feeds `chunks` to a download placed by `first`, as `attempt_into` does.
+    fn download(first: &ByteStream, chunks: &[&[u8]]) -> (Result<()>, Vec<u8>, u64) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut out = Vec::new();
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None };
+        let result = runtime.block_on(async {
+            let skip = target.start(first)?;
+            for chunk in chunks {
+                if target.write(bytes::Bytes::copy_from_slice(chunk)).await? == Written::Last {
+                    return Ok(());
+                }
+            }
+            target.check_complete(skip)
+        });
+        let written = target.written;
+        (result, out, written)
+    }
+
+    #[test]
+    fn any_content_range_places_a_download_without_panicking() {
+        let max = u64::MAX;
+        for range in [
+            format!("bytes 0-{max}/*"),
+            format!("bytes {max}-{max}/*"),
+            format!("bytes {}-{max}/{max}", max - 1),
+            "bytes 5-2/10".to_owned(),
+            "bytes -/".to_owned(),
+            "bytes 99999999999999999999999-1/2".to_owned(),
+            "items 0-1/2".to_owned(),
+        ] {
+            let (result, _, written) = download(&answer(206, Some(&range)), &[b"abc", b"def"]);
+            if let Ok(()) = result {
+                assert!(written <= 6, "{range}: {written}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_range_that_ends_before_it_starts_is_a_protocol_error() {
+        let (result, out, _) = download(&answer(206, Some("bytes 5-2/10")), &[b"abc"]);
+        assert!(matches!(result, Err(Error::Protocol(_))), "{result:?}");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn an_answer_ending_before_its_announced_end_is_a_protocol_error() {
+        let (result, out, _) = download(&answer(206, Some("bytes 10-19/100")), &[b"0123", b"45"]);
+        assert!(matches!(&result, Err(Error::Protocol(m)) if m.contains("Content-Range")), "{result:?}");
+        assert_eq!(out, b"012345");
+        // The whole range, and what comes past it is dropped.
+        let (result, out, _) = download(&answer(206, Some("bytes 10-19/100")), &[b"0123456789", b"extra"]);
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(out, b"0123456789");
+        // A whole media (200) has no announced end to check.
+        let (result, out, _) = download(&answer(200, None), &[b"abc"]);
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(out, b"abc");
+    }
+
+    #[test]
+    fn a_whole_media_sent_again_must_reach_what_was_written() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut out = Vec::new();
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None };
+        runtime.block_on(async {
+            target.start(&answer(200, None)).unwrap();
+            target.write(bytes::Bytes::from_static(b"abcdef")).await.unwrap();
+            // The server ignores the Range of the resumption and sends the media from byte 0.
+            let skip = target.start(&answer(200, None)).unwrap();
+            assert_eq!(skip, 6);
+            assert!(matches!(target.check_complete(4), Err(Error::Protocol(_))));
+            assert!(target.check_complete(0).is_ok());
+        });
     }
 }
