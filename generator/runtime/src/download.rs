@@ -192,7 +192,7 @@ impl Call {
                         let before = target.written;
                         let mut token = None;
                         let result = this.attempt_into(&mut target, number, deadline, span, &mut token).await;
-                        let progressed = target.written > before;
+                        let progressed = target.written.saturating_sub(before) >= MIN_PROGRESS;
                         Attempted { result, token, progressed }
                     }
                 })
@@ -266,6 +266,13 @@ impl Call {
         Ok(request)
     }
 }
+
+/// What an attempt of a resumable download must write before it breaks off for the break
+/// not to count against the retry policy. Without it, a server that sends a byte and then
+/// breaks the connection, again and again, would keep a download without a deadline going
+/// for as many requests as the media has bytes; with it, a connection that cannot carry
+/// this much fails after the policy's attempts.
+const MIN_PROGRESS: u64 = 64 << 10;
 
 /// Where a resumable download writes, and how far it got.
 struct Target<'w> {

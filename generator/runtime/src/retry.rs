@@ -34,9 +34,9 @@ use crate::error::{Error, Result};
 /// [`TokenProvider`] can replace the token ([`TokenProvider::invalidate`]).
 ///
 /// A download written to a destination (`Call::download_to`) resumes with a `Range`
-/// request when its body breaks off; an attempt that wrote bytes before it broke counts as
-/// progress, and the attempts and the budget are then counted afresh from it, so that a
-/// long download survives any number of breaks as long as each one gets further.
+/// request when its body breaks off; an attempt that wrote at least 64 KiB before it broke
+/// counts as progress, and the attempts and the budget are then counted afresh from it, so
+/// that a long download survives any number of breaks as long as each one gets well further.
 ///
 /// ```
 /// use discovery_runtime::RetryPolicy;

@@ -367,6 +367,24 @@ async fn a_download_that_breaks_off_again_and_again_completes_while_each_break_g
 }
 
 #[tokio::test]
+async fn a_download_whose_attempts_barely_move_fails_after_the_policys_attempts() {
+    let (url, shared) = media_server::start().await;
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = pattern(1024 * 1024);
+        // A byte short of a kibibyte per connection: progress, but not enough to count.
+        s.cut_each_download_at = Some(1023);
+    }
+    let fast = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1));
+    let client = Client::builder(&API).root_url(&url).retry_policy(fast).build().unwrap();
+    let mut out = Vec::new();
+    let err = get(&client).download_to(&mut out).await.unwrap_err();
+    assert!(err.is_retryable(), "the last break is returned: {err:?}");
+    assert_eq!(shared.lock().unwrap().log.len(), 3);
+    assert_eq!(out.len(), 3 * 1023, "what arrived was written");
+}
+
+#[tokio::test]
 async fn a_resumed_download_honours_retry_after_and_gives_up_after_the_policys_attempts() {
     let (url, shared) = media_server::start().await;
     let data = pattern(300_000);
