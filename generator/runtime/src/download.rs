@@ -299,9 +299,14 @@ impl Target<'_> {
         self.media.map(|(start, _)| start.saturating_add(self.written))
     }
 
+    /// The last byte asked for, when the first answer's `Content-Range` named one.
+    fn end(&self) -> Option<u64> {
+        self.media?.1
+    }
+
     /// The range to ask for: none at first, then from the next byte to write.
     fn resume_from(&self) -> Option<(u64, Option<u64>)> {
-        self.media.map(|(start, end)| (start.saturating_add(self.written), end))
+        Some((self.next_byte()?, self.end()))
     }
 
     /// Takes in an answer: how many of its bytes come before the one to write next.
@@ -318,7 +323,7 @@ impl Target<'_> {
 
     /// Writes `chunk`, cut at the last byte asked for.
     async fn write(&mut self, mut chunk: bytes::Bytes) -> Result<Written> {
-        if let (Some(next), Some((_, Some(end)))) = (self.next_byte(), self.media) {
+        if let (Some(next), Some(end)) = (self.next_byte(), self.end()) {
             let room = end.saturating_add(1).saturating_sub(next);
             chunk.truncate(usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len()));
         }
@@ -329,10 +334,7 @@ impl Target<'_> {
 
     /// Whether the last byte asked for is written.
     fn past_end(&self) -> bool {
-        match (self.next_byte(), self.media) {
-            (Some(next), Some((_, Some(end)))) => next > end,
-            _ => false,
-        }
+        matches!((self.next_byte(), self.end()), (Some(next), Some(end)) if next > end)
     }
 
     /// At the clean end of an answer: fails unless it brought what it announced. `skip` is
@@ -342,8 +344,8 @@ impl Target<'_> {
         if skip > 0 {
             return Err(Error::Protocol("the media sent again is shorter than what was already downloaded".into()));
         }
-        match (self.next_byte(), self.media) {
-            (Some(next), Some((_, Some(end)))) if next <= end => Err(Error::Protocol(format!(
+        match (self.next_byte(), self.end()) {
+            (Some(next), Some(end)) if next <= end => Err(Error::Protocol(format!(
                 "the answer ended at byte {next}, before the end its Content-Range announced ({end})"
             ))),
             _ => Ok(()),

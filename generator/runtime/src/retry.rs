@@ -201,10 +201,9 @@ pub(crate) async fn within<T>(limit: Option<Duration>, work: impl Future<Output 
 pub(crate) struct Attempted<T> {
     pub(crate) result: Result<T>,
     pub(crate) token: Option<String>,
-    /// Whether the attempt moved the work forward before it failed (a download that wrote
-    /// bytes): the loop then counts attempts, the retry budget and the one retry with a new
-    /// token afresh from it, so that a long transfer survives any number of breaks as long
-    /// as each one gets further.
+    /// Whether the attempt moved the work forward enough before it failed (a download, by
+    /// its own measure of progress): the loop then counts attempts, the retry budget and the
+    /// one retry with a new token afresh from it.
     pub(crate) progressed: bool,
 }
 

@@ -1020,6 +1020,21 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
+/// The CPU and wall rows of one compile measurement, ours and google-people1's, with
+/// `digits` decimals.
+fn timing_rows(s: &mut String, label: &str, t: &[Timings; 2], digits: usize) {
+    let _ = writeln!(
+        s,
+        "| {label}, s CPU | {} | {} | {} | |\n| {label}, s wall | {} | {} | | {} |",
+        t[0].cpu.show(digits),
+        t[1].cpu.show(digits),
+        ratio(t[0].cpu.median, t[1].cpu.median),
+        t[0].wall.show(digits),
+        t[1].wall.show(digits),
+        ratio(t[0].wall.median, t[1].wall.median),
+    );
+}
+
 fn ratio(ours: f64, theirs: f64) -> String {
     format!("{:.2}×", ours / theirs)
 }
@@ -1161,30 +1176,12 @@ fn render_compile(s: &mut String, c: &CompileResults, people1_usage: &str) {
         ("`cargo check -p CLIENT`, client crate alone", &c.check_client),
     ];
     for (label, t) in rows {
-        let _ = writeln!(
-            s,
-            "| {label}, s CPU | {} | {} | {} | |\n| {label}, s wall | {} | {} | | {} |",
-            t[0].cpu.show(1),
-            t[1].cpu.show(1),
-            ratio(t[0].cpu.median, t[1].cpu.median),
-            t[0].wall.show(1),
-            t[1].wall.show(1),
-            ratio(t[0].wall.median, t[1].wall.median),
-        );
+        timing_rows(s, label, t, 1);
     }
     if let Some(cold) = &c.cold {
         let runs = cold[0].cpu.n;
         let label = format!("cold build of the app, all dependencies ({runs} run{})", if runs == 1 { "" } else { "s" });
-        let _ = writeln!(
-            s,
-            "| {label}, s CPU | {} | {} | {} | |\n| {label}, s wall | {} | {} | | {} |",
-            cold[0].cpu.show(0),
-            cold[1].cpu.show(0),
-            ratio(cold[0].cpu.median, cold[1].cpu.median),
-            cold[0].wall.show(0),
-            cold[1].wall.show(0),
-            ratio(cold[0].wall.median, cold[1].wall.median)
-        );
+        timing_rows(s, &label, cold, 0);
     }
     let _ = writeln!(
         s,
