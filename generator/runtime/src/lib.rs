@@ -12,7 +12,8 @@
 //!   reach another resource (`..` segments, `?`, `#`, `%`, control characters) are rejected or
 //!   neutralised by encoding. Repeated query parameters are sent as `k=a&k=b`.
 //! * **HTTP.** Requests go out through reqwest ([`HttpTransport`]): rustls with the `ring`
-//!   provider, HTTP/2 by ALPN with HTTP/1.1 fallback, gzip (`Accept-Encoding: gzip`, a
+//!   provider and TLS records that fit in one TCP segment, HTTP/2 by ALPN with HTTP/1.1
+//!   fallback, gzip (`Accept-Encoding: gzip`, a
 //!   `User-Agent` ending in `(gzip)`, transparent decoding), pooled connections, proxies
 //!   (`http`, `https`, SOCKS, the environment). Every request carries Google's client headers
 //!   (`x-goog-api-client`, `x-goog-api-version` from the document, `x-goog-user-project`

@@ -1,7 +1,7 @@
-//! What a client needs on the real network, tested on loopback: HTTP/2 by ALPN, gzip,
-//! Google's headers, time that always ends (per-attempt timeouts, deadlines, the mutation
-//! queue), one retry with a new token after a 401, requests that can never be sent, and
-//! the HTTP clients an application can bring.
+//! What a client needs on the real network, tested on loopback: HTTP/2 by ALPN, TLS records
+//! that fit in a TCP segment, gzip, Google's headers, time that always ends (per-attempt
+//! timeouts, deadlines, the mutation queue), one retry with a new token after a 401,
+//! requests that can never be sent, and the HTTP clients an application can bring.
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -205,6 +205,68 @@ async fn concurrent_calls_share_one_http2_connection() {
         result.unwrap();
     }
     assert_eq!(server.connections.load(Ordering::SeqCst), 2, "one more connection for the fresh client");
+}
+
+/// A TCP relay in front of `server` that reads the TLS records the client sends: the length
+/// of each record's content (the 2-byte field of its header), in order.
+async fn record_watching_relay(server: &Server) -> (String, Arc<Mutex<Vec<usize>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = server.url.trim_start_matches("https://localhost:").trim_end_matches('/').to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let seen = records.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = tokio::net::TcpStream::connect(format!("127.0.0.1:{target}")).await.unwrap();
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = upstream.into_split();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let (mut pending, mut buf) = (Vec::new(), vec![0u8; 65536]);
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    pending.extend_from_slice(&buf[..n]);
+                    while pending.len() >= 5 {
+                        let length = usize::from(u16::from_be_bytes([pending[3], pending[4]]));
+                        if pending.len() < 5 + length {
+                            break;
+                        }
+                        seen.lock().unwrap().push(length);
+                        pending.drain(..5 + length);
+                    }
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move { tokio::io::copy(&mut from_server, &mut to_client).await });
+        }
+    });
+    (format!("https://localhost:{port}/"), records)
+}
+
+#[tokio::test]
+async fn tls_records_the_client_sends_fit_in_one_tcp_segment() {
+    let server = Server::start(Some(&[b"h2", b"http/1.1"]), |_| json_response(200, &json!({"name": "vm"}))).await;
+    let (url, records) = record_watching_relay(&server).await;
+    let client = server.builder().root_url(&url).build().unwrap();
+    // A 64 KiB body, then a burst of calls written together.
+    let mut call = Call::new(&client, &INSERT);
+    call.json_body(&json!({"name": "vm-1", "description": "x".repeat(64 * 1024)}));
+    call.send::<Value>().await.unwrap();
+    let calls: Vec<_> = (0..100).map(|i| get(&client, &format!("vm-{i}")).send::<Value>()).collect();
+    for result in futures_util::future::join_all(calls).await {
+        result.unwrap();
+    }
+    assert_eq!(server.seen().len(), 101);
+
+    let records = records.lock().unwrap().clone();
+    let sent: usize = records.iter().sum();
+    assert!(sent > 64 * 1024, "the relay saw the body: {sent} bytes in {} records", records.len());
+    // A segment of an Ethernet path carries 1428 bytes over IPv6 with TCP timestamps; a
+    // record is its 5-byte header and the length read here.
+    let largest = records.iter().max().copied().unwrap_or(0);
+    assert!(5 + largest <= 1428, "a record of {largest} bytes, {} records in all", records.len());
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
