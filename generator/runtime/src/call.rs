@@ -321,22 +321,21 @@ impl Call {
     /// [`execute`](Call::execute), boxed here: the future's code is then generated once, in
     /// this crate, and not again in every crate that awaits a call.
     fn exchange(self) -> BoxFuture<'static, Result<RawResponse>> {
-        Box::pin(self.execute())
-    }
-
-    /// Sends the call and returns the raw successful response, within its deadline, in the
-    /// mutation queue, through the retry loop, in a tracing span.
-    async fn execute(self) -> Result<RawResponse> {
         let deadline = self.start_deadline();
         let span = self.span();
-        let attempts_span = span.clone();
-        async move {
-            let request = self.json_request()?;
-            let _queued = self.enter_mutation_queue(&deadline).await?;
-            self.send_prepared(&request, deadline, &attempts_span).await
-        }
-        .instrument(span)
-        .await
+        Box::pin(self.execute(deadline, span.clone()).instrument(span))
+    }
+
+    /// Sends the call and returns the raw successful response, within `deadline`, in the
+    /// mutation queue, through the retry loop; attempts are recorded on `span`.
+    ///
+    /// The deadline and the span come from the caller, and the future is instrumented
+    /// there: an `async` block inside would hold the call twice (a 2.9 KiB future against
+    /// 2.6 KiB).
+    async fn execute(self, deadline: Deadline, span: tracing::Span) -> Result<RawResponse> {
+        let request = self.json_request()?;
+        let _queued = self.enter_mutation_queue(&deadline).await?;
+        self.send_prepared(&request, deadline, &span).await
     }
 
     /// The call's deadline, counted from now.
