@@ -104,6 +104,10 @@ enum Kind {
     Request,
     Body,
     Redirect,
+    /// The server refused the request before processing any of it (HTTP/2: the stream was
+    /// reset with `REFUSED_STREAM`, or a graceful `GOAWAY` left it out), so it can be sent
+    /// again whatever its method.
+    Unprocessed,
     /// The request cannot be sent as it is (a URL over the HTTP stack's limit, say):
     /// reported as [`Error::InvalidRequest`](crate::Error::InvalidRequest), never retried.
     Unsendable,
@@ -117,8 +121,12 @@ impl TransportError {
     }
 
     /// A failure after the request may have been sent and before a response head arrived.
+    /// When an HTTP/2 error below `source` shows that the server refused the request
+    /// unprocessed, the error says so ([`is_unprocessed`](Self::is_unprocessed)).
     pub fn request(source: impl Into<BoxError>) -> Self {
-        Self::new(Kind::Request, Some(without_url(source.into())))
+        let source = without_url(source.into());
+        let kind = if refused_unprocessed(source.as_ref()) { Kind::Unprocessed } else { Kind::Request };
+        Self::new(kind, Some(source))
     }
 
     /// A response body that stopped before its end or could not be decoded (reset,
@@ -145,6 +153,14 @@ impl TransportError {
     /// Whether no connection could be made (so nothing of the request was sent).
     pub fn is_connect(&self) -> bool {
         matches!(self.kind, Kind::Connect | Kind::Certificate)
+    }
+
+    /// Whether the server refused the request before processing any of it: an HTTP/2
+    /// stream reset with `REFUSED_STREAM`, or left out by the server's graceful `GOAWAY`
+    /// (RFC 9113, section 8.7). The runtime sends such a request again at once, whatever
+    /// its method.
+    pub fn is_unprocessed(&self) -> bool {
+        self.kind == Kind::Unprocessed
     }
 
     /// Whether the server's TLS certificate was refused (an authority the client does not
@@ -178,7 +194,7 @@ impl TransportError {
     /// Whether trying again could succeed: a failed connection or exchange may be
     /// transient, a refused redirect will not change.
     pub(crate) fn is_transient(&self) -> bool {
-        matches!(self.kind, Kind::Connect | Kind::Request | Kind::Body)
+        matches!(self.kind, Kind::Connect | Kind::Request | Kind::Body | Kind::Unprocessed)
     }
 
     /// Whether the request can never be sent as it is.
@@ -209,6 +225,8 @@ impl From<reqwest::Error> for TransportError {
             Kind::Connect
         } else if e.is_body() || e.is_decode() {
             Kind::Body
+        } else if refused_unprocessed(&e) {
+            Kind::Unprocessed
         } else {
             Kind::Request
         };
@@ -241,6 +259,7 @@ impl fmt::Display for TransportError {
             Kind::Request => "the request failed before a response arrived",
             Kind::Body => "the response body could not be read",
             Kind::Redirect => "redirect refused",
+            Kind::Unprocessed => "the server refused the request without processing it",
             Kind::Unsendable => "the request cannot be sent",
         })?;
         // The causes are folded into the message, since most callers print only the top
@@ -280,6 +299,21 @@ fn refuses_certificate(e: &(dyn StdError + 'static)) -> bool {
         };
     }
     false
+}
+
+/// Whether an HTTP/2 error below `e` shows that the server did not process the request: its
+/// stream reset by the server with `REFUSED_STREAM`, or a `GOAWAY` with `NO_ERROR` from the
+/// server, which h2 reports only to the streams the server says it did not process (RFC 9113,
+/// section 8.7).
+fn refused_unprocessed(e: &(dyn StdError + 'static)) -> bool {
+    std::iter::successors(Some(e), |e: &&(dyn StdError + 'static)| (*e).source()).any(|cause| {
+        cause.downcast_ref::<h2::Error>().is_some_and(|h2| {
+            let reason = h2.reason();
+            h2.is_remote()
+                && ((h2.is_reset() && reason == Some(h2::Reason::REFUSED_STREAM))
+                    || (h2.is_go_away() && reason == Some(h2::Reason::NO_ERROR)))
+        })
+    })
 }
 
 /// A redirect this crate does not follow; the source of a [`TransportError`] for which
@@ -432,6 +466,10 @@ impl HttpSettings {
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(redirect_policy())
+            // reqwest would send a request again by itself after an HTTP/2 REFUSED_STREAM or
+            // GOAWAY, cloning every request for that; the runtime's one retry loop does it
+            // instead (`TransportError::is_unprocessed`), under the call's policy and deadline.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             // A `Referer` would carry the previous URL, API key included.
             .referer(false)
             .tcp_nodelay(true)

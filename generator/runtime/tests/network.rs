@@ -547,6 +547,82 @@ async fn a_401_is_retried_once_with_a_new_token_when_the_provider_can_refresh() 
     assert_eq!(always.seen().len(), 3);
 }
 
+/// An HTTP/2 server (TLS, ALPN `h2` only) that resets its first `refuse` streams with
+/// `REFUSED_STREAM` and answers the others with a JSON object; counts the streams.
+async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
+    #[allow(deprecated)] // ring, as `Server::start` says
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let streams = Arc::new(AtomicUsize::new(0));
+    let seen = streams.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, seen) = (acceptor.clone(), seen.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let Ok(mut connection) = h2::server::handshake(tls).await else { return };
+                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                    if seen.fetch_add(1, Ordering::SeqCst) < refuse {
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        continue;
+                    }
+                    let head = http::Response::builder().status(200).header("content-type", "application/json");
+                    let mut body = respond.send_response(head.body(()).unwrap(), false).unwrap();
+                    body.send_data(Bytes::from_static(br#"{"name":"vm-1"}"#), true).unwrap();
+                }
+            });
+        }
+    });
+    (format!("https://localhost:{port}/"), streams)
+}
+
+#[tokio::test]
+async fn a_request_refused_unprocessed_is_sent_again_at_once_whatever_its_method() {
+    // The backoff would take a minute: the retries must not wait for it.
+    let slow = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_secs(60));
+    let (url, streams) = refusing_http2_server(2).await;
+    let client = Client::builder(&API)
+        .root_url(&url)
+        .no_proxy()
+        .add_root_certificate(CERT_DER)
+        .token_provider(StaticToken::new("ya29.network"))
+        .retry_policy(slow.clone())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    // A POST, which no other transport failure after sending would repeat.
+    let vm: Value = insert(&client).send().await.unwrap();
+    assert_eq!(vm["name"], "vm-1");
+    assert_eq!(streams.load(Ordering::SeqCst), 3, "two refusals, then the answer");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+
+    // Refused every time: the policy's attempts, then the error says what happened.
+    let (url, streams) = refusing_http2_server(usize::MAX).await;
+    let client = Client::builder(&API)
+        .root_url(&url)
+        .no_proxy()
+        .add_root_certificate(CERT_DER)
+        .token_provider(StaticToken::new("ya29.network"))
+        .retry_policy(slow)
+        .build()
+        .unwrap();
+    let err = insert(&client).send::<Value>().await.unwrap_err();
+    assert_eq!(streams.load(Ordering::SeqCst), 3);
+    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
+    assert!(e.is_unprocessed() && !e.is_connect(), "{e:?}");
+    assert!(e.to_string().starts_with("the server refused the request without processing it"), "{e}");
+    assert!(err.is_retryable());
+}
+
 #[tokio::test]
 async fn a_request_that_can_never_be_sent_is_invalid_and_not_retried() {
     let server = Server::start(None, |_| json_response(200, &json!({}))).await;
