@@ -19,13 +19,15 @@ use crate::error::{Error, Result};
 /// Idempotent methods (`GET`, `HEAD`, `PUT`, `DELETE`) are retried on HTTP 408, 429, 500,
 /// 502, 503 and 504, on rate-limit errors, on timeouts and on connection failures.
 /// Non-idempotent ones (`POST`, `PATCH`) are retried only when the service surely did not act
-/// on the request: the connection could not be established, or the answer was HTTP 429 (a
-/// rate limit refuses a request before processing it). A request that can never be sent as
-/// it is ([`Error::InvalidRequest`]) is never retried.
+/// on the request: the connection could not be established, the server refused the request
+/// unprocessed (HTTP/2 `REFUSED_STREAM`, or left out by a `GOAWAY`), or the answer was HTTP
+/// 429 (a rate limit refuses a request before processing it). A request that can never be
+/// sent as it is ([`Error::InvalidRequest`]) is never retried.
 ///
 /// The wait before retry `n` is drawn uniformly from zero to
 /// `min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), unless the server said how
-/// long to wait (`Retry-After` header or `RetryInfo` detail), which is honoured. No retry
+/// long to wait (`Retry-After` header or `RetryInfo` detail), which is honoured. A request
+/// refused unprocessed goes again at once, on another stream or connection. No retry
 /// starts once `max_attempts` attempts were made, or when its wait would end past
 /// `total_timeout` since the first attempt, or past the call's deadline
 /// ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline)).
