@@ -58,6 +58,23 @@ impl Seen {
 
 type Answer = Arc<dyn Fn(&Seen) -> http::Response<Full<Bytes>> + Send + Sync>;
 
+/// TLS for a loopback server: the certificate of `tests/data` (for `localhost`), offering
+/// the ALPN protocols `alpn`.
+fn tls_acceptor(alpn: &[&[u8]]) -> tokio_rustls::TlsAcceptor {
+    // Deprecated since rustls 0.23.48 (no post-quantum key exchange); the runtime's client
+    // uses ring too, see `transport::ring_provider`.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
 /// A loopback server speaking HTTP/1.1 and HTTP/2 (by ALPN over TLS with the certificate of
 /// `tests/data`, for `localhost`, offering `alpn`; or in clear text), recording requests.
 struct Server {
@@ -75,20 +92,7 @@ impl Server {
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let answer: Answer = Arc::new(answer);
-        let acceptor = tls_alpn.map(|alpn| {
-            // Deprecated since rustls 0.23.48 (no post-quantum key exchange); the runtime's
-            // client uses ring too, see `transport::ring_provider`.
-            #[allow(deprecated)]
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
-                .unwrap();
-            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-            tokio_rustls::TlsAcceptor::from(Arc::new(config))
-        });
+        let acceptor = tls_alpn.map(tls_acceptor);
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let log = seen.clone();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -550,16 +554,7 @@ async fn a_401_is_retried_once_with_a_new_token_when_the_provider_can_refresh() 
 /// An HTTP/2 server (TLS, ALPN `h2` only) that resets its first `refuse` streams with
 /// `REFUSED_STREAM` and answers the others with a JSON object; counts the streams.
 async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
-    #[allow(deprecated)] // ring, as `Server::start` says
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls_acceptor(&[b"h2"]);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let streams = Arc::new(AtomicUsize::new(0));
@@ -589,15 +584,18 @@ async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
 async fn a_request_refused_unprocessed_is_sent_again_at_once_whatever_its_method() {
     // The backoff would take a minute: the retries must not wait for it.
     let slow = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_secs(60));
+    let client_of = |url: &str| {
+        Client::builder(&API)
+            .root_url(url)
+            .no_proxy()
+            .add_root_certificate(CERT_DER)
+            .token_provider(StaticToken::new("ya29.network"))
+            .retry_policy(slow.clone())
+            .build()
+            .unwrap()
+    };
     let (url, streams) = refusing_http2_server(2).await;
-    let client = Client::builder(&API)
-        .root_url(&url)
-        .no_proxy()
-        .add_root_certificate(CERT_DER)
-        .token_provider(StaticToken::new("ya29.network"))
-        .retry_policy(slow.clone())
-        .build()
-        .unwrap();
+    let client = client_of(&url);
     let started = Instant::now();
     // A POST, which no other transport failure after sending would repeat.
     let vm: Value = insert(&client).send().await.unwrap();
@@ -607,14 +605,7 @@ async fn a_request_refused_unprocessed_is_sent_again_at_once_whatever_its_method
 
     // Refused every time: the policy's attempts, then the error says what happened.
     let (url, streams) = refusing_http2_server(usize::MAX).await;
-    let client = Client::builder(&API)
-        .root_url(&url)
-        .no_proxy()
-        .add_root_certificate(CERT_DER)
-        .token_provider(StaticToken::new("ya29.network"))
-        .retry_policy(slow)
-        .build()
-        .unwrap();
+    let client = client_of(&url);
     let err = insert(&client).send::<Value>().await.unwrap_err();
     assert_eq!(streams.load(Ordering::SeqCst), 3);
     let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
