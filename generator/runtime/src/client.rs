@@ -368,7 +368,10 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// pool, TLS settings and proxies, shared with the rest of the application. Build it
     /// with gzip on (reqwest's default when its `gzip` feature is compiled, as this crate
     /// asks), and preferably with redirects limited the way this crate limits its own:
-    /// [`HttpClientBuilder`](crate::HttpClientBuilder) makes such a client.
+    /// [`HttpClientBuilder`](crate::HttpClientBuilder) makes such a client. It also writes
+    /// TLS records that fit in a TCP segment, and leaves a request that an HTTP/2 server
+    /// refused unprocessed to this crate's retry loop; a client of reqwest's defaults writes
+    /// 16 KiB records and first retries such a request itself.
     ///
     /// This crate compiles reqwest's rustls support without a bundled crypto provider (it
     /// brings `ring` itself, so that no C crypto library is built). A client built with
