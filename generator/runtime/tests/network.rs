@@ -551,6 +551,13 @@ async fn a_401_is_retried_once_with_a_new_token_when_the_provider_can_refresh() 
     assert_eq!(always.seen().len(), 3);
 }
 
+/// Answers an HTTP/2 stream of the test servers below with the JSON object of `vm-1`.
+fn answer_vm(mut respond: h2::server::SendResponse<Bytes>) {
+    let head = http::Response::builder().status(200).header("content-type", "application/json");
+    let mut body = respond.send_response(head.body(()).unwrap(), false).unwrap();
+    body.send_data(Bytes::from_static(br#"{"name":"vm-1"}"#), true).unwrap();
+}
+
 /// An HTTP/2 server (TLS, ALPN `h2` only) that resets its first `refuse` streams with
 /// `REFUSED_STREAM` and answers the others with a JSON object; counts the streams.
 async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
@@ -570,9 +577,7 @@ async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
                         respond.send_reset(h2::Reason::REFUSED_STREAM);
                         continue;
                     }
-                    let head = http::Response::builder().status(200).header("content-type", "application/json");
-                    let mut body = respond.send_response(head.body(()).unwrap(), false).unwrap();
-                    body.send_data(Bytes::from_static(br#"{"name":"vm-1"}"#), true).unwrap();
+                    answer_vm(respond);
                 }
             });
         }
@@ -636,17 +641,12 @@ async fn closing_http2_server() -> (String, Arc<Mutex<Vec<usize>>>) {
                 let Ok(tls) = acceptor.accept(stream).await else { return };
                 let builder = h2::server::Builder::new().max_concurrent_streams(1).clone();
                 let Ok(mut connection) = builder.handshake::<_, Bytes>(tls).await else { return };
-                let answer = |mut respond: h2::server::SendResponse<Bytes>| {
-                    let head = http::Response::builder().status(200).header("content-type", "application/json");
-                    let mut body = respond.send_response(head.body(()).unwrap(), false).unwrap();
-                    body.send_data(Bytes::from_static(br#"{"name":"vm-1"}"#), true).unwrap();
-                };
                 while let Some(Ok((_request, respond))) = connection.accept().await {
                     if index == 0 {
                         // Time for the client to queue its second request behind the first.
                         tokio::time::sleep(Duration::from_millis(300)).await;
                         connection.graceful_shutdown();
-                        answer(respond);
+                        answer_vm(respond);
                         log.lock().unwrap()[index] += 1;
                         // Drives the shutdown to its end.
                         while let Some(Ok((_request, respond))) = connection.accept().await {
@@ -654,7 +654,7 @@ async fn closing_http2_server() -> (String, Arc<Mutex<Vec<usize>>>) {
                         }
                         return;
                     }
-                    answer(respond);
+                    answer_vm(respond);
                     log.lock().unwrap()[index] += 1;
                 }
             });
