@@ -558,31 +558,53 @@ fn answer_vm(mut respond: h2::server::SendResponse<Bytes>) {
     body.send_data(Bytes::from_static(br#"{"name":"vm-1"}"#), true).unwrap();
 }
 
-/// An HTTP/2 server (TLS, ALPN `h2` only) that resets its first `refuse` streams with
-/// `REFUSED_STREAM` and answers the others with a JSON object; counts the streams.
-async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
+type TlsConnection = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+
+/// A loopback HTTPS server (the certificate of `tests/data`, ALPN `h2` only) that hands each
+/// connection, numbered from 0 in the order they come, to `serve`.
+async fn http2_server<F, Fut>(serve: F) -> String
+where
+    F: Fn(usize, TlsConnection) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let acceptor = tls_acceptor(&[b"h2"]);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let streams = Arc::new(AtomicUsize::new(0));
-    let seen = streams.clone();
+    let serve = Arc::new(serve);
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (acceptor, seen) = (acceptor.clone(), seen.clone());
+        for index in 0.. {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let (acceptor, serve) = (acceptor.clone(), serve.clone());
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else { return };
-                let Ok(mut connection) = h2::server::handshake(tls).await else { return };
-                while let Some(Ok((_request, mut respond))) = connection.accept().await {
-                    if seen.fetch_add(1, Ordering::SeqCst) < refuse {
-                        respond.send_reset(h2::Reason::REFUSED_STREAM);
-                        continue;
-                    }
-                    answer_vm(respond);
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    serve(index, tls).await;
                 }
             });
         }
     });
-    (format!("https://localhost:{port}/"), streams)
+    format!("https://localhost:{port}/")
+}
+
+/// An HTTP/2 server that resets its first `refuse` streams with `REFUSED_STREAM` and answers
+/// the others with a JSON object; counts the streams.
+async fn refusing_http2_server(refuse: usize) -> (String, Arc<AtomicUsize>) {
+    let streams = Arc::new(AtomicUsize::new(0));
+    let seen = streams.clone();
+    let url = http2_server(move |_, tls| {
+        let seen = seen.clone();
+        async move {
+            let Ok(mut connection) = h2::server::handshake(tls).await else { return };
+            while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                if seen.fetch_add(1, Ordering::SeqCst) < refuse {
+                    respond.send_reset(h2::Reason::REFUSED_STREAM);
+                    continue;
+                }
+                answer_vm(respond);
+            }
+        }
+    })
+    .await;
+    (url, streams)
 }
 
 #[tokio::test]
@@ -619,55 +641,45 @@ async fn a_request_refused_unprocessed_is_sent_again_at_once_whatever_its_method
     assert!(err.is_retryable());
 }
 
-/// An HTTP/2 server (TLS, ALPN `h2`) that takes one stream at a time. On its first
-/// connection it waits a moment, sends `GOAWAY` naming the first stream as the last it will
-/// process, answers that stream and closes; on the others it answers every stream. Counts
-/// the streams it answered on each connection.
+/// An HTTP/2 server that takes one stream at a time. On its first connection it waits a
+/// moment, sends `GOAWAY` naming the first stream as the last it will process, answers that
+/// stream and closes; on the others it answers every stream. Records the connection of each
+/// answer.
 async fn closing_http2_server() -> (String, Arc<Mutex<Vec<usize>>>) {
-    let acceptor = tls_acceptor(&[b"h2"]);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let answered = Arc::new(Mutex::new(Vec::new()));
     let log = answered.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (acceptor, log) = (acceptor.clone(), log.clone());
-            let index = {
-                let mut log = log.lock().unwrap();
-                log.push(0);
-                log.len() - 1
-            };
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else { return };
-                let builder = h2::server::Builder::new().max_concurrent_streams(1).clone();
-                let Ok(mut connection) = builder.handshake::<_, Bytes>(tls).await else { return };
-                while let Some(Ok((_request, respond))) = connection.accept().await {
-                    if index == 0 {
-                        // Time for the client to queue its second request behind the first.
-                        tokio::time::sleep(Duration::from_millis(300)).await;
-                        connection.graceful_shutdown();
-                        answer_vm(respond);
-                        log.lock().unwrap()[index] += 1;
-                        // Drives the shutdown to its end.
-                        while let Some(Ok((_request, respond))) = connection.accept().await {
-                            drop(respond);
-                        }
-                        return;
-                    }
+    let url = http2_server(move |index, tls| {
+        let log = log.clone();
+        async move {
+            let builder = h2::server::Builder::new().max_concurrent_streams(1).clone();
+            let Ok(mut connection) = builder.handshake::<_, Bytes>(tls).await else { return };
+            while let Some(Ok((_request, respond))) = connection.accept().await {
+                if index == 0 {
+                    // Time for the client to queue its second request behind the first.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    connection.graceful_shutdown();
                     answer_vm(respond);
-                    log.lock().unwrap()[index] += 1;
+                    log.lock().unwrap().push(index);
+                    // Drives the shutdown to its end.
+                    while let Some(Ok((_request, respond))) = connection.accept().await {
+                        drop(respond);
+                    }
+                    return;
                 }
-            });
+                answer_vm(respond);
+                log.lock().unwrap().push(index);
+            }
         }
-    });
-    (format!("https://localhost:{port}/"), answered)
+    })
+    .await;
+    (url, answered)
 }
 
 /// The stream the `GOAWAY` leaves out never left the client (one stream at a time): hyper-util
 /// sends such an unstarted request again by itself, so the runtime's loop is not needed
 /// (no retries here). A stream already sent and then left out reaches the loop instead, as
-/// `TransportError::is_unprocessed`; the h2 server cannot be made to leave out a stream it
-/// received, so that case is covered by the `REFUSED_STREAM` test above.
+/// `TransportError::is_unprocessed`: see
+/// `a_request_sent_and_then_left_out_by_a_goaway_goes_through_the_retry_loop`.
 #[tokio::test]
 async fn a_request_left_out_by_a_goaway_is_sent_again_on_a_new_connection() {
     let (url, answered) = closing_http2_server().await;
@@ -684,8 +696,141 @@ async fn a_request_left_out_by_a_goaway_is_sent_again_on_a_new_connection() {
     for result in futures_util::future::join_all(calls).await {
         assert_eq!(result.unwrap()["name"], "vm-1");
     }
-    assert_eq!(*answered.lock().unwrap(), [1, 1], "one answer on each connection");
+    assert_eq!(*answered.lock().unwrap(), [0, 1], "one answer on each connection");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+/// An HTTP/2 frame: the 9-byte header (length, type, flags, stream) and the payload.
+fn http2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(9 + payload.len());
+    frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes()[1..]);
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Leaves out, with `GOAWAY`, the second of two requests it has received on one HTTP/2
+/// connection: something the h2 server never does (its `GOAWAY` names the last stream it
+/// received), but the protocol allows and a front end shutting down may do. Written at the
+/// level of frames for that reason.
+///
+/// It reads frames until two streams have ended (only the frame headers matter; the
+/// request headers are never decoded), then sends `GOAWAY` naming the first stream as the
+/// last it processes, answers that stream (`:status 200`, HPACK static index 8, and a JSON
+/// body) and closes once the client has. The two streams go to `record` before the `GOAWAY`
+/// leaves.
+async fn leave_out_second_stream(mut tls: TlsConnection, record: impl FnOnce(Vec<u32>)) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const DATA: u8 = 0x0;
+    const HEADERS: u8 = 0x1;
+    const SETTINGS: u8 = 0x4;
+    const GOAWAY: u8 = 0x7;
+    const END_STREAM: u8 = 0x1;
+    const ACK: u8 = 0x1;
+    const END_HEADERS: u8 = 0x4;
+
+    let mut preface = [0u8; 24];
+    tls.read_exact(&mut preface).await.unwrap();
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    tls.write_all(&http2_frame(SETTINGS, 0, 0, &[])).await.unwrap();
+    let mut ended = Vec::new();
+    while ended.len() < 2 {
+        let mut head = [0u8; 9];
+        tls.read_exact(&mut head).await.unwrap();
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let (kind, flags) = (head[3], head[4]);
+        let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        let mut payload = vec![0u8; len];
+        tls.read_exact(&mut payload).await.unwrap();
+        if kind == SETTINGS && flags & ACK == 0 {
+            tls.write_all(&http2_frame(SETTINGS, ACK, 0, &[])).await.unwrap();
+        }
+        if matches!(kind, HEADERS | DATA) && flags & END_STREAM != 0 {
+            ended.push(stream);
+        }
+    }
+    let first = *ended.iter().min().unwrap();
+    record(ended);
+    // Last stream processed: `first`; error code NO_ERROR (0).
+    let mut goaway = first.to_be_bytes().to_vec();
+    goaway.extend_from_slice(&0u32.to_be_bytes());
+    tls.write_all(&http2_frame(GOAWAY, 0, 0, &goaway)).await.unwrap();
+    tls.write_all(&http2_frame(HEADERS, END_HEADERS, first, &[0x88])).await.unwrap();
+    tls.write_all(&http2_frame(DATA, END_STREAM, first, br#"{"name":"vm-1"}"#)).await.unwrap();
+    tls.flush().await.unwrap();
+    // Until the client closes (it has no stream left on this connection), at most 5 s.
+    let mut rest = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while matches!(tls.read(&mut rest).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    let _ = tls.shutdown().await;
+}
+
+/// An HTTP/2 server whose first connection takes two requests and answers only the first
+/// ([`leave_out_second_stream`]); later connections answer every stream. Records each
+/// stream received as (connection, stream id).
+async fn goaway_after_two_streams_server() -> (String, Arc<Mutex<Vec<(usize, u32)>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let log = received.clone();
+    let url = http2_server(move |index, tls| {
+        let log = log.clone();
+        async move {
+            if index == 0 {
+                let record = |streams: Vec<u32>| log.lock().unwrap().extend(streams.into_iter().map(|id| (0, id)));
+                return leave_out_second_stream(tls, record).await;
+            }
+            let Ok(mut connection) = h2::server::handshake(tls).await else { return };
+            while let Some(Ok((_request, respond))) = connection.accept().await {
+                log.lock().unwrap().push((index, u32::from(respond.stream_id())));
+                answer_vm(respond);
+            }
+        }
+    })
+    .await;
+    (url, received)
+}
+
+#[tokio::test]
+async fn a_request_sent_and_then_left_out_by_a_goaway_goes_through_the_retry_loop() {
+    // The backoff would take a minute: the request left out must go again at once. The two
+    // POSTs go concurrently, so the client must not queue its mutations.
+    let client_with = |url: &str, attempts: u32| {
+        Client::builder(&API)
+            .root_url(url)
+            .no_proxy()
+            .add_root_certificate(CERT_DER)
+            .token_provider(StaticToken::new("ya29.network"))
+            .serialize_mutations(false)
+            .retry_policy(RetryPolicy::default().max_attempts(attempts).initial_backoff(Duration::from_secs(60)))
+            .build()
+            .unwrap()
+    };
+
+    // With one attempt, the runtime's loop may not send it again, and nothing else does:
+    // the error says the server did not process it.
+    let (url, received) = goaway_after_two_streams_server().await;
+    let client = client_with(&url, 1);
+    let calls = [insert(&client).send::<Value>(), insert(&client).send::<Value>()];
+    let results = futures_util::future::join_all(calls).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let err = results.into_iter().find_map(Result::err).unwrap();
+    let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
+    assert!(e.is_unprocessed(), "{e:?}");
+    assert_eq!(*received.lock().unwrap(), [(0, 1), (0, 3)], "both POSTs reached the first connection");
+
+    // With two, the loop sends it again, on a new connection, without the backoff.
+    let (url, received) = goaway_after_two_streams_server().await;
+    let client = client_with(&url, 2);
+    let started = Instant::now();
+    let calls = [insert(&client).send::<Value>(), insert(&client).send::<Value>()];
+    for result in futures_util::future::join_all(calls).await {
+        assert_eq!(result.unwrap()["name"], "vm-1");
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received, [(0, 1), (0, 3), (1, 1)], "both on the first connection, the one left out on the next");
 }
 
 #[tokio::test]
