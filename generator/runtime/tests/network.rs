@@ -803,6 +803,8 @@ async fn a_request_sent_and_then_left_out_by_a_goaway_goes_through_the_retry_loo
             .add_root_certificate(CERT_DER)
             .token_provider(StaticToken::new("ya29.network"))
             .serialize_mutations(false)
+            // Should the two ever go on different connections, the test fails in seconds.
+            .timeout(Duration::from_secs(5))
             .retry_policy(RetryPolicy::default().max_attempts(attempts).initial_backoff(Duration::from_secs(60)))
             .build()
             .unwrap()
