@@ -16,9 +16,11 @@ use discovery_runtime::{
     ApiInfo, BoxFuture, Client, ClientBuilder, Error, HttpClientBuilder, HttpTransport, RetryPolicy, TransportError,
 };
 use http_body_util::{BodyExt, Full};
-use rustls::pki_types::PrivateKeyDer;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+
+mod loopback_tls;
+use loopback_tls::CERT_DER;
 
 static API: ApiInfo = ApiInfo::new("compute", "v1", "https://compute.example.invalid/", "compute/v1/")
     .with_user_agent("google-compute-v1/0.1.0")
@@ -38,9 +40,6 @@ static DELETE: MethodInfo = MethodInfo::new("compute.instances.delete", HttpMeth
     .with_path_params(&[PathParam::new("instance", None)])
     .without_response_body();
 
-const CERT_DER: &[u8] = include_bytes!("data/cert.der");
-const KEY_DER: &[u8] = include_bytes!("data/key.der");
-
 /// What a test server saw of one request.
 #[derive(Clone, Debug)]
 struct Seen {
@@ -57,23 +56,6 @@ impl Seen {
 }
 
 type Answer = Arc<dyn Fn(&Seen) -> http::Response<Full<Bytes>> + Send + Sync>;
-
-/// TLS for a loopback server: the certificate of `tests/data` (for `localhost`), offering
-/// the ALPN protocols `alpn`.
-fn tls_acceptor(alpn: &[&[u8]]) -> tokio_rustls::TlsAcceptor {
-    // Deprecated since rustls 0.23.48 (no post-quantum key exchange); the runtime's client
-    // uses ring too, see `transport::ring_provider`.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
-        .unwrap();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
 
 /// A loopback server speaking HTTP/1.1 and HTTP/2 (by ALPN over TLS with the certificate of
 /// `tests/data`, for `localhost`, offering `alpn`; or in clear text), recording requests.
@@ -92,7 +74,7 @@ impl Server {
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let answer: Answer = Arc::new(answer);
-        let acceptor = tls_alpn.map(tls_acceptor);
+        let acceptor = tls_alpn.map(loopback_tls::acceptor);
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let log = seen.clone();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -567,7 +549,7 @@ where
     F: Fn(usize, TlsConnection) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let acceptor = tls_acceptor(&[b"h2"]);
+    let acceptor = loopback_tls::acceptor(&[b"h2"]);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let serve = Arc::new(serve);

@@ -11,12 +11,13 @@ use std::time::Duration;
 use discovery_runtime::auth::StaticToken;
 use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
 use discovery_runtime::{ApiInfo, Client, ClientBuilder, Error, RetryPolicy};
-use rustls::pki_types::PrivateKeyDer;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+mod loopback_tls;
 mod raw_http;
+use loopback_tls::CERT_DER;
 use raw_http::{read_request, RawRequest};
 
 static API: ApiInfo =
@@ -31,12 +32,8 @@ static CREATE: MethodInfo = MethodInfo::new("transport.items.create", HttpMethod
 
 const TOKEN: &str = "ya29.transport-token";
 
-/// A self-signed certificate for `localhost` (valid until 2126) and its key, made with
-/// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500
-/// -subj /CN=localhost -addext subjectAltName=DNS:localhost`.
-const CERT_DER: &[u8] = include_bytes!("data/cert.der");
+/// `loopback_tls::CERT_DER` in PEM.
 const CERT_PEM: &[u8] = include_bytes!("data/cert.pem");
-const KEY_DER: &[u8] = include_bytes!("data/key.der");
 
 /// A server answering each request with `answer(request, own port)`, then closing.
 struct Server {
@@ -51,17 +48,7 @@ impl Server {
 
     /// The same over TLS, with the certificate of `tests/data` (for `localhost`).
     async fn start_tls(answer: fn(&RawRequest, u16) -> String) -> Server {
-        // Deprecated since rustls 0.23.48 (no post-quantum key exchange); the runtime's
-        // client uses ring too, see `transport::ring_provider`.
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![CERT_DER.to_vec().into()], PrivateKeyDer::Pkcs8(KEY_DER.to_vec().into()))
-            .unwrap();
-        Server::listen(answer, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await
+        Server::listen(answer, Some(loopback_tls::acceptor(&[]))).await
     }
 
     async fn listen(answer: fn(&RawRequest, u16) -> String, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
