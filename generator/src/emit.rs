@@ -893,10 +893,20 @@ fn toml_string(text: &str) -> String {
 /// runtime's features passed through.
 fn cargo_toml(api: &Api, crate_name: &str, options: &CrateOptions) -> String {
     let requirement = toml_string(&options.runtime_version);
-    let runtime = match &options.runtime {
-        RuntimeDependency::Registry => requirement,
-        RuntimeDependency::Path(path) => format!("{{ path = {}, version = {requirement} }}", toml_string(path)),
-        RuntimeDependency::Git(url) => format!("{{ git = {}, version = {requirement} }}", toml_string(url)),
+    let source = match &options.runtime {
+        RuntimeDependency::Registry => String::new(),
+        RuntimeDependency::Path(path) => format!("path = {}, ", toml_string(path)),
+        RuntimeDependency::Git(url) => format!("git = {}, ", toml_string(url)),
+    };
+    let features = if api.needs_regex {
+        format!(", features = [{}]", toml_string(runtime_contract::REGEX_FEATURE))
+    } else {
+        String::new()
+    };
+    let runtime = if source.is_empty() && features.is_empty() {
+        requirement
+    } else {
+        format!("{{ {source}version = {requirement}{features} }}")
     };
     let version = if options.crate_version.contains('+') || !is_build_metadata(&api.revision) {
         options.crate_version.clone()

@@ -40,6 +40,10 @@ pub struct Api {
     pub root: Resource,
     /// Number of schemas in the document.
     pub schema_count: usize,
+    /// Whether a path parameter's pattern is of a form only a regex engine checks, so that
+    /// the crate needs the runtime's regex feature
+    /// ([`REGEX_FEATURE`](crate::runtime_contract::REGEX_FEATURE)).
+    pub needs_regex: bool,
 }
 
 /// A type of [`Api::types`], by its position there.
@@ -63,15 +67,17 @@ impl Api {
 
     /// Every method, depth first in emission order.
     pub fn methods(&self) -> Vec<&Method> {
-        fn walk<'a>(resource: &'a Resource, out: &mut Vec<&'a Method>) {
-            out.extend(&resource.methods);
-            for child in &resource.children {
-                walk(child, out);
-            }
-        }
         let mut out = Vec::new();
-        walk(&self.root, &mut out);
+        collect_methods(&self.root, &mut out);
         out
+    }
+}
+
+/// The methods of `resource` and its children, depth first in emission order.
+fn collect_methods<'a>(resource: &'a Resource, out: &mut Vec<&'a Method>) {
+    out.extend(&resource.methods);
+    for child in &resource.children {
+        collect_methods(child, out);
     }
 }
 
@@ -514,6 +520,13 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         })
         .collect();
 
+    let needs_regex = {
+        let mut methods = Vec::new();
+        collect_methods(&root, &mut methods);
+        methods.iter().flat_map(|m| &m.path_params).filter_map(|p| p.pattern.as_deref()).any(|pattern| {
+            !crate::runtime_contract::is_segments_pattern(pattern)
+        })
+    };
     Ok(Api {
         name: document.name.clone(),
         version: document.version.clone(),
@@ -531,6 +544,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         schemas,
         root,
         schema_count: document.schemas.len(),
+        needs_regex,
     })
 }
 

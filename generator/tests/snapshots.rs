@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use discovery_codegen::{generate, CrateOptions, GeneratedCrate};
+use discovery_codegen::{generate, CrateOptions, GeneratedCrate, RuntimeDependency};
 
 fn generate_fixture(name: &str) -> GeneratedCrate {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.json"));
@@ -116,4 +116,28 @@ fn defined_name(item: &str) -> Option<String> {
 fn title_markup_manifest() {
     let krate = generate_fixture("title_markup");
     insta::assert_snapshot!(file(&krate, "Cargo.toml"));
+}
+
+/// The runtime's regex engine is a dependency only of crates whose documents have a path
+/// pattern that the runtime cannot check without it (`methods` has `^b/[^/]+/o/.+$`),
+/// whichever way the manifest names the runtime.
+#[test]
+fn manifests_ask_for_the_regex_feature_only_when_a_pattern_needs_it() {
+    let line = |fixture: &str, runtime: RuntimeDependency| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{fixture}.json"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let krate = generate(&text, &CrateOptions { runtime, ..CrateOptions::default() }).unwrap();
+        let manifest = file(&krate, "Cargo.toml");
+        manifest.lines().find(|l| l.starts_with("discovery-runtime =")).unwrap().to_owned()
+    };
+    assert_eq!(line("people.v1.20210302", RuntimeDependency::Registry), r#"discovery-runtime = "0.1.0""#);
+    assert_eq!(line("methods", RuntimeDependency::Registry), r#"discovery-runtime = { version = "0.1.0", features = ["regex"] }"#);
+    assert_eq!(
+        line("methods", RuntimeDependency::Path("../rt".into())),
+        r#"discovery-runtime = { path = "../rt", version = "0.1.0", features = ["regex"] }"#
+    );
+    assert_eq!(
+        line("people.v1.20210302", RuntimeDependency::Git("https://x.invalid/r".into())),
+        r#"discovery-runtime = { git = "https://x.invalid/r", version = "0.1.0" }"#
+    );
 }

@@ -163,7 +163,21 @@ impl PathParam {
     /// The parameter `name` of the template (for example `resourceName`), whose every value
     /// must match `pattern`, the Discovery document's regular expression (for example
     /// `^people/[^/]+$`), when there is one.
+    ///
+    /// # Panics
+    ///
+    /// Without this crate's `regex` feature, when `pattern` is not of the form
+    /// [`is_segments_pattern`](crate::contract::is_segments_pattern) accepts. Generated code
+    /// calls this in constants, where that is a compile error; generated manifests enable the
+    /// feature when their document needs it.
     pub const fn new(name: &'static str, pattern: Option<&'static str>) -> Self {
+        #[cfg(not(any(feature = "regex", test)))]
+        if let Some(pattern) = pattern {
+            assert!(
+                crate::contract::is_segments_pattern(pattern),
+                "this path parameter pattern needs the `regex` feature of discovery-runtime"
+            );
+        }
         PathParam { name, pattern }
     }
 

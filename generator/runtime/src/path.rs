@@ -1,10 +1,8 @@
 //! Path template expansion (the `{var}` and `{+var}` forms of RFC 6570) and pattern checks.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::contract::is_segments_pattern;
 use crate::error::{Error, Result};
 use crate::info::PathParam;
 
@@ -37,9 +35,10 @@ const RESERVED: &AsciiSet = &SIMPLE
 pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static str, String)]) -> Result<String> {
     for param in params {
         if let (Some(pattern), Some(value)) = (param.pattern(), lookup(values, param.name())) {
-            let matched = match segments_match(pattern, value) {
-                Some(matched) => matched,
-                None => compiled(pattern).is_none_or(|re| re.is_match(value)),
+            let matched = if is_segments_pattern(pattern) {
+                segments_match(pattern, value)
+            } else {
+                regex::is_match(pattern, value)
             };
             if !matched {
                 return Err(Error::InvalidPathParameter { name: param.name(), value: value.to_owned(), pattern });
@@ -104,54 +103,75 @@ fn lookup<'a>(values: &'a [(&'static str, String)], name: &str) -> Option<&'a st
     values.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
 }
 
-/// Matches the common form of Discovery path patterns, `^` and `$` around `/`-separated
-/// segments that are each `[^/]+` or a plain literal (`^projects/[^/]+/locations/[^/]+$`),
-/// as the regex would, without the regex engine and its shared cache. `None` for any other
-/// pattern.
-fn segments_match(pattern: &str, value: &str) -> Option<bool> {
+/// Matches `value` against a pattern of the form [`is_segments_pattern`] accepts, as the
+/// regex would, without a regex engine and its shared cache.
+fn segments_match(pattern: &str, value: &str) -> bool {
     const ANY: &str = "[^/]+";
-    let mut rest = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    debug_assert!(is_segments_pattern(pattern), "{pattern}");
+    let mut rest = &pattern[1..pattern.len() - 1];
     let mut values = value.split('/');
-    // The whole pattern is read even after a mismatch: another form must go to the regex.
-    let mut matched = true;
     loop {
-        let v = values.next();
-        if let Some(after) = rest.strip_prefix(ANY) {
-            matched &= v.is_some_and(|v| !v.is_empty());
-            rest = after;
-        } else {
-            let (literal, after) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            if !literal.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-                return None;
+        // `split` yields at least one item, and one more after every `/`.
+        let Some(v) = values.next() else { return false };
+        let matched = match rest.strip_prefix(ANY) {
+            Some(after) => {
+                rest = after;
+                !v.is_empty()
             }
-            matched &= v == Some(literal);
-            rest = after;
+            None => {
+                let (literal, after) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                rest = after;
+                v == literal
+            }
+        };
+        if !matched {
+            return false;
         }
         match rest.strip_prefix('/') {
             Some(after) => rest = after,
-            None if rest.is_empty() => break,
-            None => return None,
+            None => return values.next().is_none(),
         }
     }
-    Some(matched && values.next().is_none())
 }
 
-/// Compiles each pattern once per process. A pattern that the regex engine cannot compile
-/// is skipped (the encoding rules above still apply) rather than making the method unusable.
-fn compiled(pattern: &'static str) -> Option<Arc<regex_lite::Regex>> {
-    type Cache = Mutex<HashMap<&'static str, Option<Arc<regex_lite::Regex>>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    map.entry(pattern)
-        .or_insert_with(|| match regex_lite::Regex::new(pattern) {
-            Ok(re) => Some(Arc::new(re)),
-            Err(e) => {
-                tracing::warn!(pattern, error = %e, "path parameter pattern does not compile; not checked");
-                None
-            }
-        })
-        .clone()
+/// Patterns of other forms, with the regex engine of the `regex` feature. The runtime's own
+/// unit tests always have it, to check it against [`segments_match`].
+#[cfg(any(feature = "regex", test))]
+mod regex {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    /// Whether `value` matches `pattern`; a pattern the engine cannot compile is not checked
+    /// (the encoding rules still apply) rather than making the method unusable.
+    pub(super) fn is_match(pattern: &'static str, value: &str) -> bool {
+        compiled(pattern).is_none_or(|re| re.is_match(value))
+    }
+
+    /// Compiles each pattern once per process.
+    fn compiled(pattern: &'static str) -> Option<Arc<regex_lite::Regex>> {
+        type Cache = Mutex<HashMap<&'static str, Option<Arc<regex_lite::Regex>>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(pattern)
+            .or_insert_with(|| match regex_lite::Regex::new(pattern) {
+                Ok(re) => Some(Arc::new(re)),
+                Err(e) => {
+                    tracing::warn!(pattern, error = %e, "path parameter pattern does not compile; not checked");
+                    None
+                }
+            })
+            .clone()
+    }
+}
+
+/// Without the `regex` feature, [`PathParam::new`] refuses every pattern that needs it (a
+/// compile error in generated constants), so no such pattern gets here.
+#[cfg(not(any(feature = "regex", test)))]
+mod regex {
+    pub(super) fn is_match(pattern: &'static str, _value: &str) -> bool {
+        unreachable!("PathParam::new refuses {pattern:?} without the regex feature")
+    }
 }
 
 #[cfg(test)]
@@ -296,14 +316,52 @@ mod tests {
             "x",
         ];
         for pattern in patterns {
+            assert!(is_segments_pattern(pattern), "{pattern}");
             let re = regex_lite::Regex::new(pattern).unwrap();
             for value in values {
-                assert_eq!(segments_match(pattern, value), Some(re.is_match(value)), "{pattern} {value:?}");
+                assert_eq!(segments_match(pattern, value), re.is_match(value), "{pattern} {value:?}");
             }
         }
-        for other in ["people/[^/]+$", "^people/[^/]+", "^people/.*$", "^a.b/[^/]+$", "^(a|b)/[^/]+$", "^a/[^/]*$"] {
-            assert_eq!(segments_match(other, "people/c1"), None, "{other}");
+        for other in [
+            "people/[^/]+$",
+            "^people/[^/]+",
+            "^people/.*$",
+            "^a.b/[^/]+$",
+            "^(a|b)/[^/]+$",
+            "^a/[^/]*$",
+            "^[^/]+x$",
+            "^x[^/]+$",
+            "^[^/]$",
+            "^",
+            "$",
+            "",
+        ] {
+            assert!(!is_segments_pattern(other), "{other}");
         }
+    }
+
+    proptest::proptest! {
+        /// Any pattern of the segment form matches exactly what the regex engine matches,
+        /// over values made of the characters that decide it (`/`, letters, one non-ASCII).
+        #[test]
+        fn segment_patterns_agree_with_the_regex_engine(
+            segments in proptest::collection::vec(proptest::sample::select(vec!["[^/]+", "a", "ab", "b-_1", ""]), 1..5),
+            value in "[ab/é]{0,8}",
+        ) {
+            let pattern = format!("^{}$", segments.join("/"));
+            proptest::prop_assert!(is_segments_pattern(&pattern), "{}", pattern);
+            let re = regex_lite::Regex::new(&pattern).unwrap();
+            proptest::prop_assert_eq!(segments_match(&pattern, &value), re.is_match(&value), "{} {:?}", pattern, value);
+        }
+    }
+
+    #[test]
+    fn other_patterns_go_to_the_regex_engine() {
+        const MEDIA: &[PathParam] = &[PathParam::new("name", Some("^b/[^/]+/o/.+$"))];
+        assert!(!is_segments_pattern("^b/[^/]+/o/.+$"));
+        assert_eq!(expand("v1/{+name}", MEDIA, &one("name", "b/x/o/a/b.txt")).unwrap(), "v1/b/x/o/a/b.txt");
+        let err = expand("v1/{+name}", MEDIA, &one("name", "b/x/o/")).unwrap_err();
+        assert!(matches!(err, Error::InvalidPathParameter { name: "name", .. }), "{err}");
     }
 
     #[test]
