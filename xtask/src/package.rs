@@ -123,7 +123,7 @@ pub fn run(root: &Path, options: &PackageOptions) -> Result<()> {
 }
 
 /// `cargo package` of [`PUBLISHED`]; the `.crate` files with what they hold.
-fn package(root: &Path, target_dir: &Path, versions: &[(String, String)]) -> Result<Vec<Packaged>> {
+pub fn package(root: &Path, target_dir: &Path, versions: &[(String, String)]) -> Result<Vec<Packaged>> {
     let mut command = cargo_command();
     command.current_dir(root).arg("package").args(["--no-verify", "--allow-dirty", "--quiet"]);
     for name in PUBLISHED {
@@ -144,6 +144,16 @@ fn package(root: &Path, target_dir: &Path, versions: &[(String, String)]) -> Res
         packaged.push(Packaged { name: (*name).to_owned(), version, crate_file, compressed, uncompressed, files });
     }
     Ok(packaged)
+}
+
+impl Packaged {
+    /// Unpacks the `.crate` into `dir/NAME-VERSION/`, as cargo does with a downloaded crate.
+    pub fn unpack(&self, dir: &Path) -> Result<()> {
+        let file = fs::File::open(&self.crate_file)?;
+        tar::Archive::new(flate2::read::GzDecoder::new(file))
+            .unpack(dir)
+            .with_context(|| format!("cannot unpack {}", self.crate_file.display()))
+    }
 }
 
 /// The files of a `.crate` (a gzipped tar) below `prefix`, and their total size.
@@ -212,10 +222,7 @@ fn write_scratch_workspace(root: &Path, out_dir: &Path, packaged: &[Packaged]) -
     fs::create_dir_all(&crates_dir)?;
     let mut patches = String::new();
     for krate in packaged {
-        let file = fs::File::open(&krate.crate_file)?;
-        tar::Archive::new(flate2::read::GzDecoder::new(file))
-            .unpack(&crates_dir)
-            .with_context(|| format!("cannot unpack {}", krate.crate_file.display()))?;
+        krate.unpack(&crates_dir)?;
         let _ = writeln!(patches, "{} = {{ path = \"crates/{}-{}\" }}", krate.name, krate.name, krate.version);
     }
 
