@@ -523,9 +523,11 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     let needs_regex = {
         let mut methods = Vec::new();
         collect_methods(&root, &mut methods);
-        methods.iter().flat_map(|m| &m.path_params).filter_map(|p| p.pattern.as_deref()).any(|pattern| {
-            !crate::runtime_contract::is_segments_pattern(pattern)
-        })
+        methods
+            .iter()
+            .flat_map(|m| &m.path_params)
+            .filter_map(|p| p.pattern.as_deref())
+            .any(|pattern| !crate::runtime_contract::is_segments_pattern(pattern))
     };
     Ok(Api {
         name: document.name.clone(),

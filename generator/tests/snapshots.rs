@@ -131,7 +131,10 @@ fn manifests_ask_for_the_regex_feature_only_when_a_pattern_needs_it() {
         manifest.lines().find(|l| l.starts_with("discovery-runtime =")).unwrap().to_owned()
     };
     assert_eq!(line("people.v1.20210302", RuntimeDependency::Registry), r#"discovery-runtime = "0.1.0""#);
-    assert_eq!(line("methods", RuntimeDependency::Registry), r#"discovery-runtime = { version = "0.1.0", features = ["regex"] }"#);
+    assert_eq!(
+        line("methods", RuntimeDependency::Registry),
+        r#"discovery-runtime = { version = "0.1.0", features = ["regex"] }"#
+    );
     assert_eq!(
         line("methods", RuntimeDependency::Path("../rt".into())),
         r#"discovery-runtime = { path = "../rt", version = "0.1.0", features = ["regex"] }"#
