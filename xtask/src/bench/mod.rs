@@ -1359,16 +1359,17 @@ fn render_compile(s: &mut String, c: &CompileResults, people1_usage: &str) {
         const TARGET: f64 = 0.9;
         let paired = Summary::of(&c.cold_paired);
         let spread = match median_interval(&c.cold_paired) {
+            Some((low, high)) if low <= TARGET && TARGET < high => {
+                format!("95 % CI {low:.2}–{high:.2}, which holds the target")
+            }
             Some((low, high)) => format!("95 % CI {low:.2}–{high:.2}"),
             None => format!("from {:.2} to {:.2}", paired.min, paired.max),
         };
-        let within_noise = median_interval(&c.cold_paired).is_some_and(|(low, high)| low <= TARGET && TARGET < high);
         let _ = writeln!(
             s,
-            "Target: cold build of the app at most {TARGET}× google-people1's: {}{} (median of {} paired CPU \
+            "Target: cold build of the app at most {TARGET}× google-people1's: {} (median of {} paired CPU \
              ratios, each run's two builds back to back: {:.2}×, {spread}; medians of the CPU column {}, wall {}).\n",
             verdict(paired.median <= TARGET),
-            if within_noise { " (the interval holds the target)" } else { "" },
             paired.n,
             paired.median,
             ratio(cold[0].cpu.median, cold[1].cpu.median),
