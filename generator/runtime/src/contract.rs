@@ -47,8 +47,8 @@ pub const REGEX_FEATURE: &str = "regex";
 
 /// Whether a path parameter's `pattern` has the form this crate checks without a regex
 /// engine: `^` and `$` around `/`-separated segments, each either `[^/]+` or a literal of
-/// ASCII letters, digits, `_` and `-` (`^projects/[^/]+/locations/[^/]+$`). Every pattern of 48 of the 56 documents of the
-/// corpus has it; every other pattern needs [`REGEX_FEATURE`].
+/// ASCII letters, digits, `_` and `-` (`^projects/[^/]+/locations/[^/]+$`). Every pattern
+/// of 48 of the 56 documents of the corpus has it; any other needs [`REGEX_FEATURE`].
 ///
 /// A `const fn`, so that a generated constant naming another pattern fails to compile
 /// without the feature instead of going unchecked at run time.

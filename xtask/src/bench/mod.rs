@@ -424,9 +424,6 @@ impl Machine {
 // ---------------------------------------------------------------------------------------
 // Staging the bench apps under target/bench
 
-/// Copies a bench crate (manifest, `src/`, `data/`) to `dst`, rewriting the relative
-/// `generated/` path dependency to an absolute one. Files already right are not touched,
-/// and `dst/target` and `dst/Cargo.lock` are kept.
 /// Where a staged app finds the workspace's crates.
 #[derive(Clone, Copy)]
 enum CrateSource<'a> {
@@ -436,6 +433,9 @@ enum CrateSource<'a> {
     Published(&'a str),
 }
 
+/// Copies a bench crate (manifest, `src/`, `data/`) to `dst`, rewriting its relative path
+/// dependencies on the workspace's crates to `source`. Files already right are not touched,
+/// and `dst/target` and `dst/Cargo.lock` are kept.
 fn stage(src: &Path, dst: &Path, root: &Path, seed_lock: Option<&Path>, source: CrateSource) -> Result<()> {
     let generated = root.join("generated");
     let runtime = root.join("generator/runtime");
