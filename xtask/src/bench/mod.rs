@@ -491,7 +491,12 @@ fn publish_locally(root: &Path, bench_dir: &Path) -> Result<String> {
         &["-c", "user.name=xtask", "-c", "user.email=xtask@example.invalid", "commit", "--quiet", "-m", "packaged"],
     ] {
         let mut git = Command::new("git");
-        git.current_dir(&repository).args(args);
+        // A fixed date: the same packages make the same commit, which cargo has checked out
+        // already, instead of a new checkout in its git cache on every run.
+        git.current_dir(&repository)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2000-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2000-01-01T00:00:00Z");
         quiet(git).with_context(|| format!("git {} in {}", args.join(" "), repository.display()))?;
     }
     Ok(format!("file://{}", repository.display()))
