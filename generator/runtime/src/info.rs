@@ -157,6 +157,9 @@ impl fmt::Display for HttpMethod {
 pub struct PathParam {
     name: &'static str,
     pattern: Option<&'static str>,
+    /// Whether `pattern` is of the form checked without a regex engine, decided once here
+    /// (in constant evaluation, for generated code) rather than on every request.
+    segments_form: bool,
 }
 
 impl PathParam {
@@ -171,14 +174,16 @@ impl PathParam {
     /// calls this in constants, where that is a compile error; generated manifests enable the
     /// feature when their document needs it.
     pub const fn new(name: &'static str, pattern: Option<&'static str>) -> Self {
+        let segments_form = match pattern {
+            Some(pattern) => crate::contract::is_segments_pattern(pattern),
+            None => false,
+        };
         #[cfg(not(any(feature = "regex", test)))]
-        if let Some(pattern) = pattern {
-            assert!(
-                crate::contract::is_segments_pattern(pattern),
-                "this path parameter pattern needs the `regex` feature of discovery-runtime"
-            );
-        }
-        PathParam { name, pattern }
+        assert!(
+            pattern.is_none() || segments_form,
+            "this path parameter pattern needs the `regex` feature of discovery-runtime"
+        );
+        PathParam { name, pattern, segments_form }
     }
 
     /// The name used in the template.
@@ -189,6 +194,12 @@ impl PathParam {
     /// The pattern every value must match.
     pub const fn pattern(&self) -> Option<&'static str> {
         self.pattern
+    }
+
+    /// Whether [`pattern`](Self::pattern) is of the form
+    /// [`is_segments_pattern`](crate::contract::is_segments_pattern) accepts.
+    pub(crate) const fn has_segments_pattern(&self) -> bool {
+        self.segments_form
     }
 }
 

@@ -35,7 +35,7 @@ const RESERVED: &AsciiSet = &SIMPLE
 pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static str, String)]) -> Result<String> {
     for param in params {
         if let (Some(pattern), Some(value)) = (param.pattern(), lookup(values, param.name())) {
-            let matched = if is_segments_pattern(pattern) {
+            let matched = if param.has_segments_pattern() {
                 segments_match(pattern, value)
             } else {
                 regex::is_match(pattern, value)

@@ -424,6 +424,9 @@ impl Machine {
 // ---------------------------------------------------------------------------------------
 // Staging the bench apps under target/bench
 
+/// The packaged crates the compile section's app depends on (the People crate and its runtime).
+const APP_CRATES: [&str; 2] = ["discovery-runtime", "google-people-v1"];
+
 /// Where a staged app finds the workspace's crates.
 #[derive(Clone, Copy)]
 enum CrateSource<'a> {
@@ -462,7 +465,10 @@ fn stage(src: &Path, dst: &Path, root: &Path, seed_lock: Option<&Path>, source: 
     if let CrateSource::Published(url) = source {
         if fs::read_to_string(&lock).is_ok_and(|text| text.contains(&format!("\"git+{url}"))) {
             let mut update = cargo_in(dst);
-            update.args(["update", "--quiet", "-p", "google-people-v1", "-p", "discovery-runtime"]);
+            update.args(["update", "--quiet"]);
+            for name in APP_CRATES {
+                update.args(["-p", name]);
+            }
             quiet(update).context("cannot point the app at the packaged crates")?;
         }
     }
@@ -482,7 +488,7 @@ fn publish_locally(root: &Path, bench_dir: &Path) -> Result<String> {
         fs::remove_dir_all(&repository).with_context(|| format!("cannot remove {}", repository.display()))?;
     }
     fs::create_dir_all(&repository)?;
-    for krate in packaged.iter().filter(|k| ["discovery-runtime", "google-people-v1"].contains(&k.name.as_str())) {
+    for krate in packaged.iter().filter(|k| APP_CRATES.contains(&k.name.as_str())) {
         krate.unpack(&repository)?;
     }
     for args in [
