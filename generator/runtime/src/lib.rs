@@ -115,7 +115,7 @@ pub use download::ByteStream;
 pub use error::{Error, Result, ServiceError, TransportError};
 pub use info::ApiInfo;
 pub use media::{Media, Upload, UploadProgress, CHUNK_GRANULARITY, DEFAULT_CHUNK_SIZE};
-pub use paging::{ItemStream, Page, PageStream};
+pub use paging::{ItemStream, Page, PageStream, MAX_EMPTY_PAGES};
 /// The HTTP client crate the runtime sends through, for [`HttpTransport`] implementations
 /// and [`ClientBuilder::http_client`].
 pub use reqwest;

@@ -1,7 +1,9 @@
 //! Following `nextPageToken` across the pages of list methods.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -28,15 +30,20 @@ pub trait Page: crate::reader::FromJson {
 /// The pages of a list call, fetched one at a time as they are asked for.
 ///
 /// The first request is the call as built; each later one repeats it with `pageToken` set
-/// to the previous page's `nextPageToken`, until a page has none. After an error the stream
-/// ends. Use [`try_next`](PageStream::try_next) without any import, or the
+/// to the previous page's `nextPageToken`, until a page has none. A server that hands back
+/// a token it gave before (which would page forever) ends the stream with
+/// [`Error::Protocol`]. After an error the stream ends. Use [`try_next`](PageStream::try_next) without any import, or the
 /// `futures_core::Stream` implementation with stream combinators.
 pub struct PageStream<P> {
     template: Call,
     /// The request to send next; `None` once the last page was seen or after an error.
     next: Option<Call>,
     in_flight: Option<ResponseFuture<P>>,
-    last_token: Option<String>,
+    /// Hashes of the page tokens followed so far: a token seen again means a cycle. Hashes,
+    /// not the tokens, so that a long listing keeps 8 bytes per page; the keys are random
+    /// per process, so a server cannot make two tokens collide on purpose.
+    seen_tokens: HashSet<u64>,
+    token_hasher: std::collections::hash_map::RandomState,
 }
 
 // No field is pinned structurally: the in-flight future is boxed.
@@ -54,7 +61,13 @@ impl<P> fmt::Debug for PageStream<P> {
 impl<P: Page + Send + 'static> PageStream<P> {
     /// Pages of `call`, starting with the page it asks for.
     pub fn new(call: Call) -> Self {
-        PageStream { next: Some(call.clone()), template: call, in_flight: None, last_token: None }
+        PageStream {
+            next: Some(call.clone()),
+            template: call,
+            in_flight: None,
+            seen_tokens: HashSet::new(),
+            token_hasher: Default::default(),
+        }
     }
 
     /// The next page, or `None` after the last one.
@@ -80,13 +93,15 @@ impl<P: Page + Send + 'static> PageStream<P> {
     fn advance(&mut self, page: P) -> Result<P> {
         let token = page.next_page_token().filter(|t| !t.is_empty());
         if let Some(token) = token {
-            // A server that hands back the token it was given would page forever.
-            if self.last_token.as_deref() == Some(token) {
-                return Err(Error::Protocol(format!("the server repeated page token {token:?}")));
+            // A server that hands back a token it gave before (the last one, or one of a
+            // cycle) would page forever.
+            if !self.seen_tokens.insert(self.token_hasher.hash_one(token)) {
+                let shown: String = token.chars().take(64).collect();
+                let more = if shown.len() < token.len() { "…" } else { "" };
+                return Err(Error::Protocol(format!("the server repeated page token {shown:?}{more}")));
             }
             let mut call = self.template.clone();
             call.query("pageToken", token);
-            self.last_token = Some(token.to_owned());
             self.next = Some(call);
         }
         Ok(page)
@@ -106,11 +121,25 @@ impl<P: Page + Send + 'static> Stream for PageStream<P> {
 /// Pages are fetched as the items are consumed. [`last_page`](ItemStream::last_page) keeps
 /// the most recent page with its items taken, which is where fields such as People's
 /// `nextSyncToken` arrive.
+///
+/// A page may legitimately hold no items and still point to a next one (a filtered scan
+/// that found nothing in one page's range). Asking for one item goes through at most
+/// [`MAX_EMPTY_PAGES`] such pages in a row; a server that hands out fresh tokens for empty
+/// pages without end then ends the stream with [`Error::Protocol`] instead of keeping the
+/// caller waiting for ever.
 pub struct ItemStream<P: Page> {
     pages: PageStream<P>,
     items: std::vec::IntoIter<P::Item>,
     last: Option<P>,
+    /// Pages without items fetched in a row, while looking for the next item.
+    empty_pages: u32,
 }
+
+/// How many pages without items in a row [`ItemStream`] follows before it gives up. An
+/// assumption, not a documented limit of any API: far more than the empty pages a filtered
+/// listing returns in practice, few enough that a server paging in circles with fresh tokens
+/// is found out in seconds on a fast link.
+pub const MAX_EMPTY_PAGES: u32 = 1000;
 
 // No field is pinned structurally.
 impl<P: Page> Unpin for ItemStream<P> {}
@@ -127,7 +156,7 @@ impl<P: Page> fmt::Debug for ItemStream<P> {
 impl<P: Page + Send + 'static> ItemStream<P> {
     /// Items of `call`, starting with the page it asks for.
     pub fn new(call: Call) -> Self {
-        ItemStream { pages: PageStream::new(call), items: Vec::new().into_iter(), last: None }
+        ItemStream { pages: PageStream::new(call), items: Vec::new().into_iter(), last: None, empty_pages: 0 }
     }
 
     /// The next item, or `None` after the last one.
@@ -148,12 +177,22 @@ impl<P: Page + Send + 'static> ItemStream<P> {
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<P::Item>>> {
         loop {
             if let Some(item) = self.items.next() {
+                self.empty_pages = 0;
                 return Poll::Ready(Some(Ok(item)));
             }
             match ready!(self.pages.poll_page(cx)) {
                 Some(Ok(mut page)) => {
                     self.items = page.take_items().into_iter();
                     self.last = Some(page);
+                    if self.items.len() == 0 {
+                        self.empty_pages += 1;
+                        if self.empty_pages >= MAX_EMPTY_PAGES && self.pages.next.is_some() {
+                            self.pages.next = None;
+                            return Poll::Ready(Some(Err(Error::Protocol(format!(
+                                "the server sent {MAX_EMPTY_PAGES} pages without items in a row, each with a new page token"
+                            )))));
+                        }
+                    }
                 }
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => return Poll::Ready(None),

@@ -157,3 +157,67 @@ async fn a_repeated_page_token_is_an_error_not_a_loop() {
     assert!(pages.try_next().await.unwrap().is_none());
     assert_eq!(server.count(), 2);
 }
+
+/// The page token of the request `req` asks for, if any.
+fn page_token(req: &Recorded) -> Option<String> {
+    req.query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("pageToken=")).map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_cycle_of_page_tokens_is_an_error_not_a_loop() {
+    // a → b → c → a: each token differs from the one before, so only a memory of every
+    // token followed finds the cycle.
+    let server = serve(|req| async move {
+        let next = match page_token(&req).as_deref() {
+            None => "a",
+            Some("a") => "b",
+            Some("b") => "c",
+            Some(_) => "a",
+        };
+        json(200, json!({"connections": [{"resourceName": "people/c1"}], "nextPageToken": next}))
+    })
+    .await;
+    let client = server.client().build().unwrap();
+    let mut pages = PageStream::<ListConnectionsResponse>::new(list(&client));
+    for _ in 0..3 {
+        assert!(pages.try_next().await.unwrap().is_some());
+    }
+    let err = pages.try_next().await.unwrap_err();
+    assert!(matches!(&err, Error::Protocol(m) if m.contains("\"a\"")), "{err:?}");
+    assert!(pages.try_next().await.unwrap().is_none());
+    assert_eq!(server.count(), 4, "the first page (pointing to a), a, b, and c, which points to a again");
+}
+
+#[tokio::test]
+async fn endless_empty_pages_end_an_item_stream() {
+    // Fresh tokens, never an item: without a bound, one `try_next` would never return.
+    let server = serve(|req| async move {
+        let n: u32 = page_token(&req).and_then(|t| t.parse().ok()).unwrap_or(0);
+        json(200, json!({"connections": [], "nextPageToken": (n + 1).to_string()}))
+    })
+    .await;
+    let client = server.client().build().unwrap();
+    let mut items = ItemStream::<ListConnectionsResponse>::new(list(&client));
+    let err = items.try_next().await.unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(items.try_next().await.unwrap().is_none());
+    assert_eq!(server.count(), discovery_runtime::MAX_EMPTY_PAGES as usize);
+}
+
+#[tokio::test]
+async fn empty_pages_before_items_are_followed() {
+    // Three empty pages, then an item: legitimate, as a filtered scan answers.
+    let server = serve(|req| async move {
+        let n: u32 = page_token(&req).and_then(|t| t.parse().ok()).unwrap_or(0);
+        if n < 3 {
+            json(200, json!({"connections": [], "nextPageToken": (n + 1).to_string()}))
+        } else {
+            json(200, json!({"connections": [{"resourceName": "people/c9"}]}))
+        }
+    })
+    .await;
+    let client = server.client().build().unwrap();
+    let mut items = ItemStream::<ListConnectionsResponse>::new(list(&client));
+    assert_eq!(items.try_next().await.unwrap().unwrap().resource_name.as_deref(), Some("people/c9"));
+    assert!(items.try_next().await.unwrap().is_none());
+}
