@@ -55,8 +55,68 @@ pub trait HttpTransport: Send + Sync + 'static {
 
 impl HttpTransport for reqwest::Client {
     fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>> {
+        let method = SentMethod::of(request.method());
         let sending = reqwest::Client::execute(self, request);
-        Box::pin(async move { sending.await.map_err(TransportError::from) })
+        Box::pin(async move { WithSentMethod { method, sending }.await.map_err(TransportError::from) })
+    }
+}
+
+/// The method of the request whose response reqwest is handling, as the redirect policy
+/// needs it and reqwest does not tell it (its `Attempt` has the status and URLs only).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SentMethod {
+    /// Not sent through [`HttpTransport::execute`] (an application using the
+    /// `reqwest::Client` that [`HttpClientBuilder`] made directly): reqwest's own rules.
+    Unknown,
+    GetOrHead,
+    Post,
+    Other,
+}
+
+impl SentMethod {
+    fn of(method: &http::Method) -> Self {
+        match *method {
+            http::Method::GET | http::Method::HEAD => SentMethod::GetOrHead,
+            http::Method::POST => SentMethod::Post,
+            _ => SentMethod::Other,
+        }
+    }
+
+    /// Why the redirect `status` must not be followed for this method: reqwest (through
+    /// tower-http, as browsers do) turns a POST into a GET after a 301 or 302, and any
+    /// method but HEAD into a GET after a 303, dropping the body. A write would then "succeed"
+    /// with whatever the new URL answers a GET. 307 and 308 keep the method and body.
+    fn refuses(self, status: u16) -> Option<&'static str> {
+        match (self, status) {
+            (SentMethod::Post, 301 | 302) => Some("a 301 or 302 would send this POST again as a GET, without its body"),
+            (SentMethod::Post | SentMethod::Other, 303) => {
+                Some("a 303 would send this request again as a GET, without its body")
+            }
+            _ => None,
+        }
+    }
+}
+
+thread_local! {
+    /// Set while [`WithSentMethod`] polls reqwest, which calls the redirect policy from
+    /// within that poll, on the same thread.
+    static SENT_METHOD: std::cell::Cell<SentMethod> = const { std::cell::Cell::new(SentMethod::Unknown) };
+}
+
+/// reqwest's response future, polled with its request's method in [`SENT_METHOD`].
+struct WithSentMethod<F> {
+    method: SentMethod,
+    sending: F,
+}
+
+impl<F: std::future::Future + Unpin> std::future::Future for WithSentMethod<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let outer = SENT_METHOD.replace(self.method);
+        let polled = std::pin::Pin::new(&mut self.sending).poll(cx);
+        SENT_METHOD.set(outer);
+        polled
     }
 }
 
@@ -605,8 +665,8 @@ const PROXY_SCHEMES: &[&str] = &["http", "https", "socks4", "socks4a", "socks5",
 pub(crate) const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Follows at most ten redirects, never from `https` to `http` (the request, credentials
-/// included, would travel in clear text) and never to a scheme other than `http` and
-/// `https`. reqwest itself drops `Authorization`, cookies and proxy credentials when the
+/// included, would travel in clear text), never to a scheme other than `http` and
+/// `https`, and never one that would turn a write into a GET ([`SentMethod::refuses`]). reqwest itself drops `Authorization`, cookies and proxy credentials when the
 /// scheme, host or port changes, and `Referer` is off.
 fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
@@ -617,6 +677,8 @@ fn redirect_policy() -> reqwest::redirect::Policy {
             Some("the new URL is not http or https")
         } else if next.scheme() == "http" && attempt.previous().last().is_some_and(|prev| prev.scheme() == "https") {
             Some("from https to http")
+        } else if let Some(why) = SENT_METHOD.get().refuses(attempt.status().as_u16()) {
+            Some(why)
         } else {
             None
         };
