@@ -610,7 +610,7 @@ impl Call {
             Ok(Exchange::Done(raw))
         } else {
             let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
-            raw.body = scrub(std::mem::take(&mut raw.body), &secrets);
+            raw.body = scrub_body(std::mem::take(&mut raw.body), &secrets);
             Err(ServiceError::from_response(raw.status, &raw.headers, &raw.body).into())
         }
     }
@@ -662,6 +662,95 @@ fn bearer(token: &str) -> std::result::Result<HeaderValue, http::header::Invalid
     HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
 }
 
+/// [`scrub`], also where JSON escapes spell a secret: a server (or a proxy) that echoes the
+/// request may write `ya29\u002eabc` for `ya29.abc`, which the error's message, once
+/// parsed, or a reader of the excerpt, would turn back into the token.
+///
+/// A body that is valid JSON is first written again in serde_json's form, which escapes
+/// only quotes, backslashes and control characters (none of which a header value or an API
+/// key holds), so that the parsed error is read from the scrubbed text. Of a body that is
+/// not valid JSON, only an excerpt is ever shown: if its escapes, undone, spell a secret,
+/// the body is kept with its escapes undone and the secret redacted.
+fn scrub_body(body: bytes::Bytes, secrets: &[Option<&str>]) -> bytes::Bytes {
+    if !body.contains(&b'\\') {
+        return scrub(body, secrets);
+    }
+    let body = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) => serde_json::to_vec(&value).map(bytes::Bytes::from).unwrap_or(body),
+        Err(_) => body,
+    };
+    let body = scrub(body, secrets);
+    if !body.contains(&b'\\') {
+        return body;
+    }
+    let unescaped = bytes::Bytes::from(unescape_json_leniently(&body));
+    let spelled = secrets.iter().flatten().filter(|s| s.len() >= 8).any(|s| contains(&unescaped, s.as_bytes()));
+    if spelled {
+        scrub(unescaped, secrets)
+    } else {
+        body
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `text` with its JSON escapes undone wherever they are well formed (`\uXXXX`, surrogate
+/// pairs, `\n`, `\/`...), the rest kept as it is: for text that is not valid JSON.
+fn unescape_json_leniently(text: &[u8]) -> Vec<u8> {
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = std::str::from_utf8(text.get(at..at + 4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok().filter(|_| digits.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] != b'\\' || i + 1 >= text.len() {
+            out.push(text[i]);
+            i += 1;
+            continue;
+        }
+        let simple = match text[i + 1] {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+            i += 2;
+            continue;
+        }
+        let Some(unit) = (text[i + 1] == b'u').then(|| hex4(i + 2)).flatten() else {
+            out.push(text[i]);
+            i += 1;
+            continue;
+        };
+        let mut consumed = 6;
+        let scalar = if (0xD800..0xDC00).contains(&unit) {
+            match (text.get(i + 6..i + 8), hex4(i + 8)) {
+                (Some(b"\\u"), Some(low)) if (0xDC00..0xE000).contains(&low) => {
+                    consumed = 12;
+                    0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                }
+                _ => 0xFFFD,
+            }
+        } else {
+            unit
+        };
+        let c = char::from_u32(scalar).unwrap_or('\u{FFFD}');
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        i += consumed;
+    }
+    out
+}
+
 /// Replaces every occurrence of the secrets (those long enough to be real credentials)
 /// with `<redacted>`.
 fn scrub(body: bytes::Bytes, secrets: &[Option<&str>]) -> bytes::Bytes {
@@ -669,7 +758,7 @@ fn scrub(body: bytes::Bytes, secrets: &[Option<&str>]) -> bytes::Bytes {
     for secret in secrets.iter().flatten().filter(|s| s.len() >= 8) {
         let needle = secret.as_bytes();
         let hay: &[u8] = current.as_deref().unwrap_or(&body);
-        if !hay.windows(needle.len()).any(|w| w == needle) {
+        if !contains(hay, needle) {
             continue;
         }
         let mut out = Vec::with_capacity(hay.len());
@@ -697,15 +786,22 @@ pub(crate) fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
+/// How much of an error response's body is read (more is left unread).
+const ERROR_BODY_LIMIT: u64 = 1 << 20;
+
 /// Reads a whole body, at most `limit` bytes of it (after gzip decoding): a successful
 /// response beyond that is [`Error::ResponseTooLarge`] (decided from `Content-Length` before
 /// reading when it is announced), an error response is cut at the limit, since only its
-/// start is kept.
+/// start is kept, at [`ERROR_BODY_LIMIT`] at most.
 pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
     let status = resp.status().as_u16();
     let headers = std::mem::take(resp.headers_mut());
     let too_large = Error::ResponseTooLarge { status, limit };
     let success = is_success(status);
+    // Only an error's message and a short excerpt are kept, but the whole body is parsed to
+    // find them: a hostile server's megabytes of `[{},{},...]` would cost many times their
+    // size as parsed JSON. Google's error bodies are a few kilobytes.
+    let limit = if success { limit } else { limit.min(ERROR_BODY_LIMIT) };
     if success && content_length(&headers).is_some_and(|len| len > limit) {
         return Err(too_large);
     }
@@ -816,7 +912,7 @@ fn decode_error(raw: &RawResponse, e: &dyn fmt::Display) -> Error {
     for secret in raw.secrets.iter().filter(|s| s.len() >= 8) {
         redact_in(&mut message, secret);
     }
-    Error::Decode { status: raw.status, message, body_excerpt: excerpt(&scrub(raw.body.clone(), &secrets)) }
+    Error::Decode { status: raw.status, message, body_excerpt: excerpt(&scrub_body(raw.body.clone(), &secrets)) }
 }
 
 #[cfg(test)]
@@ -924,6 +1020,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn secrets_spelled_with_json_escapes_are_scrubbed_too() {
+        let secrets = [Some("ya29.SECRET-TOKEN-1"), Some("AIzaSECRET-KEY-2")];
+        // Valid JSON: read again in plain form, then scrubbed; other escapes survive.
+        let json = br#"{"error":{"message":"t=ya29\u002eSECRET-TOKEN-1 k=AIza\u0053ECRET-KEY-2 \"q\"\n"}}"#;
+        let out = scrub_body(bytes::Bytes::from_static(json), &secrets);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert_eq!(text, r#"{"error":{"message":"t=<redacted> k=<redacted> \"q\"\n"}}"#);
+        // Not JSON: the excerpt shows the text with its escapes undone and the secret redacted.
+        let broken = br#"{"echo": "ya29\u002eSECRET\/TOKEN-1" ... ya29.SECRET\u002fTOKEN"#;
+        let secrets = [Some("ya29.SECRET/TOKEN-1")];
+        let out = scrub_body(bytes::Bytes::from_static(broken), &secrets);
+        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"{"echo": "<redacted>" ... ya29.SECRET/TOKEN"#);
+        // Escapes that spell no secret are left alone, surrogate pairs decode.
+        let innocent = br#"not json \ud83d\ude00 \u00e9"#;
+        let out = scrub_body(bytes::Bytes::from_static(innocent), &secrets);
+        assert_eq!(&out[..], &innocent[..]);
+        assert_eq!(
+            unescape_json_leniently(br#"\ud83d\ude00 \u00e9 \ud800 \x \u12"#),
+            "😀 é \u{FFFD} \\x \\u12".as_bytes()
+        );
     }
 
     #[test]

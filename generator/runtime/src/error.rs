@@ -388,9 +388,12 @@ impl fmt::Display for ServiceError {
         if let Some(status) = &self.status {
             write!(f, " {status}")?;
         }
-        write!(f, ": {}", self.message)?;
+        f.write_str(": ")?;
+        write_server_text(f, &self.message, DISPLAYED_MESSAGE_CHARS)?;
         if let Some(reason) = self.reason() {
-            write!(f, " (reason: {reason})")?;
+            f.write_str(" (reason: ")?;
+            write_server_text(f, reason, DISPLAYED_MESSAGE_CHARS)?;
+            f.write_str(")")?;
         }
         if !self.body_excerpt.is_empty() {
             let short: String = self.body_excerpt.chars().take(120).collect();
@@ -398,6 +401,27 @@ impl fmt::Display for ServiceError {
         }
         Ok(())
     }
+}
+
+/// How much of a server's message `Display` shows; the field keeps all of it.
+const DISPLAYED_MESSAGE_CHARS: usize = 1000;
+
+/// Writes text a server chose into a message that ends up in logs: at most `max` characters,
+/// and control characters escaped (`\n`, `\u{1b}`), so that an answer can neither forge log
+/// lines nor send terminal escapes.
+fn write_server_text(f: &mut fmt::Formatter<'_>, text: &str, max: usize) -> fmt::Result {
+    use fmt::Write as _;
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            return f.write_str("…");
+        }
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            f.write_char(c)?;
+        }
+    }
+    Ok(())
 }
 
 impl LegacyError {
@@ -480,22 +504,36 @@ fn json_i64(v: &Value) -> Option<i64> {
     }
 }
 
-/// Parses a protobuf JSON duration: `"1.5s"`, or the older `{"seconds": 1, "nanos": 0}`.
+/// Parses a protobuf JSON duration: `"1.5s"`, or the older `{"seconds": 1, "nanos": 0}`. A
+/// delay too long to represent is [`Duration::MAX`] (the retry loop then stops at once, as for
+/// such a `Retry-After`), not read as zero or ignored; a negative or unreadable one is `None`.
 fn parse_proto_duration(v: &Value) -> Option<Duration> {
     match v {
         Value::String(s) => {
             let secs: f64 = s.strip_suffix('s')?.trim().parse().ok()?;
-            Duration::try_from_secs_f64(secs).ok()
+            saturating_secs(secs)
         }
         Value::Object(o) => {
-            let secs = o.get("seconds").and_then(json_i64).unwrap_or(0);
+            let secs = match o.get("seconds") {
+                None | Some(Value::Null) => 0.0,
+                Some(Value::Number(n)) => n.as_f64()?,
+                Some(Value::String(s)) => s.trim().parse().ok()?,
+                Some(_) => return None,
+            };
             let nanos = o.get("nanos").and_then(json_i64).unwrap_or(0);
-            let secs = u64::try_from(secs).ok()?;
             let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000)?;
-            Some(Duration::new(secs, nanos))
+            // Whole seconds as given (an f64 is exact up to 2^53, far beyond any real delay).
+            saturating_secs(secs.trunc())?.checked_add(Duration::from_nanos(nanos.into())).or(Some(Duration::MAX))
         }
         _ => None,
     }
+}
+
+fn saturating_secs(secs: f64) -> Option<Duration> {
+    if secs.is_nan() || secs < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 /// The first [`EXCERPT_LEN`] bytes of a body as text, cut at a character boundary.
@@ -529,11 +567,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn display_bounds_and_escapes_what_the_server_wrote() {
+        let mut e =
+            ServiceError { http_status: 400, message: "line\nforged: \u{1b}[31mred".into(), ..Default::default() };
+        assert_eq!(e.to_string(), "HTTP 400: line\\nforged: \\u{1b}[31mred");
+        e.message = "é".repeat(5000);
+        let shown = e.to_string();
+        assert_eq!(shown.chars().filter(|c| *c == 'é').count(), DISPLAYED_MESSAGE_CHARS);
+        assert!(shown.ends_with('…'), "{shown}");
+        assert_eq!(e.message.chars().count(), 5000, "the field keeps the whole message");
+    }
+
+    #[test]
     fn proto_durations() {
         assert_eq!(parse_proto_duration(&Value::from("1.5s")), Some(Duration::from_millis(1500)));
         assert_eq!(parse_proto_duration(&serde_json::json!({"seconds": 2, "nanos": 5})), Some(Duration::new(2, 5)));
         assert_eq!(parse_proto_duration(&Value::from("-1s")), None);
         assert_eq!(parse_proto_duration(&Value::from("abc")), None);
+        // Too long to represent: the longest wait, which ends the retries, never zero.
+        let huge = serde_json::json!({"seconds": "18446744073709551615", "nanos": 999_999_999});
+        assert_eq!(parse_proto_duration(&huge), Some(Duration::MAX));
+        assert_eq!(parse_proto_duration(&serde_json::json!({"seconds": 1e300})), Some(Duration::MAX));
+        assert_eq!(parse_proto_duration(&Value::from("1e308s")), Some(Duration::MAX));
+        assert_eq!(parse_proto_duration(&Value::from("infs")), Some(Duration::MAX));
+        assert_eq!(parse_proto_duration(&serde_json::json!({"seconds": -5})), None);
+        assert_eq!(parse_proto_duration(&serde_json::json!({"seconds": "x"})), None);
+        assert_eq!(parse_proto_duration(&serde_json::json!({"nanos": 5})), Some(Duration::from_nanos(5)));
     }
 
     #[test]

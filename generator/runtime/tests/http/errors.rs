@@ -197,3 +197,37 @@ async fn transport_errors_are_typed() {
     assert!(err.is_retryable());
     assert_eq!(err.http_status(), None);
 }
+
+#[tokio::test]
+async fn an_error_body_is_read_up_to_one_mebibyte() {
+    // The message comes after the padding: found in a body under the limit, not in one over it.
+    fn padded(pad: usize) -> axum::response::Response {
+        json(500, json!({"error": {"code": 500, "pad": "x".repeat(pad), "message": "late"}}))
+    }
+    let err = fails_with(|| padded(1000 << 10)).await;
+    assert_eq!(err.service_error().unwrap().message, "late");
+    let err = fails_with(|| padded(1100 << 10)).await;
+    let se = err.service_error().unwrap();
+    assert_eq!(se.message, "Internal Server Error", "the body was cut, so not parsed: {se:?}");
+    assert!(se.body_excerpt.starts_with("{\"error\""), "{se:?}");
+}
+
+#[tokio::test]
+async fn a_retry_delay_too_long_to_represent_ends_the_retries() {
+    let server = serve(|_| async {
+        json(
+            503,
+            json!({"error": {"code": 503, "message": "busy", "details": [{
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": {"seconds": "18446744073709551615", "nanos": 999999999}
+            }]}}),
+        )
+    })
+    .await;
+    let client = server.client().build().unwrap();
+    let mut call = Call::new(&client, &GET_PERSON);
+    call.path_param("resourceName", "people/c1");
+    let err = call.send::<Value>().await.unwrap_err();
+    assert_eq!(err.http_status(), Some(503), "{err}");
+    assert_eq!(server.count(), 1, "asked to wait longer than any budget: not retried");
+}
