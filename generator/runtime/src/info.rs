@@ -55,7 +55,13 @@ impl ApiInfo {
 
     /// Sets the document's `apiVersion`, sent as the `x-goog-api-version` header of every
     /// call, as Google's own clients do.
+    ///
+    /// # Panics
+    ///
+    /// When `api_version` is not visible ASCII (spaces and tabs allowed): in a generated
+    /// constant, a compile error.
     pub const fn with_api_version(mut self, api_version: &'static str) -> Self {
+        assert_header_text(api_version);
         self.api_version = Some(api_version);
         self
     }
@@ -352,7 +358,12 @@ impl MethodInfo {
 
     /// Sets the method's own `apiVersion` (sent as `x-goog-api-version`), when it differs
     /// from the API's ([`ApiInfo::with_api_version`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`ApiInfo::with_api_version`].
     pub const fn with_api_version(mut self, api_version: &'static str) -> Self {
+        assert_header_text(api_version);
         self.api_version = Some(api_version);
         self
     }
@@ -400,5 +411,38 @@ impl MethodInfo {
     /// Whether the method answers with a JSON body.
     pub const fn has_json_response(&self) -> bool {
         self.json_response
+    }
+}
+
+/// Refuses what `HeaderValue::from_static` would panic on when the value is sent: checked
+/// when the (const) info is made, so that a generated constant that breaks the rule does not
+/// compile, rather than every call panicking.
+const fn assert_header_text(text: &str) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        assert!(
+            b == b'\t' || (b >= 0x20 && b < 0x7f),
+            "apiVersion is sent as the x-goog-api-version header: only visible ASCII, spaces and tabs"
+        );
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_version_that_is_a_header_value_is_taken() {
+        const API: ApiInfo = ApiInfo::new("a", "v1", "https://a.example/", "").with_api_version("2024-01-01 beta\t2");
+        assert_eq!(API.api_version(), Some("2024-01-01 beta\t2"));
+    }
+
+    #[test]
+    #[should_panic(expected = "x-goog-api-version")]
+    fn an_api_version_that_is_not_a_header_value_is_refused() {
+        let _ = MethodInfo::new("a.b", HttpMethod::Get, "v1/b").with_api_version("2024-01-01 é");
     }
 }

@@ -190,7 +190,7 @@ macro_rules! json_object {
     };
     ($object:ident, $unknown:ident { $($field:ident: $wire:literal $(as $codec:ident)?),* $(,)? }) => {
         impl $crate::for_generated_code::serde::Serialize for $object {
-            fn serialize<S: $crate::for_generated_code::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+            fn serialize<__S: $crate::for_generated_code::serde::Serializer>(&self, serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
                 use $crate::for_generated_code::serde::ser::SerializeMap as _;
                 const MEMBERS: &[&str] = <$object as $crate::for_generated_code::Members>::MEMBERS;
                 let mut map = serializer.serialize_map(::core::option::Option::None)?;
@@ -278,7 +278,7 @@ macro_rules! json_object {
         }
 
         impl<'de> $crate::for_generated_code::serde::Deserialize<'de> for $object {
-            fn deserialize<D: $crate::for_generated_code::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+            fn deserialize<__D: $crate::for_generated_code::serde::Deserializer<'de>>(deserializer: __D) -> ::core::result::Result<Self, __D::Error> {
                 $crate::for_generated_code::deserialize_via_value(deserializer)
             }
         }
@@ -339,13 +339,13 @@ macro_rules! string_enum {
         }
 
         impl $crate::for_generated_code::serde::Serialize for $enum {
-            fn serialize<S: $crate::for_generated_code::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+            fn serialize<__S: $crate::for_generated_code::serde::Serializer>(&self, serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
         impl<'de> $crate::for_generated_code::serde::Deserialize<'de> for $enum {
-            fn deserialize<D: $crate::for_generated_code::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+            fn deserialize<__D: $crate::for_generated_code::serde::Deserializer<'de>>(deserializer: __D) -> ::core::result::Result<Self, __D::Error> {
                 $crate::for_generated_code::deserialize_enum(deserializer)
             }
         }

@@ -102,3 +102,33 @@ async fn what_was_read_is_written_back_with_its_empty_members() {
     let via_serde: Outer = serde_json::from_str(text).unwrap();
     assert_eq!(to_vec(&via_serde), to_vec(&from_str::<Outer>(text).unwrap()));
 }
+
+/// Types named like the macros' own generic parameters (a document may name a schema `S`
+/// or `D`): the expansions must not capture them.
+mod named_like_generics {
+    use discovery_runtime::wire::Extra;
+
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct S {
+        pub d: Option<D>,
+        pub extra: Extra,
+    }
+
+    discovery_runtime::json_object!(S, extra, request_body { d: "d" });
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum D {
+        On,
+        UnknownValue(String),
+    }
+
+    discovery_runtime::string_enum!(D, UnknownValue { On: "ON" });
+
+    #[test]
+    fn they_round_trip() {
+        let s = S { d: Some(D::On), extra: Extra::default() };
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(text, r#"{"d":"ON"}"#);
+        assert_eq!(serde_json::from_str::<S>(&text).unwrap(), s);
+    }
+}
