@@ -356,9 +356,14 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// Limits the size of a response body read into memory (everything but downloads, which
     /// stream), counted after gzip decoding. A successful response with a larger body,
     /// announced or actually sent, fails with [`Error::ResponseTooLarge`] as soon as that is
-    /// known; an error response is cut at the limit (only its start is kept anyway). The
-    /// default, [`DEFAULT_MAX_RESPONSE_BYTES`], keeps a hostile or broken server from
-    /// exhausting memory while leaving room for any real JSON response.
+    /// known; an error response is cut at the limit, and at 1 MiB at most (only its start is
+    /// kept anyway). The default, [`DEFAULT_MAX_RESPONSE_BYTES`], keeps a hostile or broken
+    /// server from exhausting memory while leaving room for any real JSON response.
+    ///
+    /// Decoding is bounded too, whatever this limit: the items of a response's arrays and
+    /// maps may take 32 MiB plus 16 bytes per byte of the body (a page of a thousand large
+    /// objects takes a few megabytes), so that megabytes of `{},{},…` cannot become
+    /// gigabytes of empty objects; beyond that the response is an [`Error::Decode`].
     pub fn max_response_bytes(mut self, limit: u64) -> Self {
         self.max_response_bytes = limit;
         self

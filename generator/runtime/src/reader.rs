@@ -20,6 +20,15 @@ use crate::extra::Extra;
 /// The deepest nesting of arrays and objects accepted: serde_json's default limit.
 const MAX_DEPTH: u32 = 127;
 
+/// Memory the items of a response's arrays and maps may take once decoded: this much, plus
+/// [`DECODED_PER_BYTE`] bytes per byte of the text. A JSON item can be three bytes (`{},`)
+/// and its type a kilobyte (a People `Person`), so a hostile server's megabytes of empty
+/// objects would otherwise take gigabytes. A real page (Google caps list pages at about a
+/// thousand items) decodes to a few megabytes; an assumption, not a documented limit, so the
+/// allowance is wide.
+const DECODED_FLOOR: usize = 32 << 20;
+const DECODED_PER_BYTE: usize = 16;
+
 /// Why a JSON text could not be decoded, and where.
 ///
 /// Boxed: every read returns a `Result`, and a one-word error keeps the successful path
@@ -149,12 +158,15 @@ pub struct JsonReader<'a> {
     text: &'a str,
     pos: usize,
     depth: u32,
+    /// Bytes of array and map items that may still be decoded ([`DECODED_FLOOR`]).
+    item_budget: usize,
 }
 
 impl<'a> JsonReader<'a> {
     /// A reader at the start of `text`.
     pub fn new(text: &'a str) -> Self {
-        JsonReader { text, pos: 0, depth: 0 }
+        let item_budget = DECODED_FLOOR.saturating_add(text.len().saturating_mul(DECODED_PER_BYTE));
+        JsonReader { text, pos: 0, depth: 0, item_budget }
     }
 
     /// Fails unless only whitespace is left.
@@ -521,6 +533,25 @@ impl<'a> JsonReader<'a> {
         parsed.ok_or_else(|| self.error_at(self.pos, format!("invalid value: number `{text}`, expected {expected}")))
     }
 
+    /// Accounts for an array or map item of `size` bytes about to be decoded; fails once the
+    /// items would take more than the text's allowance ([`DECODED_FLOOR`]).
+    fn take_item(&mut self, size: usize) -> Result<()> {
+        match self.item_budget.checked_sub(size) {
+            Some(left) => {
+                self.item_budget = left;
+                Ok(())
+            }
+            None => Err(self.error_at(
+                self.pos + 1,
+                format!(
+                    "the decoded arrays would take more than {} MiB for {} bytes of JSON: refused as a broken or hostile answer",
+                    DECODED_FLOOR.saturating_add(self.text.len().saturating_mul(DECODED_PER_BYTE)) >> 20,
+                    self.text.len()
+                ),
+            )),
+        }
+    }
+
     /// Increments the nesting depth on entering an array or object.
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
@@ -828,6 +859,7 @@ impl<T: FromJson> FromJson for Vec<T> {
     fn read_json_into(&mut self, reader: &mut JsonReader<'_>) -> Result<()> {
         self.clear();
         reader.array(&mut |reader| {
+            reader.take_item(std::mem::size_of::<T>())?;
             if self.capacity() == 0 {
                 self.reserve_exact(first_capacity::<T>());
             }
@@ -857,6 +889,8 @@ impl<T: FromJson> FromJson for BTreeMap<String, T> {
     fn read_json(reader: &mut JsonReader<'_>) -> Result<Self> {
         let mut map = BTreeMap::new();
         reader.members(&mut |reader, key| {
+            // The key, the value, and about a third of a B-tree node's bookkeeping per entry.
+            reader.take_item(std::mem::size_of::<(String, T)>() + 16)?;
             let value = T::read_json(reader)?;
             map.insert(key.into_owned(), value);
             Ok(())
@@ -957,6 +991,34 @@ where
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    /// A type as large as a generated object with many members (4 KiB), its members ignored.
+    struct Large([u64; 512]);
+
+    impl FromJson for Large {
+        fn read_json(reader: &mut JsonReader<'_>) -> Result<Self> {
+            reader.members(&mut |reader, _| reader.skip())?;
+            Ok(Large([0; 512]))
+        }
+    }
+
+    #[test]
+    fn decoded_arrays_are_bounded_by_the_size_of_the_text() {
+        let empties = |n: usize| format!("[{}{{}}]", "{},".repeat(n - 1));
+        // 1000 items (a full page) of 4 KiB: 4 MiB, well within the allowance.
+        assert_eq!(from_str::<Vec<Large>>(&empties(1000)).unwrap().len(), 1000);
+        // 60 KB of `{},` would be 80 MiB.
+        let err = from_str::<Vec<Large>>(&empties(20_000)).err().expect("refused");
+        assert!(err.message().contains("hostile"), "{err}");
+        // So would a map of them.
+        let map = format!("{{{}\"z\":{{}}}}", (0..20_000).map(|i| format!("\"{i}\":{{}},")).collect::<String>());
+        assert!(from_str::<BTreeMap<String, Large>>(&map).is_err());
+        // The allowance grows with the text: the same 20,000 items, each written in 300 bytes
+        // (6 MB of text), are 80 MiB of 128 allowed.
+        let item = format!("{{\"p\":\"{}\"}}", "x".repeat(292));
+        let text = format!("[{}{item}]", format!("{item},").repeat(19_999));
+        assert_eq!(from_str::<Vec<Large>>(&text).unwrap().len(), 20_000);
+    }
 
     /// Both readers agree on whether `text` is a JSON value and, if it is, on the value.
     fn agree(text: &str) {
