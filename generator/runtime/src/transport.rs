@@ -171,6 +171,10 @@ enum Kind {
     /// The request cannot be sent as it is (a URL over the HTTP stack's limit, say):
     /// reported as [`Error::InvalidRequest`](crate::Error::InvalidRequest), never retried.
     Unsendable,
+    /// The answer is not HTTP: a status line, version or header the HTTP stack cannot
+    /// parse, or a head over its size limit. A server or proxy that answers so does it
+    /// again; Google's Python client does not retry it either.
+    Malformed,
 }
 
 impl TransportError {
@@ -182,10 +186,18 @@ impl TransportError {
 
     /// A failure after the request may have been sent and before a response head arrived.
     /// When an HTTP/2 error below `source` shows that the server refused the request
-    /// unprocessed, the error says so ([`is_unprocessed`](Self::is_unprocessed)).
+    /// unprocessed, the error says so ([`is_unprocessed`](Self::is_unprocessed)), and when an
+    /// HTTP/1 parse error shows that the answer was not HTTP, so does it
+    /// ([`is_malformed`](Self::is_malformed)).
     pub fn request(source: impl Into<BoxError>) -> Self {
         let source = without_url(source.into());
-        let kind = if refused_unprocessed(source.as_ref()) { Kind::Unprocessed } else { Kind::Request };
+        let kind = if refused_unprocessed(source.as_ref()) {
+            Kind::Unprocessed
+        } else if is_unparsable_answer(source.as_ref()) {
+            Kind::Malformed
+        } else {
+            Kind::Request
+        };
         Self::new(kind, Some(source))
     }
 
@@ -235,10 +247,17 @@ impl TransportError {
         self.kind == Kind::Body
     }
 
-    /// Whether a redirect was refused: too many of them, one from `https` to `http`, or one
-    /// to a URL that is not `http` or `https`.
+    /// Whether a redirect was refused: too many of them, one from `https` to `http`, one
+    /// to a URL that is not `http` or `https`, or one that would send a write again as a
+    /// `GET`.
     pub fn is_redirect(&self) -> bool {
         self.kind == Kind::Redirect
+    }
+
+    /// Whether the server's answer was not HTTP (an unparsable status line, version or
+    /// header, or a head over the HTTP stack's size limit). Not retried.
+    pub fn is_malformed(&self) -> bool {
+        self.kind == Kind::Malformed
     }
 
     /// Whether connecting or reading took longer than a timeout of the HTTP client
@@ -287,6 +306,8 @@ impl From<reqwest::Error> for TransportError {
             Kind::Body
         } else if refused_unprocessed(&e) {
             Kind::Unprocessed
+        } else if is_unparsable_answer(&e) {
+            Kind::Malformed
         } else {
             Kind::Request
         };
@@ -321,6 +342,7 @@ impl fmt::Display for TransportError {
             Kind::Redirect => "redirect refused",
             Kind::Unprocessed => "the server refused the request without processing it",
             Kind::Unsendable => "the request cannot be sent",
+            Kind::Malformed => "the server's answer is not valid HTTP",
         })?;
         // The causes are folded into the message, since most callers print only the top
         // error. reqwest's own layers ("error sending request", "client error (Connect)")
@@ -365,6 +387,11 @@ fn refuses_certificate(e: &(dyn StdError + 'static)) -> bool {
 /// stream reset by the server with `REFUSED_STREAM`, or a `GOAWAY` with `NO_ERROR` from the
 /// server, which h2 reports only to the streams the server says it did not process (RFC 9113,
 /// section 8.7).
+fn is_unparsable_answer(e: &(dyn StdError + 'static)) -> bool {
+    std::iter::successors(Some(e), |e: &&(dyn StdError + 'static)| (*e).source())
+        .any(|cause| cause.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse))
+}
+
 fn refused_unprocessed(e: &(dyn StdError + 'static)) -> bool {
     std::iter::successors(Some(e), |e: &&(dyn StdError + 'static)| (*e).source()).any(|cause| {
         cause.downcast_ref::<h2::Error>().is_some_and(|h2| {

@@ -193,22 +193,30 @@ async fn reset_or_close_before_any_answer_is_a_transport_error() {
 }
 
 #[tokio::test]
-async fn garbage_instead_of_http_is_a_transport_error() {
-    let answers: Vec<Vec<u8>> = vec![
-        b"HELLO WORLD\r\n\r\n".to_vec(),
-        b"HTTP/1.1 200 OK\r\ncontent-length: abc\r\n\r\n{}".to_vec(),
-        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n".to_vec(),
-        b"HTTP/1.1 200 OK\r\nbad header line\r\n\r\n{}".to_vec(),
-        b"HTTP/1.1 999999 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec(),
-        [b"HTTP/1.1 200 OK\r\nx-big: ".to_vec(), vec![b'a'; 1 << 20], b"\r\n\r\n{}".to_vec()].concat(),
+async fn garbage_instead_of_http_is_a_transport_error_not_retried() {
+    // (answer, whether its head is not HTTP)
+    let answers: Vec<(Vec<u8>, bool)> = vec![
+        (b"HELLO WORLD\r\n\r\n".to_vec(), true),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: abc\r\n\r\n{}".to_vec(), true),
+        (b"HTTP/1.1 200 OK\r\nbad header line\r\n\r\n{}".to_vec(), true),
+        (b"HTTP/1.1 999999 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec(), true),
+        (b"HTTP/2.0 200 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec(), true),
+        ([b"HTTP/1.1 200 OK\r\nx-big: ".to_vec(), vec![b'a'; 1 << 20], b"\r\n\r\n{}".to_vec()].concat(), true),
+        // A head that parses, then a body that does not: a body error, which a cut
+        // connection also causes, and an idempotent call tries again.
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n".to_vec(), false),
     ];
     let count = answers.len();
-    let server = server::start(move |n, _| Reply::Close(answers[n % count].clone())).await;
+    let replies: Vec<Vec<u8>> = answers.iter().map(|(bytes, _)| bytes.clone()).collect();
+    let server = server::start(move |n, _| Reply::Close(replies[n % count].clone())).await;
     let client = client(&server, RetryPolicy::none());
-    for i in 0..count {
+    for (i, (_, malformed)) in answers.iter().enumerate() {
         let err = get(&client).send::<Value>().await.unwrap_err();
         assert_transport(&err);
         assert!(!err.to_string().is_empty(), "answer {i}");
+        let Error::Transport(e) = &err else { unreachable!() };
+        assert_eq!(e.is_malformed(), *malformed, "answer {i}: {err}");
+        assert_eq!(err.is_retryable(), !*malformed, "answer {i}: {err}");
     }
 }
 
