@@ -993,7 +993,7 @@ mod tests {
     use serde_json::Value;
 
     /// A type as large as a generated object with many members (4 KiB), its members ignored.
-    struct Large([u64; 512]);
+    struct Large(#[allow(dead_code)] [u64; 512]);
 
     impl FromJson for Large {
         fn read_json(reader: &mut JsonReader<'_>) -> Result<Self> {

@@ -65,8 +65,9 @@ impl HttpTransport for reqwest::Client {
 /// needs it and reqwest does not tell it (its `Attempt` has the status and URLs only).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum SentMethod {
-    /// Not sent through [`HttpTransport::execute`] (an application using the
-    /// `reqwest::Client` that [`HttpClientBuilder`] made directly): reqwest's own rules.
+    /// Not sent through [`HttpTransport::execute`] of a reqwest or reqwest-middleware client
+    /// (an application using the `reqwest::Client` that [`HttpClientBuilder`] made
+    /// directly): reqwest's own rules.
     Unknown,
     GetOrHead,
     Post,
@@ -129,8 +130,10 @@ impl<T: HttpTransport + ?Sized> HttpTransport for Arc<T> {
 #[cfg(feature = "reqwest-middleware")]
 impl HttpTransport for reqwest_middleware::ClientWithMiddleware {
     fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>> {
+        let method = SentMethod::of(request.method());
+        let sending = Box::pin(reqwest_middleware::ClientWithMiddleware::execute(self, request));
         Box::pin(async move {
-            match reqwest_middleware::ClientWithMiddleware::execute(self, request).await {
+            match (WithSentMethod { method, sending }).await {
                 Ok(response) => Ok(response),
                 Err(reqwest_middleware::Error::Reqwest(e)) => Err(TransportError::from(e)),
                 Err(reqwest_middleware::Error::Middleware(e)) => {
@@ -704,10 +707,8 @@ fn redirect_policy() -> reqwest::redirect::Policy {
             Some("the new URL is not http or https")
         } else if next.scheme() == "http" && attempt.previous().last().is_some_and(|prev| prev.scheme() == "https") {
             Some("from https to http")
-        } else if let Some(why) = SENT_METHOD.get().refuses(attempt.status().as_u16()) {
-            Some(why)
         } else {
-            None
+            SENT_METHOD.get().refuses(attempt.status().as_u16())
         };
         match refuse {
             Some(why) => attempt.error(RedirectRefused(why)),
