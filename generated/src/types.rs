@@ -32,7 +32,7 @@ pub struct Address {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -85,7 +85,7 @@ pub struct AgeRangeType {
     pub metadata: Option<FieldMetadata>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -105,7 +105,7 @@ pub struct BatchCreateContactsRequest {
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -122,7 +122,7 @@ pub struct BatchCreateContactsResponse {
     pub created_people: Vec<PersonResponse>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -137,7 +137,7 @@ pub struct BatchDeleteContactsRequest {
     pub resource_names: Vec<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -152,7 +152,7 @@ pub struct BatchGetContactGroupsResponse {
     pub responses: Vec<ContactGroupResponse>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -173,7 +173,7 @@ pub struct BatchUpdateContactsRequest {
     pub update_mask: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -191,7 +191,7 @@ pub struct BatchUpdateContactsResponse {
     pub update_result: ::std::collections::BTreeMap<String, PersonResponse>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -210,7 +210,7 @@ pub struct Biography {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -254,7 +254,7 @@ pub struct Birthday {
     pub text: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -274,7 +274,7 @@ pub struct BraggingRights {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -296,7 +296,7 @@ pub struct CalendarUrl {
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -318,7 +318,7 @@ pub struct ClientData {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -351,7 +351,7 @@ pub struct ContactGroup {
     pub resource_name: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -399,7 +399,7 @@ pub struct ContactGroupMembership {
     pub contact_group_resource_name: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -419,7 +419,7 @@ pub struct ContactGroupMetadata {
     pub update_time: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -439,7 +439,7 @@ pub struct ContactGroupResponse {
     pub status: Option<Status>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -456,7 +456,7 @@ pub struct ContactToCreate {
     pub contact_person: Option<Person>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -475,7 +475,7 @@ pub struct CopyOtherContactToMyContactsGroupRequest {
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -496,7 +496,7 @@ pub struct CoverPhoto {
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -515,7 +515,7 @@ pub struct CreateContactGroupRequest {
     pub read_group_fields: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -535,7 +535,7 @@ pub struct Date {
     pub year: Option<i32>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -552,7 +552,7 @@ pub struct DeleteContactPhotoResponse {
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -608,7 +608,7 @@ pub struct DomainMembership {
     pub in_viewer_domain: Option<bool>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -631,7 +631,7 @@ pub struct EmailAddress {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -648,7 +648,7 @@ discovery_runtime::json_object!(EmailAddress, extra {
 pub struct Empty {
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -667,7 +667,7 @@ pub struct Event {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -691,7 +691,7 @@ pub struct ExternalId {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -715,7 +715,7 @@ pub struct FieldMetadata {
     pub verified: Option<bool>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -735,7 +735,7 @@ pub struct FileAs {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -757,7 +757,7 @@ pub struct Gender {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -775,7 +775,7 @@ pub struct GetPeopleResponse {
     pub responses: Vec<PersonResponse>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -792,7 +792,7 @@ pub struct GroupClientData {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -818,7 +818,7 @@ pub struct ImClient {
     pub username: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -840,7 +840,7 @@ pub struct Interest {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -865,7 +865,7 @@ pub struct ListConnectionsResponse {
     pub total_people: Option<i32>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -890,7 +890,7 @@ pub struct ListContactGroupsResponse {
     pub total_items: Option<i32>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -912,7 +912,7 @@ pub struct ListDirectoryPeopleResponse {
     pub people: Vec<Person>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -935,7 +935,7 @@ pub struct ListOtherContactsResponse {
     pub total_size: Option<i32>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -955,7 +955,7 @@ pub struct Locale {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -985,7 +985,7 @@ pub struct Location {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1011,7 +1011,7 @@ pub struct Membership {
     pub metadata: Option<FieldMetadata>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1034,7 +1034,7 @@ pub struct MiscKeyword {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1103,7 +1103,7 @@ pub struct ModifyContactGroupMembersRequest {
     pub resource_names_to_remove: Vec<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1121,7 +1121,7 @@ pub struct ModifyContactGroupMembersResponse {
     pub not_found_resource_names: Vec<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1165,7 +1165,7 @@ pub struct Name {
     pub unstructured_name: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1198,7 +1198,7 @@ pub struct Nickname {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1278,7 +1278,7 @@ pub struct Occupation {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1324,7 +1324,7 @@ pub struct Organization {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1459,7 +1459,7 @@ pub struct Person {
     pub user_defined: Vec<UserDefined>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1618,7 +1618,7 @@ pub struct PersonMetadata {
     pub sources: Vec<Source>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1644,7 +1644,7 @@ pub struct PersonResponse {
     pub status: Option<Status>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1670,7 +1670,7 @@ pub struct PhoneNumber {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1693,7 +1693,7 @@ pub struct Photo {
     pub url: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1712,7 +1712,7 @@ pub struct ProfileMetadata {
     pub user_types: Vec<ProfileMetadataUserTypesItem>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1806,7 +1806,7 @@ pub struct Relation {
     pub r#type: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1829,7 +1829,7 @@ pub struct RelationshipInterest {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1851,7 +1851,7 @@ pub struct RelationshipStatus {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1873,7 +1873,7 @@ pub struct Residence {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1894,7 +1894,7 @@ pub struct SearchDirectoryPeopleResponse {
     pub total_size: Option<i32>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1911,7 +1911,7 @@ pub struct SearchResponse {
     pub results: Vec<SearchResult>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1926,7 +1926,7 @@ pub struct SearchResult {
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1947,7 +1947,7 @@ pub struct SipAddress {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1967,7 +1967,7 @@ pub struct Skill {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -1993,7 +1993,7 @@ pub struct Source {
     pub update_time: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2050,7 +2050,7 @@ pub struct Status {
     pub message: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2070,7 +2070,7 @@ pub struct Tagline {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2090,7 +2090,7 @@ pub struct UpdateContactGroupRequest {
     pub update_group_fields: Option<discovery_runtime::FieldMask>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2111,7 +2111,7 @@ pub struct UpdateContactPhotoRequest {
     pub sources: Vec<ReadSourceType>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2128,7 +2128,7 @@ pub struct UpdateContactPhotoResponse {
     pub person: Option<Person>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2232,7 +2232,7 @@ pub struct Url {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 
@@ -2254,7 +2254,7 @@ pub struct UserDefined {
     pub value: Option<String>,
     /// JSON members that this version of the crate does not know (kept, so that
     /// writing back what was read loses nothing), and which members to send although
-    /// empty or unset: see [`Extra`](#rt::wire::Extra).
+    /// empty or unset: see [`Extra`](crate::wire::Extra).
     pub extra: discovery_runtime::wire::Extra,
 }
 

@@ -9,7 +9,10 @@
 //! - other lines lose leading indentation, so nothing becomes an indented code block;
 //! - `[` and `]` are escaped unless they form a `[text](http...)` link;
 //! - `<`, `>` and `&` are escaped, so HTML is shown, not interpreted;
-//! - bare `http(s)://` URLs are wrapped in `<...>` so rustdoc links them.
+//! - bare `http(s)://` URLs are wrapped in `<...>` so rustdoc links them;
+//! - bidirectional control characters are written as `\u{202E}` text, since rustc denies
+//!   them in comments (`text_direction_codepoint_in_comment`): they can make code read
+//!   differently from how it compiles.
 
 /// Renders `text` as doc lines (without the `///`). Empty when there is nothing to say.
 pub fn render(text: &str) -> Vec<String> {
@@ -25,7 +28,7 @@ pub fn render(text: &str) -> Vec<String> {
             continue;
         }
         if in_fence {
-            lines.push(raw_line.trim_end().to_owned());
+            lines.push(escape_bidi(raw_line.trim_end()));
         } else {
             lines.push(escape_prose(trimmed));
         }
@@ -48,14 +51,39 @@ pub fn inline(text: &str) -> String {
     escape_prose(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// A Markdown code span showing `text` as it is, whatever backticks it holds.
+/// A Markdown code span showing `text` as it is, whatever backticks it holds: the one way
+/// a string from the document (a name, an id, a path, a scope) goes into a code span.
+/// Line breaks become spaces, so that the text cannot end the span's line and start a
+/// code block or a doctest; the fence is longer than any run of backticks inside, so that
+/// none ends the span early.
 pub fn code(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = escape_bidi(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
     // A span that starts or ends with a backtick needs a space to tell it from the fence.
     let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Whether rustc's `text_direction_codepoint_in_comment` lint denies `c` in a comment.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every bidirectional control character written as its `\u{...}` escape.
+/// Every doc line the generator writes goes through this (the renderers here call it, and
+/// the emitter's last step does too), since one such character anywhere in a doc comment
+/// is a compile error.
+pub fn escape_bidi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_bidi_control(c) {
+            out.push_str(&format!("\\u{{{:04X}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn escape_prose(line: &str) -> String {
@@ -91,7 +119,8 @@ fn escape_prose(line: &str) -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
-    out
+    // Last, so that link texts and URLs kept as they are get it too.
+    escape_bidi(&out)
 }
 
 /// Length of a `[text](http...)` link at the start of `s`, if there is one whose text
@@ -136,6 +165,17 @@ mod tests {
         assert_eq!(code("v1"), "`v1`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x``"), "``` `x`` ```");
+        assert_eq!(code("a\n```\nb`[c]`"), "```` a ``` b`[c]` ````");
+        assert_eq!(code("`a\nb`"), "`` `a b` ``");
+    }
+
+    #[test]
+    fn bidi_controls_are_written_as_escapes() {
+        assert_eq!(render("Admin \u{202E} only"), ["Admin \\u{202E} only"]);
+        assert_eq!(render("```\nx\u{2066}y\n```"), ["```text", "x\\u{2066}y", "```"]);
+        assert_eq!(inline("a\u{202A}b"), "a\\u{202A}b");
+        assert_eq!(code("b\u{2069}c"), "`b\\u{2069}c`");
+        assert_eq!(escape_bidi("\u{202D}\u{200F}"), "\\u{202D}\u{200F}");
     }
 
     #[test]

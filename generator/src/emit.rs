@@ -17,20 +17,24 @@ use crate::output::format_rust;
 use crate::runtime_contract;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
-/// Emits the tokens of one source file.
-type FileEmitter = fn(&Api) -> TokenStream;
+/// Emits the tokens of one source file, given the crate's package name.
+type FileEmitter = fn(&Api, &str) -> TokenStream;
 
 /// Emits every file of the crate.
 pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, Error> {
+    // The one package name of the crate: everything that writes it (the manifest, the
+    // README, doc examples that name the crate) takes it from here, never from the API,
+    // whose name `--name` may have replaced.
     let crate_name = options.crate_name.clone().unwrap_or_else(|| api.crate_name.clone());
     let sources: [(&str, FileEmitter); 3] =
         [("src/lib.rs", lib_rs), ("src/types.rs", types_rs), ("src/resources.rs", resources_rs)];
     // Each file is emitted and formatted on a thread of its own: formatting (syn parse and
     // prettyplease) is most of the generator's time, and the files are independent. Token
     // streams are not `Send`, so each thread builds its own.
+    let package = crate_name.as_str();
     let formatted: Vec<Result<String, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> =
-            sources.iter().map(|&(path, emit)| scope.spawn(move || format_rust(path, emit(api)))).collect();
+            sources.iter().map(|&(path, emit)| scope.spawn(move || format_rust(path, emit(api, package)))).collect();
         handles
             .into_iter()
             .zip(&sources)
@@ -78,8 +82,12 @@ fn doc_attrs(text: &str) -> TokenStream {
     doc_lines(docs::render(text))
 }
 
+/// `#[doc]` attributes, one per line: every doc line made from the document goes through
+/// here. Bidirectional control characters are escaped once more, whatever the line was
+/// made of, because one in a doc comment is a compile error.
 fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
-    let lines = lines.into_iter().map(|line| if line.is_empty() { line } else { format!(" {line}") });
+    let lines =
+        lines.into_iter().map(|line| if line.is_empty() { line } else { format!(" {}", docs::escape_bidi(&line)) });
     quote!(#(#[doc = #lines])*)
 }
 
@@ -124,7 +132,7 @@ fn crate_lint_allows() -> TokenStream {
 // ---------------------------------------------------------------------------------------
 // lib.rs
 
-fn lib_rs(api: &Api) -> TokenStream {
+fn lib_rs(api: &Api, _crate_name: &str) -> TokenStream {
     let rt = runtime();
     let allows = crate_lint_allows();
     let client = ident(&api.client_name);
@@ -152,12 +160,12 @@ fn lib_rs(api: &Api) -> TokenStream {
     });
     let client_impl = resource_impl(&api.root, quote!(self.client));
     let api_version = api.api_version.as_ref().map(|v| quote!(.with_api_version(#v)));
-    let revision_line = format!(
-        " Discovery revision {} of {} {}.",
+    let revision_doc = doc_lines([format!(
+        "Discovery revision {} of {} {}.",
         docs::code(&api.revision),
         docs::code(&api.name),
         docs::inline(&api.version)
-    );
+    )]);
     quote! {
         #![doc = include_str!("../README.md")]
         #allows
@@ -174,7 +182,7 @@ fn lib_rs(api: &Api) -> TokenStream {
         /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
         pub use #rt::workflows;
 
-        #[doc = #revision_line]
+        #revision_doc
         pub static API: #rt::ApiInfo =
             #rt::ApiInfo::new(#name, #version, #root_url, #service_path)
                 .with_user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
@@ -244,10 +252,10 @@ fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
     let children = resource.children.iter().map(|child| {
         let accessor = ident(&child.accessor);
         let handle = ident(&child.struct_name);
-        let doc = format!(" The `{}` resource.", child.path);
+        let doc = doc_lines([format!("The {} resource.", docs::code(&child.path))]);
         let deprecated = child.deprecated.then(|| quote!(#[deprecated]));
         quote! {
-            #[doc = #doc]
+            #doc
             #deprecated
             pub fn #accessor(&self) -> #prefix #handle {
                 #prefix #handle { client: #client.clone() }
@@ -320,7 +328,8 @@ fn method_doc(method: &Method) -> TokenStream {
     if !lines.is_empty() {
         lines.push(String::new());
     }
-    lines.push(format!("`{} {}` (`{}`)", method.http_method.as_str(), method.path, method.id));
+    let request = format!("{} {}", method.http_method.as_str(), method.path);
+    lines.push(format!("{} ({})", docs::code(&request), docs::code(&method.id)));
     let mut arguments = method.arguments().peekable();
     if arguments.peek().is_some() {
         lines.push(String::new());
@@ -341,7 +350,7 @@ fn method_doc(method: &Method) -> TokenStream {
     if !method.scopes.is_empty() {
         lines.push(String::new());
         lines.push("Scopes, any of:".to_owned());
-        lines.extend(method.scopes.iter().map(|scope| format!("- `{scope}`")));
+        lines.extend(method.scopes.iter().map(|scope| format!("- {}", docs::code(scope))));
     }
     doc_lines(lines)
 }
@@ -388,7 +397,7 @@ fn param_input(param: &Param) -> (TokenStream, impl Fn(TokenStream) -> TokenStre
 // ---------------------------------------------------------------------------------------
 // types.rs
 
-fn types_rs(api: &Api) -> TokenStream {
+fn types_rs(api: &Api, _crate_name: &str) -> TokenStream {
     let items = api.types.iter().map(|def| match def {
         TypeDef::Struct(s) => struct_item(s),
         TypeDef::Enum(e) => enum_item(e),
@@ -434,7 +443,7 @@ fn struct_item(s: &Struct) -> TokenStream {
             #(#fields)*
             /// JSON members that this version of the crate does not know (kept, so that
             /// writing back what was read loses nothing), and which members to send although
-            /// empty or unset: see [`Extra`](#rt::wire::Extra).
+            /// empty or unset: see [`Extra`](crate::wire::Extra).
             pub #unknown: #rt::wire::Extra,
         }
 
@@ -472,7 +481,14 @@ fn enum_item(e: &Enum) -> TokenStream {
     let rt = runtime();
     let string_enum = ident(runtime_contract::STRING_ENUM);
     let name = ident(&e.name);
-    let doc = doc_attrs(&e.doc);
+    let mut doc = docs::render(&e.doc);
+    if let Some(origin) = &e.origin {
+        if !doc.is_empty() {
+            doc.push(String::new());
+        }
+        doc.push(format!("Values of {} in the Discovery document.", docs::code(origin)));
+    }
+    let doc = doc_lines(doc);
     let unknown = ident(&e.unknown_variant);
     let variants = e.variants.iter().map(|v| {
         let (doc, variant) = (doc_attrs(&v.doc), ident(&v.name));
@@ -512,8 +528,8 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
     ]);
     let variants = mask.fields.iter().map(|(variant, wire)| {
         let variant = ident(variant);
-        let doc = format!(" `{wire}`");
-        quote!(#[doc = #doc] #variant,)
+        let doc = doc_lines([docs::code(wire)]);
+        quote!(#doc #variant,)
     });
     let spellings = mask.fields.iter().map(|(variant, wire)| {
         let variant = ident(variant);
@@ -534,10 +550,11 @@ fn mask_fields_item(mask: &MaskFields) -> TokenStream {
 // ---------------------------------------------------------------------------------------
 // resources.rs
 
-fn resources_rs(api: &Api) -> TokenStream {
+fn resources_rs(api: &Api, crate_name: &str) -> TokenStream {
     let mut items = Vec::new();
     let mut pages = BTreeSet::new();
-    let krate = api.crate_name.replace('-', "_");
+    // The crate's path in examples: Cargo's library name for the package.
+    let krate = crate_name.replace('-', "_");
     collect_resource_items(&api.root, &krate, &mut items, &mut pages);
     let options = prose_list(runtime_contract::BUILDER_OPTIONS.iter().copied(), "and");
     let senders = runtime_contract::BUILDER_SENDERS.iter().copied().chain([
@@ -582,12 +599,13 @@ fn collect_resource_items(
     let rt = runtime();
     if !resource.path.is_empty() {
         let handle = ident(&resource.struct_name);
-        let doc = format!(
-            " The `{}` resource of the API: reach it through its parent's `{}()`.",
-            resource.path, resource.accessor
-        );
+        let doc = doc_lines([format!(
+            "The {} resource of the API: reach it through its parent's `{}()`.",
+            docs::code(&resource.path),
+            resource.accessor
+        )]);
         items.push(quote! {
-            #[doc = #doc]
+            #doc
             #[derive(Clone, Debug)]
             pub struct #handle {
                 pub(crate) client: #rt::Client,
@@ -616,10 +634,11 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
     let (by_page, by_item) = (ident(ir::BY_PAGE), ident(ir::BY_ITEM));
     let (upload, download, download_to) = (ident(ir::UPLOAD), ident(ir::DOWNLOAD), ident(ir::DOWNLOAD_TO));
     let builder = ident(&method.builder);
-    let doc = format!(
-        " Request builder for `{}`: made by its resource's `{}()`, sent by `send()`.",
-        method.id, method.accessor
-    );
+    let doc = doc_lines([format!(
+        "Request builder for {}: made by its resource's `{}()`, sent by `send()`.",
+        docs::code(&method.id),
+        method.accessor
+    )]);
     let info = method_info(method);
     let setters = method.optional_query.iter().map(setter);
     let response = method.response.as_ref().map(|ty| rust_type(ty, true));
@@ -682,7 +701,7 @@ fn builder_item(method: &Method, krate: &str) -> TokenStream {
         }
     });
     quote! {
-        #[doc = #doc]
+        #doc
         #[derive(Clone)]
         #[must_use = "a request does nothing until it is sent"]
         pub struct #builder {
@@ -888,6 +907,21 @@ fn toml_string(text: &str) -> String {
     out
 }
 
+/// `text` for a TOML comment, where no control character but a tab may appear (cargo
+/// refuses the manifest otherwise): line breaks and tabs become spaces, the others are
+/// written as their escapes, `\u{1}`.
+fn toml_comment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The manifest of a standalone crate: publishable as it is (version requirement on the
 /// runtime, license, readme, docs.rs, an include list of what users need), with the
 /// runtime's features passed through.
@@ -956,9 +990,9 @@ fn cargo_toml(api: &Api, crate_name: &str, options: &CrateOptions) -> String {
          \n\
          [package.metadata.docs.rs]\n\
          all-features = true\n",
-        api_name = api.name.replace(['\n', '\r'], " "),
-        api_version = api.version.replace(['\n', '\r'], " "),
-        revision = api.revision.replace(['\n', '\r'], " "),
+        api_name = toml_comment(&api.name),
+        api_version = toml_comment(&api.version),
+        revision = toml_comment(&api.revision),
         name = toml_string(crate_name),
         version = toml_string(&version),
         rust_version = toml_string(crate::RUST_VERSION),
@@ -1022,6 +1056,7 @@ mod tests {
     #[test]
     fn toml_strings_are_escaped() {
         assert_eq!(toml_string("a \"b\" \\ c\nd"), "\"a \\\"b\\\" \\\\ c d\"");
+        assert_eq!(toml_comment("ctl\u{1}x v1\u{7f}\r\n\u{85}"), "ctl\\u{1}x v1\\u{7f}  \\u{85}");
     }
 
     #[test]

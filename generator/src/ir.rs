@@ -159,6 +159,9 @@ impl Field {
 pub struct Enum {
     pub name: String,
     pub doc: String,
+    /// For an inline enum, the JSON path of the schema its values come from, which its
+    /// doc names (the emitter quotes it, since the path holds the document's own names).
+    pub origin: Option<String>,
     pub variants: Vec<Variant>,
     /// The variant that carries values this version does not know.
     pub unknown_variant: String,
@@ -486,6 +489,9 @@ fn builder_method_names() -> impl Iterator<Item = &'static str> {
 
 /// Resolves a parsed document.
 pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
+    if let Some(version) = &document.api_version {
+        check_api_version(version).map_err(|message| error("apiVersion".to_owned(), message))?;
+    }
     let mut resolver = Resolver::new(document);
     resolver.resolve_schemas()?;
     let client_name = naming::type_ident(&format!("{}Client", naming::camel(&document.name, "Api", "Api")));
@@ -871,8 +877,7 @@ impl<'a> Resolver<'a> {
         let mut def = build_enum(&name, schema);
         // An inline enum's description is its field's; say where the values come from, so
         // a type shared by several fields and parameters still explains itself.
-        let origin = format!("Values of `{}` in the Discovery document.", context.path);
-        def.doc = if def.doc.is_empty() { origin } else { format!("{}\n\n{origin}", def.doc) };
+        def.origin = Some(context.path.to_owned());
         self.push_type(TypeDef::Enum(def));
         self.enums_by_values.insert(schema.enum_values.clone(), name.clone());
         name
@@ -956,22 +961,21 @@ impl<'a> Resolver<'a> {
             other => return Err(error(format!("{path}.httpMethod"), format!("unsupported HTTP method `{other}`"))),
         };
 
-        let template_vars =
-            template_variables(&method.path).map_err(|message| error(format!("{path}.path"), message))?;
-        for var in &template_vars {
-            let declared = method.parameters.get(var).is_some_and(|p| p.location.as_deref() == Some("path"));
-            if !declared {
-                return Err(error(
-                    format!("{path}.path"),
-                    format!("the path template names `{var}`, which is not a path parameter of the method"),
-                ));
-            }
+        check_template(&method.path, method, &format!("{path}.path"))?;
+        if let Some(version) = &method.api_version {
+            check_api_version(version).map_err(|message| error(format!("{path}.apiVersion"), message))?;
         }
 
         // Argument order: path parameters as `parameterOrder` gives them, then the body,
-        // then the query parameters the service requires.
-        let mut ordered: Vec<&String> =
-            method.parameter_order.iter().filter(|n| method.parameters.contains_key(*n)).collect();
+        // then the query parameters the service requires. `parameterOrder` is an order, so
+        // a name it lists twice keeps its first place; taking it twice would make two
+        // arguments for one parameter, the second silently overwriting the first.
+        let mut ordered: Vec<&String> = Vec::new();
+        for name in &method.parameter_order {
+            if method.parameters.contains_key(name) && !ordered.contains(&name) {
+                ordered.push(name);
+            }
+        }
         ordered.extend(method.parameters.keys().filter(|name| !method.parameter_order.contains(name)));
 
         let mut arg_names = Namespace::new();
@@ -1066,6 +1070,15 @@ impl<'a> Resolver<'a> {
             None => None,
         };
         let paging = self.paging(&optional_query, response.as_ref());
+        if let (true, Some(upload)) = (method.supports_media_upload, &method.media_upload) {
+            // Upload paths are expanded with the method's path parameters, as its path is.
+            let protocols = [("simple", &upload.protocols.simple), ("resumable", &upload.protocols.resumable)];
+            for (protocol, endpoint) in protocols {
+                if let Some(endpoint) = endpoint {
+                    check_template(&endpoint.path, method, &format!("{path}.mediaUpload.protocols.{protocol}.path"))?;
+                }
+            }
+        }
         let media_upload = if method.supports_media_upload {
             method.media_upload.as_ref().map(|upload| MediaUpload {
                 simple_path: upload.protocols.simple.as_ref().map(|p| p.path.clone()),
@@ -1215,7 +1228,13 @@ fn build_enum(name: &str, schema: &JsonSchema) -> Enum {
         })
         .collect();
     let unknown_variant = names.claim_with(UNKNOWN_VARIANTS[0], &[UNKNOWN_VARIANTS[1].to_owned()], "");
-    Enum { name: name.to_owned(), doc: schema.description.clone().unwrap_or_default(), variants, unknown_variant }
+    Enum {
+        name: name.to_owned(),
+        doc: schema.description.clone().unwrap_or_default(),
+        origin: None,
+        variants,
+        unknown_variant,
+    }
 }
 
 /// Variant names for values already in `UpperCamelCase`, dropping the prefix they share
@@ -1384,13 +1403,59 @@ fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
     Ok(())
 }
 
-/// The variables of an RFC 6570 path template (`{+name}`, `{name}`).
+/// Checks that the runtime can expand `template` (at `json_path`) with `method`'s path
+/// parameters: a template the runtime cannot expand would make every call fail.
+fn check_template(template: &str, method: &RestMethod, json_path: &str) -> Result<(), ResolveError> {
+    let vars = template_variables(template).map_err(|message| error(json_path.to_owned(), message))?;
+    for var in &vars {
+        let declared = method.parameters.get(var).is_some_and(|p| p.location.as_deref() == Some("path"));
+        if !declared {
+            return Err(error(
+                json_path.to_owned(),
+                format!("the path template names `{var}`, which is not a path parameter of the method"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an `apiVersion`, which the runtime sends as the `x-goog-api-version` header and
+/// takes as a static header value (`runtime_contract::is_static_header_text`): a method's
+/// value breaking the rule would not compile, and the document's would fail every client
+/// build. Tabs, which the header allows, are refused too: a version has none.
+fn check_api_version(version: &str) -> Result<(), String> {
+    let refused = |c: &char| *c == '\t' || !runtime_contract::is_static_header_text(c.encode_utf8(&mut [0; 4]));
+    match version.chars().find(refused) {
+        Some(c) => Err(format!(
+            "`{}` is not a valid HTTP header value (it has {c:?}): the API version is sent as the \
+             `x-goog-api-version` header, which takes visible ASCII characters and spaces only",
+            version.escape_debug()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The RFC 6570 operators that the runtime's path expansion refuses.
+fn is_unsupported_operator(c: char) -> bool {
+    runtime_contract::UNSUPPORTED_TEMPLATE_OPERATORS.contains(&c)
+}
+
+/// The variables of a path template, in order. Only the forms the runtime expands
+/// (`{name}`, `{+name}` and the explode modifier `{name*}`) are accepted: the runtime
+/// answers the other RFC 6570 operators with an error on every call.
 fn template_variables(template: &str) -> Result<Vec<String>, String> {
     let mut vars = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}').ok_or_else(|| format!("unclosed `{{` in path template `{template}`"))?;
-        let var = rest[open + 1..open + close].trim_start_matches(['+', '#', '/', '.', ';', '?', '&']);
+        let expression = &rest[open + 1..open + close];
+        if let Some(operator) = expression.chars().next().filter(|c| is_unsupported_operator(*c)) {
+            return Err(format!(
+                "the path template `{template}` uses the operator `{operator}` in `{{{expression}}}`, which the \
+                 runtime cannot expand (only `{{name}}` and `{{+name}}` are supported)"
+            ));
+        }
+        let var = expression.strip_prefix('+').unwrap_or(expression);
         if var.is_empty() {
             return Err(format!("empty variable in path template `{template}`"));
         }

@@ -122,6 +122,25 @@ rejected! {
     template_is_unclosed: method(r#""path":"v1/{name","parameters":{"name":{"type":"string","location":"path"}}"#)
         => "resources.r.methods.get.path";
     template_variable_is_empty: method(r#""path":"v1/{+}""#) => "resources.r.methods.get.path";
+    /// The runtime expands `{name}` and `{+name}` only; every call would fail with `{/name}`
+    /// (the other operators are in `unsupported_template_operators_are_rejected`).
+    template_uses_an_unsupported_operator: method(r#""path":"v1{/name}","parameters":{"name":{"type":"string","location":"path"}}"#)
+        => "resources.r.methods.get.path";
+    /// Upload paths are expanded with the method's path parameters, as its path is.
+    upload_path_names_a_missing_parameter: method(r#""path":"v1/x","supportsMediaUpload":true,
+        "mediaUpload":{"protocols":{"simple":{"multipart":true,"path":"/upload/v1/{nothere}"}}}"#)
+        => "resources.r.methods.get.mediaUpload.protocols.simple.path";
+    upload_path_uses_an_unsupported_operator: method(r#""path":"v1/{name}","parameters":{"name":{"type":"string","location":"path"}},
+        "supportsMediaUpload":true,"mediaUpload":{"protocols":{"resumable":{"multipart":true,"path":"/resumable/upload/v1/{?name}"}}}"#)
+        => "resources.r.methods.get.mediaUpload.protocols.resumable.path";
+
+    /// `apiVersion` is sent as the `x-goog-api-version` header; a method's value that is not
+    /// a header value would make the runtime panic when the method is sent.
+    method_api_version_is_not_a_header_value: method(r#""path":"v1/x","apiVersion":"2024-01-01 \u00e9""#)
+        => "resources.r.methods.get.apiVersion";
+    /// The document's is held to the same rule, wherever it would fail.
+    api_version_is_not_a_header_value: doc(r#""apiVersion":"versi\u00f3n""#) => "apiVersion";
+    api_version_has_a_control_character: doc(r#""apiVersion":"v1\u007f""#) => "apiVersion";
 
     /// JSON allows duplicate keys, and serde would keep the last `get`: the document is
     /// ambiguous, so it is rejected.
@@ -140,6 +159,23 @@ rejected! {
     /// 200 levels of inline objects are 400 levels of JSON, past serde_json's recursion
     /// limit (128), which keeps the parser off the end of the stack.
     nested_inline_objects_200_levels: nested_objects(200) => nested_path(62) + ".properties";
+}
+
+#[test]
+fn unsupported_template_operators_are_rejected() {
+    for operator in ['#', '/', '.', ';', '?', '&', '=', ',', '!', '@', '|'] {
+        let input = method(&format!(
+            r#""path":"v1/{{{operator}name}}","parameters":{{"name":{{"type":"string","location":"path"}}}}"#
+        ));
+        let err = generate(&input, &CrateOptions::default()).expect_err("the template must be rejected");
+        assert_eq!(path_of(&err), "resources.r.methods.get.path", "{operator}: {err}");
+    }
+    // What the runtime expands is still accepted.
+    for path in ["v1/{name}", "v1/{+name}", "v1/{name*}"] {
+        generated(&method(&format!(
+            r#""path":"{path}","parameters":{{"name":{{"type":"string","location":"path","required":true}}}}"#
+        )));
+    }
 }
 
 /// `schemas.Deep` and then `levels` times `.properties.p`.
@@ -215,6 +251,102 @@ fn control_characters_in_names_and_descriptions_generate() {
     for file in &krate.files {
         assert!(!file.contents.contains('\r') || file.path.ends_with("README.md"), "{}", file.path.display());
     }
+}
+
+/// Doc comment lines (`///` and `//!`) of every Rust file, and the README, which is the
+/// crate's documentation.
+fn doc_lines(krate: &GeneratedCrate) -> Vec<String> {
+    let mut lines = Vec::new();
+    for file in &krate.files {
+        if file.path.ends_with("README.md") {
+            lines.extend(file.contents.lines().map(str::to_owned));
+        } else if file.path.extension().is_some_and(|ext| ext == "rs") {
+            lines.extend(
+                file.contents
+                    .lines()
+                    .map(str::trim_start)
+                    .filter(|line| line.starts_with("///") || line.starts_with("//!"))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    lines
+}
+
+#[test]
+fn bidi_controls_are_escaped_in_docs() {
+    // rustc denies U+202A-U+202E and U+2066-U+2069 in comments
+    // (`text_direction_codepoint_in_comment`), doc comments included.
+    let krate = generated(
+        r#"{"name":"b\u2067","version":"v1","title":"T\u2066","revision":"1\u2069","description":"D\u202a",
+            "schemas":{"A":{"type":"object","description":"Admin \u202e only [x](https://e.com/\u202b)",
+                "properties":{"b\u202ec":{"type":"string","enum":["x\u2066y","Z"],"enumDescriptions":["\u202c",""]}}}},
+            "auth":{"oauth2":{"scopes":{"https://x/\u202d":{"description":"s\u2068"}}}},
+            "resources":{"r\u202e":{"methods":{"m\u202e":{"id":"t.m\u202e","path":"v1/\u202e","httpMethod":"GET",
+                "description":"```\n\u202e\n```","scopes":["https://x/\u202d"],
+                "parameters":{"q\u202e":{"type":"string","location":"query","description":"p\u202e"}}}}}}}"#,
+    );
+    let is_bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    for line in doc_lines(&krate) {
+        assert!(!line.contains(is_bidi), "{}", line.escape_debug());
+    }
+    let types = file(&krate, "src/types.rs");
+    assert!(types.contains("/// Admin \\u{202E} only"), "{types}");
+    assert!(types.contains("/// Values of `schemas.A.properties.b\\u{202E}c` in the Discovery document."), "{types}");
+}
+
+#[test]
+fn document_strings_in_code_spans_stay_in_their_span() {
+    // A backtick ends a code span early, a line break starts a new doc line, and a fence
+    // starts a code block that rustdoc compiles as a doctest; names, ids, paths and scopes
+    // are quoted in docs, and each stays in one code span with a long enough fence.
+    let krate = generated(
+        r#"{"name":"d","version":"v1","resources":{"r`[Res]`\n```\nnot rust {{{\n```\n":{"methods":{
+            "m":{"id":"d.m`[Id]`","path":"v1/`x`\n```","httpMethod":"GET","scopes":["https://x/auth/a`[Scope]`"]}}}}}"#,
+    );
+    let lines = doc_lines(&krate);
+    for line in &lines {
+        let text = line.trim_start_matches(['/', '!']).trim_start();
+        // A line of backticks is a fence unless its info string has a backtick (CommonMark).
+        let fence = text.starts_with("```") && !text.trim_start_matches('`').contains('`');
+        assert!(!fence && !text.starts_with("not rust"), "{line}");
+    }
+    let resources = file(&krate, "src/resources.rs");
+    for expected in [
+        "/// The ```` r`[Res]` ``` not rust {{{ ``` ```` resource of the API",
+        "/// ```` GET v1/`x` ``` ```` (`` d.m`[Id]` ``)",
+        "/// - `` https://x/auth/a`[Scope]` ``",
+        "/// Request builder for `` d.m`[Id]` ``:",
+    ] {
+        assert!(resources.contains(expected), "{expected}\n{resources}");
+    }
+    assert!(file(&krate, "src/lib.rs").contains("/// The ```` r`[Res]` ``` not rust {{{ ``` ```` resource."));
+}
+
+#[test]
+fn control_characters_stay_out_of_the_manifest() {
+    // Cargo refuses a manifest with a control character in a comment or a string.
+    let krate = generated(
+        r#"{"name":"ctl\u0001x","version":"v1\u007f","revision":"r\u0008","title":"t\u001b","documentationLink":"https://e.com/\u0002"}"#,
+    );
+    let manifest = file(&krate, "Cargo.toml");
+    assert!(!manifest.contains(|c: char| c.is_control() && c != '\n'), "{}", manifest.escape_debug());
+    assert!(manifest.starts_with(
+        "# @generated by discovery-codegen from the ctl\\u{1}x v1\\u{7f} Discovery document, revision r\\u{8}.\n"
+    ));
+}
+
+#[test]
+fn a_name_listed_twice_in_parameter_order_keeps_its_first_place() {
+    let krate =
+        generated(&doc(r#""resources":{"r":{"methods":{"dup":{"id":"t.r.dup","path":"v1/{name}","httpMethod":"GET",
+        "parameterOrder":["name","q","name","q"],
+        "parameters":{"q":{"type":"string","location":"query","required":true},
+            "name":{"type":"string","location":"path","required":true}}}}}}"#));
+    let resources = file(&krate, "src/resources.rs");
+    let constructor = resources.split("pub fn dup(").nth(1).and_then(|rest| rest.split(')').next()).expect("dup");
+    let arguments: Vec<&str> = constructor.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+    assert_eq!(arguments, ["&self", "name: impl Into<String>", "q: impl Into<String>"], "{resources}");
 }
 
 #[test]

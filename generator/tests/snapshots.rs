@@ -111,6 +111,31 @@ fn defined_name(item: &str) -> Option<String> {
     })
 }
 
+/// The doc examples of media methods name the crate by the package name it was given,
+/// which need not be the one the document's name suggests (`google-methods-v1`).
+#[test]
+fn examples_name_the_crate_chosen() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/methods.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let options = CrateOptions { crate_name: Some("hm-methods".to_owned()), ..CrateOptions::default() };
+    let krate = generate(&text, &options).unwrap();
+    let resources = file(&krate, "src/resources.rs");
+    assert!(resources.contains("# async fn example(call: hm_methods::resources::"), "{resources}");
+    assert!(resources.contains("use hm_methods::{Media, Upload};"), "{resources}");
+    assert!(!resources.contains("google_methods"), "{resources}");
+    assert!(file(&krate, "Cargo.toml").contains("name = \"hm-methods\""));
+}
+
+/// Every struct's unknown-members field links to the runtime's `Extra` through the
+/// crate's own re-export, a path rustdoc resolves from the generated crate.
+#[test]
+fn unknown_members_link_to_extra() {
+    let krate = generate_fixture("scalars");
+    let types = file(&krate, "src/types.rs");
+    assert!(types.contains("see [`Extra`](crate::wire::Extra)."), "{types}");
+    assert!(!types.contains("#rt"), "{types}");
+}
+
 /// The manifest of a standalone crate: publishable, the runtime by version.
 #[test]
 fn title_markup_manifest() {

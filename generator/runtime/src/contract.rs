@@ -87,3 +87,25 @@ pub const fn is_segments_pattern(pattern: &str) -> bool {
         i += 1;
     }
 }
+
+/// The operators of RFC 6570 expressions (`{/name}`, `{?name}`...) that this crate does not
+/// expand: all but `+` (reserved expansion). The generator refuses a document whose path
+/// templates use one, since every call of the method would fail.
+pub const UNSUPPORTED_TEMPLATE_OPERATORS: &[char] = &['#', '/', '.', ';', '?', '&', '=', ',', '!', '@', '|'];
+
+/// Whether `text` can be an `x-goog-api-version` header value as this crate sends a
+/// document's `apiVersion`: `HeaderValue::from_static`, which takes visible ASCII, spaces
+/// and tabs. A `const fn`, so that a generated constant breaking the rule does not compile;
+/// the generator holds documents to it.
+pub const fn is_static_header_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b == b'\t' || (b >= 0x20 && b < 0x7f)) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

@@ -63,7 +63,7 @@ pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static s
 fn expand_expression(expr: &str, values: &[(&'static str, String)], out: &mut String) -> Result<()> {
     let (reserved, vars) = match expr.as_bytes().first() {
         Some(b'+') => (true, &expr[1..]),
-        Some(b'#' | b'/' | b'.' | b';' | b'?' | b'&' | b'=' | b',' | b'!' | b'@' | b'|') => {
+        Some(&c) if crate::contract::UNSUPPORTED_TEMPLATE_OPERATORS.contains(&char::from(c)) => {
             return Err(Error::InvalidRequest(format!("unsupported path template expression {{{expr}}}")));
         }
         _ => (false, expr),
