@@ -580,7 +580,7 @@ impl Call {
             Some(first_contact) => first_contact.enter().await,
             None => None,
         };
-        let resp = shared.http.execute(outgoing).await;
+        let resp = crate::transport::answering(request.answers, shared.http.execute(outgoing)).await;
         if let (Ok(_), Some(first_contact)) = (&resp, first_contact) {
             first_contact.made();
         }

@@ -506,6 +506,10 @@ impl Call {
     }
 }
 
+/// What a resumable upload session must store of a chunk (or all of a smaller chunk) for an
+/// answer to count as progress. Google's sessions keep whole multiples of 256 KiB.
+const MIN_UPLOAD_PROGRESS: u64 = 64 << 10;
+
 /// Where a resumable upload stands after a request to its session.
 enum Stored {
     /// The upload is complete: the answer is the method's response.
@@ -632,22 +636,36 @@ impl Session<'_> {
                     }
                 })
                 .await?;
+            let sent_to = offset + chunk.len() as u64;
             match stored {
+                // Only the chunk that ends the media can complete the upload: a success
+                // answer to an earlier one (or to the question that follows a failed one)
+                // would leave the rest of the media unsent behind an `Ok`.
+                Stored::Complete(_) if last.is_none() => {
+                    return Err(Error::Protocol(format!(
+                        "the upload session answered as complete when {sent_to} bytes had been sent, before the end                          of the media"
+                    )));
+                }
                 Stored::Complete(raw) => {
                     self.report(total.unwrap_or(offset), total);
                     return Ok(raw);
                 }
                 Stored::Partial(at) => {
-                    let sent_to = offset + chunk.len() as u64;
                     if at > sent_to || total.is_some_and(|t| at > t) {
                         return Err(Error::Protocol(format!(
                             "the upload session claims {at} bytes where {sent_to} were sent"
                         )));
                     }
-                    if at > offset {
+                    // Progress is what the session stored of the chunk. A server that keeps a
+                    // few bytes of each chunk would have the whole media sent again and again
+                    // (a terabyte for a few megabytes), so that counts as no progress.
+                    let enough = (chunk.len() as u64).min(MIN_UPLOAD_PROGRESS);
+                    if at >= offset + enough {
                         stalls = 0;
                     } else {
-                        setbacks -= 1;
+                        if at <= offset {
+                            setbacks -= 1;
+                        }
                         stalls += 1;
                         if stalls >= policy.get_max_attempts() {
                             return Err(Error::Upload(format!(
@@ -787,8 +805,14 @@ fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
         .headers
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
+        .filter(|location| !location.trim().is_empty())
         .ok_or_else(|| Error::Upload("the server returned no resumable session URI (Location header)".into()))?;
-    request_url.join(location).map_err(|_| Error::Upload("the resumable session URI is not a valid URL".into()))
+    let url =
+        request_url.join(location).map_err(|_| Error::Upload("the resumable session URI is not a valid URL".into()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Upload("the resumable session URI is not an http or https URL".into()));
+    }
+    Ok(url)
 }
 
 /// The offset to continue from, per the `Range: bytes=0-N` header of a 308 answer (no header

@@ -104,6 +104,31 @@ thread_local! {
     static SENT_METHOD: std::cell::Cell<SentMethod> = const { std::cell::Cell::new(SentMethod::Unknown) };
 }
 
+/// Which statuses answer a request ([`Prepared::answers`](crate::call::Prepared)).
+type Answers = fn(u16) -> bool;
+
+thread_local! {
+    /// The statuses that answer the request being sent, set by [`answering`]: a redirect
+    /// status among them is the answer, not a redirect (the `308 Resume Incomplete` of a
+    /// resumable upload, which a server may send with a `Location`).
+    static ANSWERS: std::cell::Cell<Option<Answers>> = const { std::cell::Cell::new(None) };
+}
+
+/// `sending` (a transport's response future), polled with `answers` in [`ANSWERS`] for the
+/// redirect policy, which reqwest calls from within that poll.
+pub(crate) fn answering<F: std::future::Future + Unpin>(
+    answers: Answers,
+    sending: F,
+) -> impl std::future::Future<Output = F::Output> {
+    let mut sending = sending;
+    std::future::poll_fn(move |cx| {
+        let outer = ANSWERS.replace(Some(answers));
+        let polled = std::pin::Pin::new(&mut sending).poll(cx);
+        ANSWERS.set(outer);
+        polled
+    })
+}
+
 /// reqwest's response future, polled with its request's method in [`SENT_METHOD`].
 struct WithSentMethod<F> {
     method: SentMethod,
@@ -696,10 +721,14 @@ pub(crate) const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Follows at most ten redirects, never from `https` to `http` (the request, credentials
 /// included, would travel in clear text), never to a scheme other than `http` and
-/// `https`, and never one that would turn a write into a GET ([`SentMethod::refuses`]). reqwest itself drops `Authorization`, cookies and proxy credentials when the
+/// `https`, and never one that would turn a write into a GET ([`SentMethod::refuses`]); a
+/// status the request takes as its answer ([`answering`]) is not followed at all. reqwest itself drops `Authorization`, cookies and proxy credentials when the
 /// scheme, host or port changes, and `Referer` is off.
 fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
+        if ANSWERS.get().is_some_and(|answers| answers(attempt.status().as_u16())) {
+            return attempt.stop();
+        }
         let next = attempt.url();
         let refuse = if attempt.previous().len() > MAX_REDIRECTS {
             Some("too many redirects")

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use discovery_runtime::auth::StaticToken;
-use discovery_runtime::for_generated_code::{Call, HttpMethod, MethodInfo, PathParam};
-use discovery_runtime::{ApiInfo, Client, Error, RetryPolicy};
+use discovery_runtime::for_generated_code::{Call, HttpMethod, MediaUploadInfo, MethodInfo, PathParam};
+use discovery_runtime::{ApiInfo, Client, Error, Media, RetryPolicy, Upload, CHUNK_GRANULARITY};
 use serde_json::Value;
 
 use server::{full, head, Reply, Server};
@@ -28,6 +28,11 @@ static GET: MethodInfo = MethodInfo::new("faults.items.get", HttpMethod::Get, "v
 
 static CREATE: MethodInfo = MethodInfo::new("faults.items.create", HttpMethod::Post, "v1/items")
     .with_scopes(&["https://www.googleapis.com/auth/faults"]);
+
+static UPLOAD: MediaUploadInfo = MediaUploadInfo::new().with_resumable_path("/upload/v1/items");
+
+static INSERT: MethodInfo =
+    MethodInfo::new("faults.items.insert", HttpMethod::Post, "v1/items").with_media_upload(&UPLOAD);
 
 /// Up to `attempts` attempts, with backoffs of at most 5 ms.
 fn fast(attempts: u32) -> RetryPolicy {
@@ -426,6 +431,109 @@ async fn redirect_loops_and_broken_locations_are_transport_errors() {
     // A Location that is not a URL ends the redirect chain: the 302 itself is the answer.
     let err = get(&client).send::<Value>().await.unwrap_err();
     assert_eq!(err.http_status(), Some(302), "{err:?}");
+}
+
+/// A resumable upload of `len` bytes in chunks of 256 KiB, against `server`.
+async fn upload(server: &Server, len: usize) -> Result<Value, Error> {
+    let client = Client::builder(&API)
+        .root_url(server.url())
+        .token_provider(StaticToken::new("ya29.faults-token"))
+        .retry_policy(fast(3))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut call = Call::new(&client, &INSERT);
+    call.json_body(&serde_json::json!({}));
+    let media = Media::new("application/octet-stream", vec![7u8; len]);
+    bounded(call.upload::<Value>(media, Upload::resumable().chunk_size(CHUNK_GRANULARITY))).await
+}
+
+/// Answers a session's initiation with `Location: /session`, and every other request with
+/// `chunk(n, request)`.
+fn session(chunk: fn(usize, &server::Request) -> Vec<u8>) -> impl Fn(usize, &server::Request) -> Reply {
+    move |n, request| {
+        if request.request_line().starts_with("POST ") {
+            Reply::Close(head("200 OK", &[("location", "/session"), ("content-length", "0")]))
+        } else {
+            Reply::Close(chunk(n, request))
+        }
+    }
+}
+
+/// The first byte after the range of a chunk request (`Content-Range: bytes A-B/T`).
+fn chunk_end(request: &server::Request) -> u64 {
+    let range = request.header("content-range").unwrap_or("");
+    let span = range.trim_start_matches("bytes ").split('/').next().unwrap_or("");
+    span.split_once('-').and_then(|(_, end)| end.parse::<u64>().ok()).map_or(0, |end| end + 1)
+}
+
+#[tokio::test]
+async fn an_upload_answered_as_complete_before_its_last_chunk_is_an_error() {
+    // 700,000 bytes are three chunks; the server says "done" after the first.
+    let server = server::start(session(|_, _| full("200 OK", "application/json", br#"{"name":"o"}"#))).await;
+    let err = upload(&server, 700_000).await.unwrap_err();
+    assert!(matches!(&err, Error::Protocol(m) if m.contains("complete")), "{err:?}");
+    assert_eq!(server.count(), 2, "the initiation and the first chunk");
+}
+
+#[tokio::test]
+async fn an_upload_session_that_keeps_a_few_bytes_of_each_chunk_is_given_up() {
+    // Every chunk is answered 308 with one byte more stored: without a minimum, a 4 MiB
+    // upload would take millions of requests.
+    let server = server::start(session(|_, request| {
+        let stored = chunk_end(request).min(
+            1 + request.header("content-range").map_or(0, |r| {
+                r.trim_start_matches("bytes ").split('-').next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+            }),
+        );
+        let range = format!("bytes=0-{}", stored.saturating_sub(1));
+        head("308 Resume Incomplete", &[("range", &range), ("content-length", "0")])
+    }))
+    .await;
+    let err = upload(&server, 4 << 20).await.unwrap_err();
+    assert!(matches!(&err, Error::Upload(_)), "{err:?}");
+    assert!(server.count() <= 10, "gave up after the policy's attempts: {}", server.count());
+}
+
+#[tokio::test]
+async fn a_resume_incomplete_with_a_location_is_not_followed() {
+    // A 308 is the protocol's "resume incomplete", not a redirect: the chunks stay with the
+    // session, whatever `Location` the answer carries.
+    let elsewhere = server::start(|_, _| Reply::Close(full("200 OK", "application/json", b"{}"))).await;
+    let port = elsewhere.addr.port();
+    let server = server::start(move |n, request| {
+        if request.request_line().starts_with("POST ") {
+            return Reply::Close(head("200 OK", &[("location", "/session"), ("content-length", "0")]));
+        }
+        if chunk_end(request) < 300_000 {
+            let location = format!("http://localhost:{port}/steal");
+            let range = format!("bytes=0-{}", chunk_end(request) - 1);
+            Reply::Close(head(
+                "308 Resume Incomplete",
+                &[("range", &range), ("location", &location), ("content-length", "0")],
+            ))
+        } else {
+            let _ = n;
+            Reply::Close(full("200 OK", "application/json", br#"{"name":"o"}"#))
+        }
+    })
+    .await;
+    let done = upload(&server, 300_000).await.unwrap();
+    assert_eq!(done["name"], "o");
+    assert_eq!(elsewhere.count(), 0, "nothing went to the Location of a 308");
+    assert_eq!(server.count(), 3, "the initiation and two chunks");
+}
+
+#[tokio::test]
+async fn a_session_location_that_is_empty_or_not_http_is_an_upload_error() {
+    for location in ["", "javascript:alert(1)", "file:///etc/passwd"] {
+        let server =
+            server::start(move |_, _| Reply::Close(head("200 OK", &[("location", location), ("content-length", "0")])))
+                .await;
+        let err = upload(&server, 10).await.unwrap_err();
+        assert!(matches!(&err, Error::Upload(_)), "{location:?}: {err:?}");
+        assert_eq!(server.count(), 1, "{location:?}: nothing sent after the initiation");
+    }
 }
 
 #[tokio::test]
