@@ -183,7 +183,7 @@ impl Call {
             retrying.attempt_timeout = None;
             // Each attempt borrows the destination in turn; the lock is never contended, it
             // only lets the retry loop's `FnMut` lend it to one attempt's future at a time.
-            let target = tokio::sync::Mutex::new(Target { out, written: 0, media: None, etag: None });
+            let target = tokio::sync::Mutex::new(Target { out, written: 0, media: None, etag: None, total: None });
             retrying
                 .run(|number| {
                     let (this, target, span) = (&self, &target, &attempts_span);
@@ -217,7 +217,7 @@ impl Call {
         let answer = crate::retry::within(deadline.cap(idle), self.attempt(&request, number, true, span)).await?;
         *token = answer.token;
         let mut stream = ByteStream::from_exchange(answer.result?, idle, deadline);
-        let mut skip = target.start(&stream)?;
+        let mut skip = target.start(&stream, request.headers.contains_key(RANGE))?;
         loop {
             let Some(mut chunk) = stream.try_next().await? else {
                 // The answer ended as the server meant it to (a cut one is a transport
@@ -283,6 +283,9 @@ struct Target<'w> {
     media: Option<(u64, Option<u64>)>,
     /// The first answer's `ETag`: a resumed answer must carry the same.
     etag: Option<HeaderValue>,
+    /// The media's length, once an answer stated it (a `Content-Range` total, or the
+    /// `Content-Length` of a whole media sent as stored): a resumed answer must agree.
+    total: Option<u64>,
 }
 
 #[derive(PartialEq, Eq)]
@@ -310,15 +313,26 @@ impl Target<'_> {
     }
 
     /// Takes in an answer: how many of its bytes come before the one to write next.
-    fn start(&mut self, stream: &ByteStream) -> Result<u64> {
-        match self.next_byte() {
-            None => {
-                self.media = Some(first_span(stream)?);
-                self.etag = stream.headers().get(ETAG).cloned();
-                Ok(0)
+    /// `ranged` says whether the request asked for a range (the caller's `Range` at first).
+    fn start(&mut self, stream: &ByteStream, ranged: bool) -> Result<u64> {
+        let total = stated_total(stream);
+        if let (Some(known), Some(now)) = (self.total, total) {
+            if known != now {
+                return Err(Error::Protocol(format!(
+                    "the media's length changed while it was downloaded ({known} bytes, now {now})"
+                )));
             }
-            Some(next) => check_resumed(stream, next, &self.etag),
         }
+        self.total = self.total.or(total);
+        let skip = match self.next_byte() {
+            None => {
+                self.media = Some(first_span(stream, ranged)?);
+                self.etag = stream.headers().get(ETAG).cloned();
+                0
+            }
+            Some(next) => check_resumed(stream, next, &self.etag)?,
+        };
+        Ok(skip)
     }
 
     /// Writes `chunk`, cut at the last byte asked for.
@@ -344,9 +358,13 @@ impl Target<'_> {
         if skip > 0 {
             return Err(Error::Protocol("the media sent again is shorter than what was already downloaded".into()));
         }
-        match (self.next_byte(), self.end()) {
+        // Without an end asked for, a download of everything from some byte on must reach the
+        // media's end once an answer stated its length: a resumed answer shorter than asked
+        // would otherwise leave a gap behind a success.
+        let end = self.end().or_else(|| self.total?.checked_sub(1));
+        match (self.next_byte(), end) {
             (Some(next), Some(end)) if next <= end => Err(Error::Protocol(format!(
-                "the answer ended at byte {next}, before the end its Content-Range announced ({end})"
+                "the answer ended at byte {next}, before the end of what was asked for (byte {end})"
             ))),
             _ => Ok(()),
         }
@@ -354,17 +372,37 @@ impl Target<'_> {
 }
 
 /// Where the first answer's bytes are in the media, and the last byte asked for: a `206`'s
-/// `Content-Range` (`bytes START-END/TOTAL`), else the whole media from byte 0.
-fn first_span(stream: &ByteStream) -> Result<(u64, Option<u64>)> {
+/// `Content-Range` (`bytes START-END/TOTAL`), else the whole media from byte 0. A `206` to a
+/// request that asked for no range is a part of the media where all of it was asked for.
+fn first_span(stream: &ByteStream, ranged: bool) -> Result<(u64, Option<u64>)> {
     if stream.status() != 206 {
         return Ok((0, None));
     }
     let range = stream.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ranged {
+        return Err(Error::Protocol(format!(
+            "asked for the whole media, the server answered 206 with Content-Range {range:?}"
+        )));
+    }
     match parse_content_range(range) {
         (Some(start), Some(end)) if end < start => {
             Err(Error::Protocol(format!("the answer's Content-Range {range:?} ends before it starts")))
         }
         (start, end) => Ok((start.unwrap_or(0), end)),
+    }
+}
+
+/// The media's length as an answer states it: the total of a `206`'s `Content-Range`, or
+/// the `Content-Length` of a `200` sent as stored (no `Content-Encoding`; reqwest removes the
+/// header of a body it decoded, whose length then is not the media's).
+fn stated_total(stream: &ByteStream) -> Option<u64> {
+    match stream.status() {
+        206 => {
+            let range = stream.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+            range.rsplit_once('/')?.1.trim().parse().ok()
+        }
+        200 if !stream.headers().contains_key(http::header::CONTENT_ENCODING) => content_length(stream.headers()),
+        _ => None,
     }
 }
 
@@ -414,9 +452,9 @@ mod tests {
     fn download(first: &ByteStream, chunks: &[&[u8]]) -> (Result<()>, Vec<u8>, u64) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None };
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
         let result = runtime.block_on(async {
-            let skip = target.start(first)?;
+            let skip = target.start(first, true)?;
             for chunk in chunks {
                 if target.write(bytes::Bytes::copy_from_slice(chunk)).await? == Written::Last {
                     return Ok(());
@@ -457,7 +495,7 @@ mod tests {
     #[test]
     fn an_answer_ending_before_its_announced_end_is_a_protocol_error() {
         let (result, out, _) = download(&answer(206, Some("bytes 10-19/100")), &[b"0123", b"45"]);
-        assert!(matches!(&result, Err(Error::Protocol(m)) if m.contains("Content-Range")), "{result:?}");
+        assert!(matches!(&result, Err(Error::Protocol(m)) if m.contains("before the end")), "{result:?}");
         assert_eq!(out, b"012345");
         // The whole range, and what comes past it is dropped.
         let (result, out, _) = download(&answer(206, Some("bytes 10-19/100")), &[b"0123456789", b"extra"]);
@@ -473,15 +511,57 @@ mod tests {
     fn a_whole_media_sent_again_must_reach_what_was_written() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None };
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
         runtime.block_on(async {
-            target.start(&answer(200, None)).unwrap();
+            target.start(&answer(200, None), false).unwrap();
             target.write(bytes::Bytes::from_static(b"abcdef")).await.unwrap();
             // The server ignores the Range of the resumption and sends the media from byte 0.
-            let skip = target.start(&answer(200, None)).unwrap();
+            let skip = target.start(&answer(200, None), true).unwrap();
             assert_eq!(skip, 6);
             assert!(matches!(target.check_complete(4), Err(Error::Protocol(_))));
             assert!(target.check_complete(0).is_ok());
+        });
+    }
+
+    #[test]
+    fn a_part_of_the_media_where_all_of_it_was_asked_for_is_a_protocol_error() {
+        let mut out = Vec::new();
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+        let err = target.start(&answer(206, Some("bytes 0-99/200")), false).unwrap_err();
+        assert!(matches!(&err, Error::Protocol(m) if m.contains("206")), "{err:?}");
+    }
+
+    #[test]
+    fn a_resumed_answer_must_reach_the_end_of_the_media() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            // The whole media (10 bytes, as stored), cut after 4; the resumption sends 2 of 6.
+            let mut out = Vec::new();
+            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+            let mut first = answer(200, None);
+            first.headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("10"));
+            target.start(&first, false).unwrap();
+            target.write(bytes::Bytes::from_static(b"0123")).await.unwrap();
+            assert_eq!(target.start(&answer(206, Some("bytes 4-5/10")), true).unwrap(), 0);
+            target.write(bytes::Bytes::from_static(b"45")).await.unwrap();
+            assert!(matches!(target.check_complete(0), Err(Error::Protocol(_))));
+            // The rest, asked for again, completes it.
+            assert_eq!(target.start(&answer(206, Some("bytes 6-9/10")), true).unwrap(), 0);
+            target.write(bytes::Bytes::from_static(b"6789")).await.unwrap();
+            assert!(target.check_complete(0).is_ok());
+            // Another length is another media.
+            let err = target.start(&answer(206, Some("bytes 10-19/20")), true).unwrap_err();
+            assert!(matches!(&err, Error::Protocol(m) if m.contains("length changed")), "{err:?}");
+        });
+        // A first answer of 200 without a usable length: the resumption's total tells the end.
+        runtime.block_on(async {
+            let mut out = Vec::new();
+            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+            target.start(&answer(200, None), false).unwrap();
+            target.write(bytes::Bytes::from_static(b"0123")).await.unwrap();
+            target.start(&answer(206, Some("bytes 4-4/10")), true).unwrap();
+            target.write(bytes::Bytes::from_static(b"4")).await.unwrap();
+            assert!(matches!(target.check_complete(0), Err(Error::Protocol(_))), "a gap of five bytes");
         });
     }
 }
