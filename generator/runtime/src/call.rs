@@ -150,6 +150,9 @@ pub(crate) struct Prepared {
     /// Which statuses are an answer rather than an error: 2xx, and for the chunks of a
     /// resumable upload also `308 Resume Incomplete`.
     pub(crate) answers: fn(u16) -> bool,
+    /// For a body that may take long to send (media): its progress, which the attempt
+    /// timeout then bounds instead of the whole attempt.
+    pub(crate) activity: Option<Arc<crate::retry::Activity>>,
 }
 
 /// A response whose body was read in full.
@@ -379,6 +382,7 @@ impl Call {
             once: false,
             authenticate: true,
             answers: is_success,
+            activity: None,
         })
     }
 
@@ -408,6 +412,7 @@ impl Call {
             attempt_timeout: self.attempt_timeout(),
             idempotent,
             auth: self.client.user.token_provider.as_deref(),
+            idle: None,
         }
     }
 
@@ -434,6 +439,7 @@ impl Call {
         span: &tracing::Span,
     ) -> Result<Exchange> {
         let mut retrying = self.retrying(request.idempotent, deadline);
+        retrying.idle = request.activity.clone();
         let once = RetryPolicy::none();
         if request.once {
             // Its body cannot be made again: no retry, not even with a new token after a 401.
@@ -563,7 +569,12 @@ impl Call {
             }
         }
         match &request.body {
-            Payload::Bytes(body) if !body.is_empty() => *outgoing.body_mut() = Some(body.clone().into()),
+            Payload::Bytes(body) if !body.is_empty() => {
+                *outgoing.body_mut() = Some(match &request.activity {
+                    Some(activity) => crate::media::sliced_body(body.clone(), activity.clone()),
+                    None => body.clone().into(),
+                })
+            }
             Payload::Bytes(_) => {
                 // Google front ends answer 411 Length Required to a body-less POST, PUT or
                 // PATCH that does not state its length, which the HTTP stack omits.

@@ -307,8 +307,11 @@ impl<C: From<Client>> ClientBuilder<C> {
 
     /// Limits each attempt: sending the request and reading the whole response (for
     /// downloads, until the response headers arrive, and then each wait for the next chunk
-    /// of the body). [`DEFAULT_TIMEOUT`] (60 s, as Google's Python client) by default. An
-    /// attempt that times out fails with [`Error::Timeout`], retried for idempotent methods.
+    /// of the body; for media uploads, which may take any time on a slow link, the time
+    /// without the body moving, then the wait for the answer). [`DEFAULT_TIMEOUT`] (60 s, as
+    /// Google's Python client's socket timeout) by default. An attempt that times out fails
+    /// with [`Error::Timeout`], retried for idempotent methods. The call's deadline
+    /// ([`deadline`](Self::deadline)) bounds the whole call, uploads included.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
         self

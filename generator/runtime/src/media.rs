@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::call::{decode_body, is_success, Call, Payload, Prepared, RawResponse, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::info::MediaUploadInfo;
-use crate::retry::{random_u64, Attempted, Deadline};
+use crate::retry::{random_u64, Activity, Attempted, Deadline};
 
 /// Resumable chunks must be multiples of this size (256 KiB), except the last one.
 pub const CHUNK_GRANULARITY: usize = 256 * 1024;
@@ -146,19 +146,20 @@ impl Media {
     }
 
     /// A request body streaming the media from its start, framed by `prefix` and `suffix`,
-    /// reporting progress.
-    fn body(self: &Arc<Self>, prefix: Bytes, suffix: Bytes, progress: Option<Progress>) -> Result<reqwest::Body> {
-        if let (Source::Bytes(data), None) = (&self.source, &progress) {
-            if prefix.is_empty() && suffix.is_empty() {
-                return Ok(reqwest::Body::from(data.clone()));
-            }
-        }
+    /// reporting progress, and each piece handed to the HTTP stack to `activity`.
+    fn body(
+        self: &Arc<Self>,
+        prefix: Bytes,
+        suffix: Bytes,
+        progress: Option<Progress>,
+        activity: Arc<Activity>,
+    ) -> Result<reqwest::Body> {
         let media = self.clone();
         let total = self.len();
         let chunks = futures_util::stream::once(async move { media.open_at(0).await })
             .map(|opened| match opened {
-                Ok(Opened::Bytes(data)) => futures_util::stream::iter([Ok(data)]).boxed(),
-                Ok(Opened::Reader(reader)) => tokio_util::io::ReaderStream::with_capacity(reader, 256 << 10)
+                Ok(Opened::Bytes(data)) => futures_util::stream::iter(slices(data).map(Ok)).boxed(),
+                Ok(Opened::Reader(reader)) => tokio_util::io::ReaderStream::with_capacity(reader, SLICE)
                     .map(|r| r.map_err(Error::from_io))
                     .boxed(),
                 Err(e) => futures_util::stream::iter([Err(e)]).boxed(),
@@ -175,8 +176,33 @@ impl Media {
         });
         let body =
             futures_util::stream::iter([Ok(prefix)]).chain(counted).chain(futures_util::stream::iter([Ok(suffix)]));
-        Ok(reqwest::Body::wrap_stream(body))
+        Ok(reqwest::Body::wrap_stream(touching(body, activity)))
     }
+}
+
+/// The size of the pieces a media body is handed to the HTTP stack in: the stack asks for
+/// the next only once it wrote the last (or buffered it), so each request for one is
+/// progress, seen often enough on a slow link.
+const SLICE: usize = 64 << 10;
+
+/// `data` in pieces of [`SLICE`] bytes, without copying.
+fn slices(data: Bytes) -> impl Iterator<Item = Bytes> {
+    (0..data.len().div_ceil(SLICE)).map(move |i| data.slice(i * SLICE..((i + 1) * SLICE).min(data.len())))
+}
+
+/// `stream`, recording progress in `activity` as each piece is taken.
+fn touching<S: futures_core::Stream>(stream: S, activity: Arc<Activity>) -> impl futures_core::Stream<Item = S::Item> {
+    stream.map(move |item| {
+        activity.touch();
+        item
+    })
+}
+
+/// A request body of `data`, in pieces that record progress in `activity`: for the chunks
+/// of a resumable upload, whose attempt timeout bounds inactivity.
+pub(crate) fn sliced_body(data: Bytes, activity: Arc<Activity>) -> reqwest::Body {
+    let pieces = futures_util::stream::iter(slices(data).map(Ok::<_, std::convert::Infallible>));
+    reqwest::Body::wrap_stream(touching(pieces, activity))
 }
 
 impl fmt::Debug for Media {
@@ -408,7 +434,13 @@ impl Call {
                     // The token goes only where the API is.
                     let base = self.url(self.method.path())?;
                     let authenticate = session.origin() == base.origin();
-                    let state = Session { url: session, authenticate, media: &media, upload: &upload };
+                    let state = Session {
+                        url: session,
+                        authenticate,
+                        media: &media,
+                        upload: &upload,
+                        activity: Arc::new(Activity::new()),
+                    };
                     state.send(&self, deadline, &attempts_span).await
                 }
                 None => {
@@ -448,11 +480,16 @@ impl Call {
         }
         self.query("uploadType", upload_type);
         let progress = upload.progress.clone();
+        let activity = Arc::new(Activity::new());
         let body = {
-            let media = media.clone();
-            Payload::Streamed(Box::new(move || media.body(prefix.clone(), suffix.clone(), progress.clone())))
+            let (media, activity) = (media.clone(), activity.clone());
+            Payload::Streamed(Box::new(move || {
+                media.body(prefix.clone(), suffix.clone(), progress.clone(), activity.clone())
+            }))
         };
         let mut request = self.method_request(path, headers, body)?;
+        // The media may take longer to send than the attempt timeout: it bounds inactivity.
+        request.activity = Some(activity);
         // An `AsyncRead` is consumed by the first attempt.
         request.once = !media.rereadable();
         Ok(request)
@@ -525,6 +562,8 @@ struct Session<'a> {
     authenticate: bool,
     media: &'a Media,
     upload: &'a Upload,
+    /// The progress of the chunk being sent, which the attempt timeout bounds.
+    activity: Arc<Activity>,
 }
 
 /// The media read ahead of what the session holds: at most one chunk and one byte more (to
@@ -615,8 +654,10 @@ impl Session<'_> {
             if last.is_some() {
                 total = last;
             }
-            // Every chunk request is a `PUT` of a byte range: repeating it is harmless.
-            let retrying = call.retrying(true, deadline);
+            // Every chunk request is a `PUT` of a byte range: repeating it is harmless. A chunk
+            // may take longer to send than the attempt timeout: it bounds inactivity.
+            let mut retrying = call.retrying(true, deadline);
+            retrying.idle = Some(self.activity.clone());
             let stored = retrying
                 .run(|number| {
                     let chunk = chunk.clone();
@@ -738,6 +779,7 @@ impl Session<'_> {
             once: false,
             authenticate: self.authenticate,
             answers: |status| is_success(status) || status == 308,
+            activity: Some(self.activity.clone()),
         };
         let Attempted { result, token: used, .. } = call.attempt(&request, number, false, span).await;
         if used.is_some() {

@@ -204,6 +204,63 @@ pub(crate) fn within<F: Future>(limit: Option<Duration>, work: F) -> impl Future
     }
 }
 
+/// When the body of a request being sent last moved: for a request whose body may take
+/// longer to send than the attempt timeout (a media upload on a slow link), the timeout
+/// bounds the time without progress instead, as Google's Python client's socket timeout
+/// does, and not the whole attempt.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    base: Instant,
+    /// Nanoseconds from `base` to the last progress.
+    last: AtomicU64,
+}
+
+impl Activity {
+    pub(crate) fn new() -> Self {
+        Activity { base: Instant::now(), last: AtomicU64::new(0) }
+    }
+
+    /// Records progress now.
+    pub(crate) fn touch(&self) {
+        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// When the time without progress reaches `idle`; `None` if beyond what the clock holds.
+    fn idle_until(&self, idle: Duration) -> Option<Instant> {
+        self.base.checked_add(Duration::from_nanos(self.last.load(Ordering::Relaxed)))?.checked_add(idle)
+    }
+}
+
+/// Runs `work`, failing with [`Error::Timeout`] once `activity` saw no progress for `idle`,
+/// or at the deadline.
+pub(crate) async fn within_idle<F: Future>(
+    idle: Duration,
+    deadline: Deadline,
+    activity: &Activity,
+    work: F,
+) -> Result<F::Output> {
+    let mut work = std::pin::pin!(work);
+    loop {
+        let until = match (activity.idle_until(idle), deadline.0) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let Some(until) = until else { return Ok(work.await) };
+        match tokio::time::timeout_at(until.into(), work.as_mut()).await {
+            Ok(output) => return Ok(output),
+            Err(_) => {
+                let now = Instant::now();
+                let idle_over = activity.idle_until(idle).is_some_and(|at| at <= now);
+                if idle_over || deadline.0.is_some_and(|at| at <= now) {
+                    return Err(Error::Timeout);
+                }
+                // The body moved meanwhile: wait from its last progress.
+            }
+        }
+    }
+}
+
 /// The outcome of one attempt, and the bearer token it carried (needed to invalidate it
 /// after a 401).
 pub(crate) struct Attempted<T> {
@@ -232,6 +289,9 @@ pub(crate) struct Retrying<'a> {
     pub(crate) idempotent: bool,
     /// The provider of the token the attempts carry, asked for a new one after a 401.
     pub(crate) auth: Option<&'a dyn TokenProvider>,
+    /// With it, the attempt timeout bounds the time without progress of the request's body
+    /// ([`Activity`]), not the whole attempt.
+    pub(crate) idle: Option<std::sync::Arc<Activity>>,
 }
 
 impl Retrying<'_> {
@@ -251,7 +311,16 @@ impl Retrying<'_> {
         loop {
             number = number.saturating_add(1);
             let limit = self.deadline.cap(self.attempt_timeout);
-            let Attempted { result, token, progressed } = match within(limit, attempt(number)).await {
+            let attempted = match (&self.idle, self.attempt_timeout) {
+                (Some(activity), Some(idle)) => {
+                    activity.touch();
+                    // Boxed: only uploads come this way, and every call's future would
+                    // otherwise hold room for it.
+                    Box::pin(within_idle(idle, self.deadline, activity, attempt(number))).await
+                }
+                _ => within(limit, attempt(number)).await,
+            };
+            let Attempted { result, token, progressed } = match attempted {
                 Ok(attempted) => attempted,
                 Err(timeout) => Attempted::new(Err(timeout), None),
             };
@@ -444,6 +513,7 @@ mod tests {
                     attempt_timeout: Some(Duration::from_millis(50)),
                     idempotent: true,
                     auth: None,
+                    idle: None,
                 };
                 let started = Instant::now();
                 let result: Result<()> = runtime.block_on(retrying.run(|n| {

@@ -29,7 +29,8 @@ static GET: MethodInfo = MethodInfo::new("faults.items.get", HttpMethod::Get, "v
 static CREATE: MethodInfo = MethodInfo::new("faults.items.create", HttpMethod::Post, "v1/items")
     .with_scopes(&["https://www.googleapis.com/auth/faults"]);
 
-static UPLOAD: MediaUploadInfo = MediaUploadInfo::new().with_resumable_path("/upload/v1/items");
+static UPLOAD: MediaUploadInfo =
+    MediaUploadInfo::new().with_simple_path("/upload/v1/items").with_resumable_path("/upload/v1/items");
 
 static INSERT: MethodInfo =
     MethodInfo::new("faults.items.insert", HttpMethod::Post, "v1/items").with_media_upload(&UPLOAD);
@@ -756,4 +757,84 @@ mod server {
             }
         }
     }
+}
+
+/// A server that reads an upload's body at `per_step` bytes every 100 ms (or never, with 0),
+/// then answers `{}`; returns its address and how many body bytes it read.
+async fn slow_reader(per_step: usize) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let read = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = read.clone();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        // The head, byte by byte up to the blank line, then the announced body.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let length: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if per_step == 0 {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return;
+        }
+        let mut buf = vec![0u8; per_step];
+        while counter.load(Ordering::Relaxed) < length {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let want = per_step.min(length - counter.load(Ordering::Relaxed));
+            match stream.read_exact(&mut buf[..want]).await {
+                Ok(_) => counter.fetch_add(want, Ordering::Relaxed),
+                Err(_) => return,
+            };
+        }
+        let _ = stream.write_all(&full("200 OK", "application/json", b"{}")).await;
+    });
+    (addr, read)
+}
+
+fn simple_upload(
+    addr: std::net::SocketAddr,
+    len: usize,
+    timeout: Duration,
+) -> impl std::future::Future<Output = Result<Value, Error>> {
+    let client = Client::builder(&API)
+        .root_url(format!("http://{addr}/"))
+        .retry_policy(RetryPolicy::none())
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let call = Call::new(&client, &INSERT);
+    call.upload::<Value>(Media::new("application/octet-stream", vec![1u8; len]), Upload::simple())
+}
+
+#[tokio::test]
+async fn an_upload_slower_than_the_timeout_completes_while_its_body_moves() {
+    // 16 MiB read at 640 KiB per 100 ms takes about 2.5 s, past the 1 s timeout, which
+    // bounds the time without progress (as Python's socket timeout), not the whole upload.
+    let (addr, read) = slow_reader(640 << 10).await;
+    let started = Instant::now();
+    let done = bounded(simple_upload(addr, 16 << 20, Duration::from_secs(1))).await;
+    assert!(done.is_ok(), "{done:?} after {:?}", started.elapsed());
+    assert_eq!(read.load(Ordering::Relaxed), 16 << 20);
+    assert!(started.elapsed() > Duration::from_secs(1), "the upload outlasted the timeout: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_upload_whose_body_stops_moving_times_out() {
+    let (addr, read) = slow_reader(0).await;
+    let started = Instant::now();
+    let err = bounded(simple_upload(addr, 16 << 20, Duration::from_secs(1))).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert_eq!(read.load(Ordering::Relaxed), 0);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
