@@ -61,7 +61,7 @@ enum Command {
         /// and 9 pairs are the fewest whose median has a 95 % interval narrower than the range).
         #[arg(long, default_value_t = 9, value_parser = parse_jobs)]
         cold_runs: usize,
-        /// Only these sections: compile, runtime, gen, size, wan (repeatable); the report keeps
+        /// Only these sections: compile, runtime, gen, size, wan, scale (repeatable); the report keeps
         /// the others as they were.
         #[arg(long)]
         only: Vec<Section>,

@@ -569,12 +569,15 @@ impl Call {
             }
         }
         match &request.body {
-            Payload::Bytes(body) if !body.is_empty() => {
-                *outgoing.body_mut() = Some(match &request.activity {
-                    Some(activity) => crate::media::sliced_body(body.clone(), activity.clone()),
-                    None => body.clone().into(),
-                })
-            }
+            Payload::Bytes(body) if !body.is_empty() => match &request.activity {
+                Some(activity) => {
+                    // A stream has no length of its own: without the header, the chunk would
+                    // go with chunked transfer coding, where Google's clients state it.
+                    outgoing.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+                    *outgoing.body_mut() = Some(crate::media::sliced_body(body.clone(), activity.clone()));
+                }
+                None => *outgoing.body_mut() = Some(body.clone().into()),
+            },
             Payload::Bytes(_) => {
                 // Google front ends answer 411 Length Required to a body-less POST, PUT or
                 // PATCH that does not state its length, which the HTTP stack omits.

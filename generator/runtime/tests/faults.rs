@@ -523,6 +523,12 @@ async fn a_resume_incomplete_with_a_location_is_not_followed() {
     assert_eq!(done["name"], "o");
     assert_eq!(elsewhere.count(), 0, "nothing went to the Location of a 308");
     assert_eq!(server.count(), 3, "the initiation and two chunks");
+    // Each chunk states its length, as Google's clients send it (not chunked coding).
+    for (request, length) in server.requests()[1..].iter().zip([262_144, 300_000 - 262_144]) {
+        assert_eq!(request.header("content-length"), Some(length.to_string().as_str()), "{}", request.head);
+        assert_eq!(request.header("transfer-encoding"), None, "{}", request.head);
+        assert_eq!(request.body.len(), length);
+    }
 }
 
 #[tokio::test]
