@@ -12,7 +12,9 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_R
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeekExt as _};
 use tracing::Instrument;
 
-use crate::call::{decode_body, is_success, Call, Payload, Prepared, RawResponse, ResponseFuture};
+use crate::call::{
+    decode_body, is_success, slices, touching, Call, Payload, Prepared, RawResponse, ResponseFuture, SLICE,
+};
 use crate::error::{Error, Result};
 use crate::info::MediaUploadInfo;
 use crate::retry::{random_u64, Activity, Attempted, Deadline};
@@ -178,31 +180,6 @@ impl Media {
             futures_util::stream::iter([Ok(prefix)]).chain(counted).chain(futures_util::stream::iter([Ok(suffix)]));
         Ok(reqwest::Body::wrap_stream(touching(body, activity)))
     }
-}
-
-/// The size of the pieces a media body is handed to the HTTP stack in: the stack asks for
-/// the next only once it wrote the last (or buffered it), so each request for one is
-/// progress, seen every 2 s even at 1 Mbit/s.
-const SLICE: usize = 256 << 10;
-
-/// `data` in pieces of [`SLICE`] bytes, without copying.
-fn slices(data: Bytes) -> impl Iterator<Item = Bytes> {
-    (0..data.len().div_ceil(SLICE)).map(move |i| data.slice(i * SLICE..((i + 1) * SLICE).min(data.len())))
-}
-
-/// `stream`, recording progress in `activity` as each piece is taken.
-fn touching<S: futures_core::Stream>(stream: S, activity: Arc<Activity>) -> impl futures_core::Stream<Item = S::Item> {
-    stream.map(move |item| {
-        activity.touch();
-        item
-    })
-}
-
-/// A request body of `data`, in pieces that record progress in `activity`: for the chunks
-/// of a resumable upload, whose attempt timeout bounds inactivity.
-pub(crate) fn sliced_body(data: Bytes, activity: Arc<Activity>) -> reqwest::Body {
-    let pieces = futures_util::stream::iter(slices(data).map(Ok::<_, std::convert::Infallible>));
-    reqwest::Body::wrap_stream(touching(pieces, activity))
 }
 
 impl fmt::Debug for Media {
