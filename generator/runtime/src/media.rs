@@ -661,7 +661,7 @@ impl Session<'_> {
                 // would leave the rest of the media unsent behind an `Ok`.
                 Stored::Complete(_) if last.is_none() => {
                     return Err(Error::Protocol(format!(
-                        "the upload session answered as complete when {sent_to} bytes had been sent, before the end                          of the media"
+                        "the upload session answered as complete when {sent_to} bytes had been sent, before the end of the media"
                     )));
                 }
                 Stored::Complete(raw) => {

@@ -411,15 +411,17 @@ fn refuses_certificate(e: &(dyn StdError + 'static)) -> bool {
     false
 }
 
-/// Whether an HTTP/2 error below `e` shows that the server did not process the request: its
-/// stream reset by the server with `REFUSED_STREAM`, or a `GOAWAY` with `NO_ERROR` from the
-/// server, which h2 reports only to the streams the server says it did not process (RFC 9113,
-/// section 8.7).
+/// Whether an HTTP/1 parse error of hyper's is among the causes: the answer was not HTTP
+/// (a status line, version or header it cannot read, or a head over its size limit).
 fn is_unparsable_answer(e: &(dyn StdError + 'static)) -> bool {
     std::iter::successors(Some(e), |e: &&(dyn StdError + 'static)| (*e).source())
         .any(|cause| cause.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse))
 }
 
+/// Whether an HTTP/2 error below `e` shows that the server did not process the request: its
+/// stream reset by the server with `REFUSED_STREAM`, or a `GOAWAY` with `NO_ERROR` from the
+/// server, which h2 reports only to the streams the server says it did not process (RFC 9113,
+/// section 8.7).
 fn refused_unprocessed(e: &(dyn StdError + 'static)) -> bool {
     std::iter::successors(Some(e), |e: &&(dyn StdError + 'static)| (*e).source()).any(|cause| {
         cause.downcast_ref::<h2::Error>().is_some_and(|h2| {
