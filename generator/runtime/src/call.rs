@@ -814,7 +814,8 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
     let success = is_success(status);
     // Only an error's message and a short excerpt are kept, but the whole body is parsed to
     // find them: a hostile server's megabytes of `[{},{},...]` would cost many times their
-    // size as parsed JSON. Google's error bodies are a few kilobytes.
+    // size as parsed JSON. Google's error bodies are a few kilobytes (observed, not a
+    // documented limit; a longer one is cut, and keeps its status and excerpt).
     let limit = if success { limit } else { limit.min(ERROR_BODY_LIMIT) };
     if success && content_length(&headers).is_some_and(|len| len > limit) {
         return Err(too_large);
