@@ -769,7 +769,12 @@ mod server {
 /// then answers `{}`; returns its address and how many body bytes it read.
 async fn slow_reader(per_step: usize) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    // A small receive buffer: what the kernels hold once the client has handed over the
+    // last byte must drain well within the timeout, which bounds the wait for the answer.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(256 << 10).unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let listener = socket.listen(1).unwrap();
     let addr = listener.local_addr().unwrap();
     let read = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = read.clone();
@@ -825,14 +830,14 @@ fn simple_upload(
 
 #[tokio::test]
 async fn an_upload_slower_than_the_timeout_completes_while_its_body_moves() {
-    // 16 MiB read at 640 KiB per 100 ms takes about 2.5 s, past the 1 s timeout, which
+    // 48 MiB read at 1.25 MiB per 100 ms takes about 4 s, past the 2 s timeout, which
     // bounds the time without progress (as Python's socket timeout), not the whole upload.
-    let (addr, read) = slow_reader(640 << 10).await;
+    let (addr, read) = slow_reader(1280 << 10).await;
     let started = Instant::now();
-    let done = bounded(simple_upload(addr, 16 << 20, Duration::from_secs(1))).await;
+    let done = bounded(simple_upload(addr, 48 << 20, Duration::from_secs(2))).await;
     assert!(done.is_ok(), "{done:?} after {:?}", started.elapsed());
-    assert_eq!(read.load(Ordering::Relaxed), 16 << 20);
-    assert!(started.elapsed() > Duration::from_secs(1), "the upload outlasted the timeout: {:?}", started.elapsed());
+    assert_eq!(read.load(Ordering::Relaxed), 48 << 20);
+    assert!(started.elapsed() > Duration::from_secs(2), "the upload outlasted the timeout: {:?}", started.elapsed());
 }
 
 #[tokio::test]
