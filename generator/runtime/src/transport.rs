@@ -57,7 +57,7 @@ impl HttpTransport for reqwest::Client {
     fn execute(&self, request: reqwest::Request) -> BoxFuture<'_, Result<reqwest::Response, TransportError>> {
         let method = SentMethod::of(request.method());
         let sending = reqwest::Client::execute(self, request);
-        Box::pin(async move { WithSentMethod { method, sending }.await.map_err(TransportError::from) })
+        Box::pin(async move { polled_with(&SENT_METHOD, method, sending).await.map_err(TransportError::from) })
     }
 }
 
@@ -99,8 +99,8 @@ impl SentMethod {
 }
 
 thread_local! {
-    /// Set while [`WithSentMethod`] polls reqwest, which calls the redirect policy from
-    /// within that poll, on the same thread.
+    /// Set while reqwest's response future is polled ([`polled_with`]): reqwest calls the
+    /// redirect policy from within that poll, on the same thread.
     static SENT_METHOD: std::cell::Cell<SentMethod> = const { std::cell::Cell::new(SentMethod::Unknown) };
 }
 
@@ -115,35 +115,28 @@ thread_local! {
 }
 
 /// `sending` (a transport's response future), polled with `answers` in [`ANSWERS`] for the
-/// redirect policy, which reqwest calls from within that poll.
+/// redirect policy.
 pub(crate) fn answering<F: std::future::Future + Unpin>(
     answers: Answers,
     sending: F,
 ) -> impl std::future::Future<Output = F::Output> {
-    let mut sending = sending;
+    polled_with(&ANSWERS, Some(answers), sending)
+}
+
+/// `sending`, with `key` holding `value` during each of its polls (and what it held before
+/// restored after): how the redirect policy, which reqwest calls from within the poll of
+/// its response future, learns what it needs of the request being sent.
+fn polled_with<T: Copy + 'static, F: std::future::Future + Unpin>(
+    key: &'static std::thread::LocalKey<std::cell::Cell<T>>,
+    value: T,
+    mut sending: F,
+) -> impl std::future::Future<Output = F::Output> {
     std::future::poll_fn(move |cx| {
-        let outer = ANSWERS.replace(Some(answers));
+        let outer = key.replace(value);
         let polled = std::pin::Pin::new(&mut sending).poll(cx);
-        ANSWERS.set(outer);
+        key.set(outer);
         polled
     })
-}
-
-/// reqwest's response future, polled with its request's method in [`SENT_METHOD`].
-struct WithSentMethod<F> {
-    method: SentMethod,
-    sending: F,
-}
-
-impl<F: std::future::Future + Unpin> std::future::Future for WithSentMethod<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
-        let outer = SENT_METHOD.replace(self.method);
-        let polled = std::pin::Pin::new(&mut self.sending).poll(cx);
-        SENT_METHOD.set(outer);
-        polled
-    }
 }
 
 impl<T: HttpTransport + ?Sized> HttpTransport for Arc<T> {
@@ -158,7 +151,7 @@ impl HttpTransport for reqwest_middleware::ClientWithMiddleware {
         let method = SentMethod::of(request.method());
         let sending = Box::pin(reqwest_middleware::ClientWithMiddleware::execute(self, request));
         Box::pin(async move {
-            match (WithSentMethod { method, sending }).await {
+            match polled_with(&SENT_METHOD, method, sending).await {
                 Ok(response) => Ok(response),
                 Err(reqwest_middleware::Error::Reqwest(e)) => Err(TransportError::from(e)),
                 Err(reqwest_middleware::Error::Middleware(e)) => {
