@@ -474,16 +474,36 @@ impl Call {
         let mut query =
             String::with_capacity(self.query.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() + 16);
         encode_pairs(&mut query, self.query.iter().map(|(n, v)| (n.as_ref(), v.as_str())));
-        if let Some(key) = &shared.api_key {
+        if let Some(key) = shared.api_key.as_ref().filter(|_| !self.has_own_key()) {
             encode_pairs(&mut query, [("key", key.as_str())]);
         }
         join_url(prefix, parsed, rel, &query).map_err(|e| {
             let mut msg = format!("the request URL is invalid: {e}");
-            if let Some(key) = &shared.api_key {
-                redact_in(&mut msg, key);
+            for secret in self.query_secrets() {
+                redact_in(&mut msg, secret);
             }
             Error::InvalidRequest(msg)
         })
+    }
+
+    /// Whether the call sets `key` itself (a method parameter of that name, or
+    /// [`param`](Call::param)). Its value then replaces the client's API key: a URL carries
+    /// one `key`, the most specific, as a call's own headers replace the client's.
+    fn has_own_key(&self) -> bool {
+        self.query.iter().any(|(name, _)| name == "key")
+    }
+
+    /// The credentials the call's URLs carry: the API key as sent (the call's own `key`,
+    /// else the client's), and tokens passed as `access_token` or `oauth_token` parameters.
+    /// Errors are scrubbed of each, as written and as percent-encoded in the query.
+    fn query_secrets(&self) -> impl Iterator<Item = &str> {
+        let own = self
+            .query
+            .iter()
+            .filter(|(name, _)| matches!(name.as_ref(), "key" | "access_token" | "oauth_token"))
+            .map(|(_, value)| value.as_str());
+        let client_key = self.client.shared.api_key.as_deref().filter(|_| !self.has_own_key());
+        own.chain(client_key)
     }
 
     /// The headers of every request of this call: the client's (`User-Agent`,
@@ -599,16 +619,23 @@ impl Call {
             first_contact.made();
         }
         drop(first);
-        // The API key as it is sent (in the query, percent-encoded) and as it may be echoed.
-        let key = shared.api_key.as_deref();
-        let encoded_key = key.map(|k| {
-            let mut q = String::new();
-            encode_pairs(&mut q, [("", k)]);
-            q[1..].to_owned()
-        });
+        // The query's credentials as they are sent (percent-encoded) and as they may be
+        // echoed (decoded).
+        let encoded: Vec<String> = self
+            .query_secrets()
+            .map(|secret| {
+                let mut q = String::new();
+                encode_pairs(&mut q, [("", secret)]);
+                q[1..].to_owned()
+            })
+            .collect();
+        let secrets: Vec<&str> = token_used
+            .iter()
+            .map(String::as_str)
+            .chain(self.query_secrets())
+            .chain(encoded.iter().map(String::as_str))
+            .collect();
         let resp = resp.map_err(|mut e| {
-            let secrets: Vec<&str> =
-                token_used.iter().map(String::as_str).chain(key).chain(encoded_key.as_deref()).collect();
             e.scrub(&secrets);
             Error::from_transport(e)
         })?;
@@ -620,10 +647,10 @@ impl Call {
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
         if (request.answers)(raw.status) {
-            raw.secrets = token_used.iter().cloned().chain(key.map(str::to_owned)).chain(encoded_key).collect();
+            raw.secrets = secrets.iter().map(|s| (*s).to_owned()).collect();
             Ok(Exchange::Done(raw))
         } else {
-            let secrets = [token_used.as_deref(), key, encoded_key.as_deref()];
+            let secrets: Vec<Option<&str>> = secrets.iter().copied().map(Some).collect();
             raw.body = scrub_body(std::mem::take(&mut raw.body), &secrets);
             Err(ServiceError::from_response(raw.status, &raw.headers, &raw.body).into())
         }

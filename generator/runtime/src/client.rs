@@ -276,7 +276,10 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Sends an API key as the `key` query parameter of every call. The key never appears in
-    /// `Debug` output, errors or traces.
+    /// `Debug` output, errors or traces. A call that sets `key` itself (a method parameter of
+    /// that name, or `param("key", ..)`) sends its own value instead: a URL carries one `key`.
+    /// (Google's Python client keeps its `developerKey` in that case; the call's value is
+    /// taken here because it is the more specific, as a call's headers replace the client's.)
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
         self

@@ -231,3 +231,40 @@ async fn a_retry_delay_too_long_to_represent_ends_the_retries() {
     assert_eq!(err.http_status(), Some(503), "{err}");
     assert_eq!(server.count(), 1, "asked to wait longer than any budget: not retried");
 }
+
+/// Credentials a call passes as query parameters (`key`, `access_token`) are scrubbed from
+/// errors as the client's own key is, in the percent-encoded form the server receives and
+/// decoded; and a call's own `key` replaces the client's API key: a URL carries one `key`.
+#[tokio::test]
+async fn credentials_passed_as_parameters_stay_out_of_errors() {
+    let server = serve(|req| async move {
+        if req.path().ends_with("/ok") {
+            return json(200, json!({}));
+        }
+        let decoded = percent_encoding::percent_decode_str(&req.uri).decode_utf8_lossy().into_owned();
+        json(400, json!({"error": {"code": 400, "message": format!("bad request {} ({decoded})", req.uri)}}))
+    })
+    .await;
+    let client = server.client().api_key("AIzaCLIENT-SECRET").retry_policy(RetryPolicy::none()).build().unwrap();
+
+    let mut call = Call::new(&client, &GET_PERSON);
+    call.path_param("resourceName", "people/ok");
+    call.param("key", "AIzaOWN-SECRET/KEY");
+    call.send_empty().await.unwrap();
+    assert_eq!(
+        server.requests()[0].query(),
+        Some("key=AIzaOWN-SECRET%2FKEY"),
+        "the call's own key replaces the client's"
+    );
+
+    let mut call = Call::new(&client, &GET_PERSON);
+    call.path_param("resourceName", "people/fails");
+    call.param("key", "AIzaOWN-SECRET/KEY");
+    call.param("access_token", "ya29.PARAM-SECRET");
+    let err = call.send::<Value>().await.unwrap_err();
+    let message = err.service_error().expect("a service error").message.clone();
+    assert!(message.starts_with("bad request /v1/people/fails?key=<redacted>&access_token=<redacted> ("), "{message}");
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains("SECRET"), "a credential passed as a parameter leaks: {shown}");
+    }
+}
