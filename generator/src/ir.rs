@@ -1406,6 +1406,16 @@ fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
 /// Checks that the runtime can expand `template` (at `json_path`) with `method`'s path
 /// parameters: a template the runtime cannot expand would make every call fail.
 fn check_template(template: &str, method: &RestMethod, json_path: &str) -> Result<(), ResolveError> {
+    if names_its_own_host(template) {
+        return Err(error(
+            json_path.to_owned(),
+            format!(
+                "the path `{}` is an absolute URL: method paths are joined to the API's base URL (upload \
+                 paths to its root URL), so a path naming its own host is not supported",
+                template.escape_debug()
+            ),
+        ));
+    }
     let vars = template_variables(template).map_err(|message| error(json_path.to_owned(), message))?;
     for var in &vars {
         let declared = method.parameters.get(var).is_some_and(|p| p.location.as_deref() == Some("path"));
@@ -1417,6 +1427,22 @@ fn check_template(template: &str, method: &RestMethod, json_path: &str) -> Resul
         }
     }
     Ok(())
+}
+
+/// Whether a path template is an absolute URL (`https://host/...`) or a network-path
+/// reference (`//host/...`). Google's Python client would send such a method to the host it
+/// names (it joins paths with `urljoin`); the runtime appends every path to the client's
+/// base or root URL, which is what lets an application point a client at a test server or a
+/// regional endpoint. A colon alone does not make a URL: `v1beta1:evaluateDataset` is a
+/// path (where `urljoin` would take `v1beta1` for a scheme).
+fn names_its_own_host(template: &str) -> bool {
+    if template.starts_with("//") {
+        return true;
+    }
+    template.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 /// Checks an `apiVersion`, which the runtime sends as the `x-goog-api-version` header and

@@ -126,6 +126,13 @@ rejected! {
     /// (the other operators are in `unsupported_template_operators_are_rejected`).
     template_uses_an_unsupported_operator: method(r#""path":"v1{/name}","parameters":{"name":{"type":"string","location":"path"}}"#)
         => "resources.r.methods.get.path";
+    /// Paths are joined to the client's base URL; one naming its own host is refused rather
+    /// than appended (`https://base/https://other/...`).
+    method_path_is_an_absolute_url: method(r#""path":"https://other.example.com/v1/x""#) => "resources.r.methods.get.path";
+    method_path_is_a_network_path: method(r#""path":"//other.example.com/v1/x""#) => "resources.r.methods.get.path";
+    upload_path_is_an_absolute_url: method(r#""path":"v1/x","supportsMediaUpload":true,
+        "mediaUpload":{"protocols":{"simple":{"multipart":true,"path":"HTTP://other.example.com/upload/v1/x"}}}"#)
+        => "resources.r.methods.get.mediaUpload.protocols.simple.path";
     /// Upload paths are expanded with the method's path parameters, as its path is.
     upload_path_names_a_missing_parameter: method(r#""path":"v1/x","supportsMediaUpload":true,
         "mediaUpload":{"protocols":{"simple":{"multipart":true,"path":"/upload/v1/{nothere}"}}}"#)
@@ -170,8 +177,8 @@ fn unsupported_template_operators_are_rejected() {
         let err = generate(&input, &CrateOptions::default()).expect_err("the template must be rejected");
         assert_eq!(path_of(&err), "resources.r.methods.get.path", "{operator}: {err}");
     }
-    // What the runtime expands is still accepted.
-    for path in ["v1/{name}", "v1/{+name}", "v1/{name*}"] {
+    // What the runtime expands is still accepted, a colon in the first segment included.
+    for path in ["v1/{name}", "v1/{+name}", "v1/{name*}", "v1beta1:evaluate/{name}", "v1/{+name}:copy//x"] {
         generated(&method(&format!(
             r#""path":"{path}","parameters":{{"name":{{"type":"string","location":"path","required":true}}}}"#
         )));
