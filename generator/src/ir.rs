@@ -1079,8 +1079,13 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
+        // Without a protocol to send it with (`"protocols": {}`), a method has no upload, as
+        // when `mediaUpload` is missing: an `upload` that could only fail is not generated.
         let media_upload = if method.supports_media_upload {
-            method.media_upload.as_ref().map(|upload| MediaUpload {
+            let usable = |upload: &&crate::discovery::MediaUpload| {
+                upload.protocols.simple.is_some() || upload.protocols.resumable.is_some()
+            };
+            method.media_upload.as_ref().filter(usable).map(|upload| MediaUpload {
                 simple_path: upload.protocols.simple.as_ref().map(|p| p.path.clone()),
                 resumable_path: upload.protocols.resumable.as_ref().map(|p| p.path.clone()),
                 accept: upload.accept.clone(),

@@ -209,6 +209,23 @@ fn ref_cycles_through_objects_generate_with_boxes() {
     assert!(types.contains("pub me: Option<Box<C>>"), "{types}");
 }
 
+/// `"protocols": {}` leaves a method nothing to upload with: it gets no `upload`, as a
+/// method without `mediaUpload` does, rather than one that fails on every call.
+#[test]
+fn media_upload_without_protocols_generates_no_upload() {
+    let with = |protocols: &str| {
+        let krate = generated(&method(&format!(
+            r#""path":"v1/x","supportsMediaUpload":true,"mediaUpload":{{"accept":["*/*"],"protocols":{{{protocols}}}}}"#
+        )));
+        file(&krate, "src/resources.rs").to_owned()
+    };
+    let without = with("");
+    assert!(!without.contains("pub fn upload("), "{without}");
+    assert!(!without.contains("with_media_upload"), "{without}");
+    let simple = with(r#""simple":{"multipart":true,"path":"/upload/v1/x"}"#);
+    assert!(simple.contains("pub fn upload("), "{simple}");
+}
+
 #[test]
 fn empty_and_punctuation_names_generate() {
     let krate = generated(
