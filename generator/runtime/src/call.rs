@@ -163,6 +163,17 @@ pub(crate) struct RawResponse {
     /// The credentials the request carried. A success body is kept as is (it may hold
     /// such a string legitimately), but a decode error that quotes it must not.
     pub(crate) secrets: Vec<String>,
+    /// The URL that answered, when redirects led away from the request's: what a relative
+    /// `Location` in the answer is relative to.
+    pub(crate) redirected_to: Option<url::Url>,
+}
+
+impl RawResponse {
+    /// The URL a relative reference in this answer resolves against, `request_url` being the
+    /// URL the request was sent to.
+    pub(crate) fn base_url<'u>(&'u self, request_url: &'u url::Url) -> &'u url::Url {
+        self.redirected_to.as_ref().unwrap_or(request_url)
+    }
 }
 
 /// What an attempt brought back: a whole response, or (for downloads) a successful one
@@ -643,7 +654,10 @@ impl Call {
         if stream && (request.answers)(status) {
             return Ok(Exchange::Streaming(resp));
         }
+        // Compared as text, so that the usual answer (from the URL asked) costs no copy.
+        let redirected_to = (resp.url() != &request.url).then(|| resp.url().clone());
         let mut raw = read_body(resp, shared.max_response_bytes).await?;
+        raw.redirected_to = redirected_to;
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
         if (request.answers)(raw.status) {
@@ -862,7 +876,7 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
         body.push(chunk);
     }
     let body = body.join();
-    Ok(RawResponse { status, headers, body, secrets: Vec::new() })
+    Ok(RawResponse { status, headers, body, secrets: Vec::new(), redirected_to: None })
 }
 
 /// A body being received. Chunks are kept as they come and joined once at the end, sized
@@ -1016,6 +1030,7 @@ mod tests {
             headers: HeaderMap::new(),
             body: bytes::Bytes::from_static(body),
             secrets: Vec::new(),
+            redirected_to: None,
         }
     }
 

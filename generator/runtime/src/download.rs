@@ -445,7 +445,13 @@ mod tests {
         if let Some(range) = content_range {
             headers.insert(CONTENT_RANGE, HeaderValue::from_str(range).unwrap());
         }
-        ByteStream::from_raw(RawResponse { status, headers, body: bytes::Bytes::new(), secrets: Vec::new() })
+        ByteStream::from_raw(RawResponse {
+            status,
+            headers,
+            body: bytes::Bytes::new(),
+            secrets: Vec::new(),
+            redirected_to: None,
+        })
     }
 
     /// Feeds `chunks` to a download placed by `first`, as `attempt_into` does.

@@ -826,8 +826,10 @@ fn session_url(request_url: &url::Url, raw: &RawResponse) -> Result<url::Url> {
         .and_then(|v| v.to_str().ok())
         .filter(|location| !location.trim().is_empty())
         .ok_or_else(|| Error::Upload("the server returned no resumable session URI (Location header)".into()))?;
-    let url =
-        request_url.join(location).map_err(|_| Error::Upload("the resumable session URI is not a valid URL".into()))?;
+    let url = raw
+        .base_url(request_url)
+        .join(location)
+        .map_err(|_| Error::Upload("the resumable session URI is not a valid URL".into()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Upload("the resumable session URI is not an http or https URL".into()));
     }

@@ -286,3 +286,25 @@ async fn download_errors_are_service_errors() {
     call.path_param("resourceName", "people/me");
     assert!(matches!(call.download().await, Err(Error::InvalidRequest(_))));
 }
+
+/// A relative session URI is relative to the URL that answered: after a redirect of the
+/// session's start, that is the redirect's target, not the URL first asked.
+#[tokio::test]
+async fn relative_session_uri_after_a_redirect_resolves_against_the_answering_url() {
+    let server = serve(|req| async move {
+        match (req.method.as_str(), req.path()) {
+            ("POST", "/upload/storage/v1/b/b1/o") => {
+                with_header(json(307, json!({})), "location", "/moved/upload/o?uploadType=resumable")
+            }
+            ("POST", "/moved/upload/o") => with_header(json(200, json!({})), "location", "session/s2?upload_id=1"),
+            ("PUT", "/moved/upload/session/s2") => json(200, json!({"name": "moved"})),
+            _ => json(404, json!({"error": {"code": 404, "message": format!("no {}", req.uri)}})),
+        }
+    })
+    .await;
+    let client = server.client().retry_policy(RetryPolicy::none()).build().unwrap();
+    let obj: Value = insert(&client).upload(Media::new("text/plain", "abc"), Upload::resumable()).await.unwrap();
+    assert_eq!(obj, json!({"name": "moved"}));
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path().to_owned()).collect();
+    assert_eq!(paths, ["/upload/storage/v1/b/b1/o", "/moved/upload/o", "/moved/upload/session/s2"]);
+}
