@@ -165,14 +165,14 @@ pub(crate) struct RawResponse {
     pub(crate) secrets: Vec<String>,
     /// The URL that answered, when redirects led away from the request's: what a relative
     /// `Location` in the answer is relative to.
-    pub(crate) redirected_to: Option<url::Url>,
+    pub(crate) redirected_to: Option<Box<url::Url>>,
 }
 
 impl RawResponse {
     /// The URL a relative reference in this answer resolves against, `request_url` being the
     /// URL the request was sent to.
     pub(crate) fn base_url<'u>(&'u self, request_url: &'u url::Url) -> &'u url::Url {
-        self.redirected_to.as_ref().unwrap_or(request_url)
+        self.redirected_to.as_deref().unwrap_or(request_url)
     }
 }
 
@@ -655,7 +655,7 @@ impl Call {
             return Ok(Exchange::Streaming(resp));
         }
         // Compared as text, so that the usual answer (from the URL asked) costs no copy.
-        let redirected_to = (resp.url() != &request.url).then(|| resp.url().clone());
+        let redirected_to = (resp.url() != &request.url).then(|| Box::new(resp.url().clone()));
         let mut raw = read_body(resp, shared.max_response_bytes).await?;
         raw.redirected_to = redirected_to;
         // Error pages sometimes echo the request, and so do proxies answering 200 with a

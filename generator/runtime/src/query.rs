@@ -59,7 +59,22 @@ macro_rules! display_query_value {
     )*};
 }
 
-display_query_value!(i8, i16, i32, i64, u8, u16, u32, u64, usize, f32, f64);
+display_query_value!(i8, i16, i32, i64, u8, u16, u32, u64, usize);
+
+macro_rules! float_query_value {
+    ($($t:ty),*) => {$(
+        impl QueryValue for $t {
+            fn to_query_value(&self) -> Cow<'_, str> {
+                match crate::writer::non_finite_name(f64::from(*self)) {
+                    Some(name) => Cow::Borrowed(name),
+                    None => Cow::Owned(self.to_string()),
+                }
+            }
+        }
+    )*};
+}
+
+float_query_value!(f32, f64);
 
 impl QueryValue for FieldMask {
     fn to_query_value(&self) -> Cow<'_, str> {
@@ -91,6 +106,9 @@ mod tests {
         assert_eq!((-9_007_199_254_740_993i64).to_query_value(), "-9007199254740993");
         assert_eq!(u64::MAX.to_query_value(), "18446744073709551615");
         assert_eq!(1.5f64.to_query_value(), "1.5");
+        assert_eq!(f64::NEG_INFINITY.to_query_value(), "-Infinity", "as in JSON bodies, not Rust's `-inf`");
+        assert_eq!(f32::INFINITY.to_query_value(), "Infinity");
+        assert_eq!(f64::NAN.to_query_value(), "NaN");
         assert_eq!((&&"x").to_query_value(), "x");
         assert_eq!(FieldMask::from("names,emailAddresses").to_query_value(), "names,emailAddresses");
     }

@@ -217,15 +217,36 @@ impl ToJson for u64 {
     }
 }
 
+/// How the proto3 JSON mapping, which Google's APIs read, spells a float that is not a
+/// finite number: `"NaN"`, `"Infinity"`, `"-Infinity"`; `None` for finite values, which are
+/// written as numbers. (serde_json writes them as `null`, which in an update clears the
+/// field; Python's `json` writes a bare `NaN`, which is not JSON.) Query parameters use the
+/// same spelling rather than Rust's `inf`.
+pub(crate) fn non_finite_name(value: f64) -> Option<&'static str> {
+    if value.is_nan() {
+        Some("NaN")
+    } else if value.is_infinite() {
+        Some(if value > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        None
+    }
+}
+
 impl ToJson for f64 {
     fn write_json(&self, writer: &mut JsonWriter) {
-        writer.serde(self);
+        match non_finite_name(*self) {
+            Some(name) => writer.string(name),
+            None => writer.serde(self),
+        }
     }
 }
 
 impl ToJson for f32 {
     fn write_json(&self, writer: &mut JsonWriter) {
-        writer.serde(self);
+        match non_finite_name(f64::from(*self)) {
+            Some(name) => writer.string(name),
+            None => writer.serde(self),
+        }
     }
 }
 
@@ -337,10 +358,18 @@ mod tests {
 
     #[test]
     fn numbers_and_values_are_written_as_serde_json_writes_them() {
-        for v in [0.0, -0.0, 1.0, 0.1, 1e21, 1.5e-7, f64::MAX, f64::NAN, f64::INFINITY] {
+        for v in [0.0, -0.0, 1.0, 0.1, 1e21, 1.5e-7, f64::MAX, f64::MIN_POSITIVE] {
             assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap(), "{v}");
         }
         assert_eq!(to_vec(&0.1f32), serde_json::to_vec(&0.1f32).unwrap());
+        // Not as serde_json (`null`): as the proto3 JSON mapping, and read back by the reader.
+        for (v, text) in [(f64::NAN, "\"NaN\""), (f64::INFINITY, "\"Infinity\""), (f64::NEG_INFINITY, "\"-Infinity\"")]
+        {
+            assert_eq!(to_vec(&v), text.as_bytes());
+            assert_eq!(to_vec(&(v as f32)), text.as_bytes());
+            let back: f64 = crate::reader::from_str(text).unwrap();
+            assert!(back.to_bits() == v.to_bits() || (back.is_nan() && v.is_nan()), "{text}");
+        }
         for v in [i32::MIN, -1, 0, i32::MAX] {
             assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap());
         }
