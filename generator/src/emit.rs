@@ -10,8 +10,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::ir::{
-    self, Api, Argument, BodyEncoding, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Spelling, Struct,
-    Type, TypeDef,
+    self, Api, Argument, BodyEncoding, Codec, Enum, Field, HttpMethod, MaskFields, Method, Param, Resource, Spelling,
+    Struct, Type, TypeDef,
 };
 use crate::output::format_rust;
 use crate::runtime_contract;
@@ -430,9 +430,12 @@ fn struct_item(s: &Struct) -> TokenStream {
     let marker = s.request_body.then(|| quote!(, request_body));
     let members = s.fields.iter().map(|field| {
         let (wire, field_name) = (&field.wire, ident(&field.name));
-        // 64-bit integers travel as strings; serde needs telling, the runtime's writer
-        // knows (see `json_object!`).
-        let codec = field.int64.then(|| quote!(as int64));
+        // 64-bit integers travel as strings, and non-finite floats by name; serde needs
+        // telling, the runtime's writer knows (see `json_object!`).
+        let codec = field.codec.map(|codec| match codec {
+            Codec::Int64 => quote!(as int64),
+            Codec::Float => quote!(as float),
+        });
         quote!(#field_name: #wire #codec)
     });
     quote! {

@@ -134,12 +134,22 @@ pub struct Field {
     pub read_only: bool,
     /// The value is a `Box` because the field closes a cycle of direct containment.
     pub boxed: bool,
-    /// The value holds 64-bit integers, directly, in arrays and maps or through aliases,
-    /// which travel as JSON strings: serde has to be told.
-    pub int64: bool,
+    /// How serde must be told to write the value, where it differs from serde's own way:
+    /// 64-bit integers and floats held directly, in arrays and maps or through aliases.
+    pub codec: Option<Codec>,
     /// The format the Discovery document gives, when the Rust type does not show it
     /// (`date-time`, `google-duration`, ...): documented on the field.
     pub format_note: Option<String>,
+}
+
+/// A value whose JSON is not what serde writes by itself (see `Field::codec`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    /// 64-bit integers, which travel as JSON strings.
+    Int64,
+    /// Floats, of which JSON numbers cannot hold NaN and the infinities: those travel as
+    /// the strings `"NaN"`, `"Infinity"` and `"-Infinity"` (the proto3 JSON mapping).
+    Float,
 }
 
 impl Field {
@@ -502,7 +512,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     mark_request_bodies(&mut types, &root);
     types.sort_by(|a, b| a.name().cmp(b.name()));
     check_recursive_aliases(&types)?;
-    mark_int64(&mut types);
+    mark_codecs(&mut types);
     let schemas = resolver
         .schema_names
         .iter()
@@ -753,7 +763,7 @@ impl<'a> Resolver<'a> {
                 deprecated: property.deprecated,
                 read_only: property.read_only,
                 boxed: false,
-                int64: false,
+                codec: None,
                 format_note: format_note(property),
                 ty,
             });
@@ -1524,9 +1534,9 @@ fn parse_size(text: &str) -> Option<u64> {
     number.checked_mul(1u64 << shift)
 }
 
-/// Marks the fields whose values hold 64-bit integers, seen through aliases (an `int64`
-/// schema, or an array of them, is an alias of `i64` or `Vec<i64>`).
-fn mark_int64(types: &mut [TypeDef]) {
+/// Marks the fields whose values hold 64-bit integers or floats, seen through aliases (an
+/// `int64` schema, or an array of them, is an alias of `i64` or `Vec<i64>`).
+fn mark_codecs(types: &mut [TypeDef]) {
     let aliases: HashMap<String, Type> = types
         .iter()
         .filter_map(|t| match t {
@@ -1535,18 +1545,19 @@ fn mark_int64(types: &mut [TypeDef]) {
         })
         .collect();
     // Aliases that contain themselves were refused before this runs.
-    fn holds_int64(ty: &Type, aliases: &HashMap<String, Type>) -> bool {
+    fn codec_of(ty: &Type, aliases: &HashMap<String, Type>) -> Option<Codec> {
         match ty {
-            Type::I64 | Type::U64 => true,
-            Type::Vec(inner) | Type::Map(inner) => holds_int64(inner, aliases),
-            Type::Named(name) => aliases.get(name).is_some_and(|target| holds_int64(target, aliases)),
-            _ => false,
+            Type::I64 | Type::U64 => Some(Codec::Int64),
+            Type::F32 | Type::F64 => Some(Codec::Float),
+            Type::Vec(inner) | Type::Map(inner) => codec_of(inner, aliases),
+            Type::Named(name) => aliases.get(name).and_then(|target| codec_of(target, aliases)),
+            _ => None,
         }
     }
     for def in types {
         if let TypeDef::Struct(s) = def {
             for field in &mut s.fields {
-                field.int64 = holds_int64(&field.ty, &aliases);
+                field.codec = codec_of(&field.ty, &aliases);
             }
         }
     }
@@ -1879,16 +1890,31 @@ mod tests {
     }
 
     #[test]
-    fn int64_values_are_found_through_aliases() {
+    fn int64_and_float_values_are_found_through_aliases() {
         let api = api(r#"{"name":"t","version":"v1","schemas":{
             "Id":{"type":"string","format":"int64"},"Ids":{"type":"array","items":{"$ref":"Id"}},"Again":{"$ref":"Ids"},
-            "Name":{"type":"string"},
+            "Name":{"type":"string"},"Score":{"type":"number"},
             "T":{"type":"object","properties":{"a":{"$ref":"Id"},"b":{"$ref":"Again"},"c":{"type":"object","additionalProperties":{"$ref":"Ids"}},
-                 "d":{"$ref":"Name"},"e":{"type":"string","format":"uint64"},"f":{"type":"array","items":{"$ref":"T"}}}}},
+                 "d":{"$ref":"Name"},"e":{"type":"string","format":"uint64"},"f":{"type":"array","items":{"$ref":"T"}},
+                 "g":{"type":"number","format":"float"},"h":{"type":"array","items":{"$ref":"Score"}},"i":{"type":"integer"}}}},
             "resources":{"r":{"methods":{"put":{"path":"r","httpMethod":"PUT","request":{"$ref":"Ids"}}}}}}"#);
         let TypeDef::Struct(t) = find(&api, "T") else { panic!() };
-        let int64: Vec<(&str, bool)> = t.fields.iter().map(|f| (f.wire.as_str(), f.int64)).collect();
-        assert_eq!(int64, [("a", true), ("b", true), ("c", true), ("d", false), ("e", true), ("f", false)]);
+        let codecs: Vec<(&str, Option<Codec>)> = t.fields.iter().map(|f| (f.wire.as_str(), f.codec)).collect();
+        let (int64, float) = (Some(Codec::Int64), Some(Codec::Float));
+        assert_eq!(
+            codecs,
+            [
+                ("a", int64),
+                ("b", int64),
+                ("c", int64),
+                ("d", None),
+                ("e", int64),
+                ("f", None),
+                ("g", float),
+                ("h", float),
+                ("i", None)
+            ]
+        );
         assert_eq!(api.methods()[0].body.as_ref().unwrap().encoding, BodyEncoding::Value);
     }
 

@@ -65,6 +65,9 @@ use serde_json::Value;
 /// does not know (added to the API after the crate was generated): they are kept when
 /// reading and written back after the others, so read, modify, write loses nothing.
 ///
+/// A member inserted here under a name the type knows (one it learnt after the code was
+/// written, say) is sent from here, in place of the field: a body never holds a name twice.
+///
 /// Equality compares the unknown members only: which members were read or are to be sent
 /// is about the wire, not the value.
 #[derive(Clone, Default)]
@@ -96,6 +99,9 @@ pub enum Forced {
     Null,
     /// As the field's empty value: `[]`, `{}`, or `null` for an `Option`.
     Empty,
+    /// Not from the field at all, even one that holds a value: the unknown members hold a
+    /// member of this name, which is written with them.
+    Replaced,
 }
 
 static NO_MEMBERS: BTreeMap<String, Value> = BTreeMap::new();
@@ -121,6 +127,10 @@ impl Extra {
     /// Forgets which members were present when the value was read and which were asked
     /// for with [`send_empty`](Self::send_empty) and [`send_null`](Self::send_null): absent
     /// fields are then left out, as for a value built in code. Unknown members stay.
+    ///
+    /// It applies to the object that holds this `Extra` only: each nested object has its own
+    /// `extra`, which remembers its own members (call this on those too, or build the
+    /// nested values afresh).
     pub fn omit_absent_members(&mut self) {
         self.present = 0;
         if let Some(rare) = &mut self.rare {
@@ -177,6 +187,9 @@ impl Extra {
         let Some(rare) = &self.rare else {
             return present.then_some(Forced::Empty);
         };
+        if rare.unknown.contains_key(name) {
+            return Some(Forced::Replaced);
+        }
         if let Some((_, how)) = rare.forced.iter().find(|(n, _)| n == name) {
             return Some(*how);
         }

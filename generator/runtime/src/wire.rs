@@ -6,13 +6,25 @@
 //! Responses are decoded, and request bodies encoded, by the runtime's own JSON reader and
 //! writer (serde's code is generic over the (de)serializer, and one copy per generated type
 //! was most of what the compiler spent on a generated crate); the generated types also
-//! implement serde's `Serialize` and `Deserialize`, with the same output.
+//! implement serde's `Serialize` and `Deserialize`, with the same output. [`from_str`] and
+//! [`to_vec`] call the reader and the writer directly: `Deserialize` goes through a
+//! `serde_json::Value`, so reading a stored value with [`from_str`] is quicker.
+//!
+//! ```
+//! use discovery_runtime::wire;
+//!
+//! let stored: Vec<Option<i64>> = wire::from_str(r#"["7", null]"#).unwrap();
+//! assert_eq!(stored, [Some(7), None]);
+//! assert_eq!(wire::to_vec(&stored), br#"["7",null]"#);
+//! ```
 
 pub use crate::extra::Extra;
+pub use crate::reader::{from_str, DecodeError};
+pub use crate::writer::to_vec;
 
 use crate::extra::Forced;
 
-use crate::writer::{to_vec, ToJson};
+use crate::writer::ToJson;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -129,21 +141,28 @@ pub mod member {
         }
     }
 
-    /// Writes `value` under `key`, unless it is absent and not `forced`; a forced absent
-    /// member goes as `null` or as its empty form.
+    /// Writes `value` under `key`, unless it is absent and not `forced`, or replaced by an
+    /// unknown member of the same name; a forced absent member goes as `null` or as its
+    /// empty form.
     pub fn write<M, T>(map: &mut M, key: &'static str, value: &T, forced: Option<Forced>) -> Result<(), M::Error>
     where
         M: SerializeMap,
         T: Member,
     {
-        if !value.is_absent() {
-            return value.write_member(map, key);
-        }
         match forced {
+            Some(Forced::Replaced) => Ok(()),
+            _ if !value.is_absent() => value.write_member(map, key),
             None => Ok(()),
             Some(Forced::Empty) => value.write_member(map, key),
             Some(Forced::Null) => map.serialize_entry(key, &()),
         }
+    }
+
+    /// Float members: numbers, and the values JSON numbers cannot hold as the strings
+    /// `"NaN"`, `"Infinity"` and `"-Infinity"` (the proto3 JSON mapping), as the runtime's
+    /// writer writes them; serde would write `null`.
+    pub mod float {
+        pub use super::int64::write;
     }
 
     /// `int64`/`uint64` members, as strings on the wire (see [`int64`](super::int64)).
@@ -156,12 +175,12 @@ pub mod member {
             M: SerializeMap,
             T: Absent + AsWireString,
         {
-            if !value.is_absent() || forced == Some(Forced::Empty) {
-                return map.serialize_entry(key, &Wire(value));
-            }
             match forced {
+                Some(Forced::Replaced) => Ok(()),
+                _ if !value.is_absent() => map.serialize_entry(key, &Wire(value)),
+                None => Ok(()),
+                Some(Forced::Empty) => map.serialize_entry(key, &Wire(value)),
                 Some(Forced::Null) => map.serialize_entry(key, &()),
-                _ => Ok(()),
             }
         }
     }
@@ -238,11 +257,28 @@ pub mod int64 {
     }
 }
 
-/// Types that [`int64`] can serialise: `i64`, `u64` and containers of them.
+/// Types that [`int64`] can serialise: `i64`, `u64` and containers of them. Also `f32` and
+/// `f64`, as numbers, or by name when they are not finite (how generated types write float
+/// members through serde, as the runtime's writer does).
 pub trait AsWireString {
     /// Serialises `self` with every integer as a string.
     fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
 }
+
+macro_rules! float_leaf {
+    ($($t:ty),*) => {$(
+        impl AsWireString for $t {
+            fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match crate::writer::non_finite_name(f64::from(*self)) {
+                    Some(name) => serializer.serialize_str(name),
+                    None => self.serialize(serializer),
+                }
+            }
+        }
+    )*};
+}
+
+float_leaf!(f32, f64);
 
 /// Types that [`int64`] can deserialise: `i64`, `u64` and containers of them.
 pub trait FromWireString: Sized {
@@ -617,8 +653,57 @@ mod in_place_tests {
 
     crate::json_object!(Node2, extra { id: "id" as int64 });
 
+    #[derive(Debug, Default, PartialEq)]
+    pub struct Measure {
+        value: Option<f64>,
+        samples: Vec<f32>,
+        by_name: std::collections::BTreeMap<String, f64>,
+        extra: super::Extra,
+    }
+
+    crate::json_object!(
+        Measure,
+        extra { value: "value" as float, samples: "samples" as float, by_name: "byName" as float }
+    );
+
     fn decode(json: &str) -> Result<Node, crate::reader::DecodeError> {
         crate::reader::from_str(json)
+    }
+
+    /// Both writers (the runtime's, for request bodies, and serde's, for applications) give
+    /// the same bytes.
+    fn both_writers<T: crate::writer::ToJson + serde::Serialize>(value: &T) -> String {
+        let runtime = String::from_utf8(crate::writer::to_vec(value)).unwrap();
+        assert_eq!(runtime, serde_json::to_string(value).unwrap(), "the two writers disagree");
+        runtime
+    }
+
+    #[test]
+    fn floats_that_json_numbers_cannot_hold_are_written_by_name_by_both_writers() {
+        let measure = Measure {
+            value: Some(f64::NAN),
+            samples: vec![1.5, f32::INFINITY, f32::NEG_INFINITY],
+            by_name: [("a".to_owned(), f64::NEG_INFINITY), ("b".to_owned(), 0.25)].into(),
+            ..Default::default()
+        };
+        let json = both_writers(&measure);
+        assert_eq!(
+            json,
+            r#"{"value":"NaN","samples":[1.5,"Infinity","-Infinity"],"byName":{"a":"-Infinity","b":0.25}}"#
+        );
+        let back: Measure = crate::reader::from_str(&json).unwrap();
+        assert!(back.value.unwrap().is_nan());
+        assert_eq!((back.samples, back.by_name), (measure.samples, measure.by_name));
+    }
+
+    #[test]
+    fn an_unknown_member_under_a_known_name_replaces_the_field() {
+        let mut node = Node { name: Some("typed".into()), children: vec![node2(7)], ..Default::default() };
+        node.extra.insert("name".into(), serde_json::json!("raw"));
+        node.extra.insert("children".into(), serde_json::json!([]));
+        assert_eq!(both_writers(&node), r#"{"children":[],"name":"raw"}"#, "each name once, from the unknown members");
+        node.extra.clear();
+        assert_eq!(both_writers(&node), r#"{"name":"typed","children":[{"id":"7"}]}"#);
     }
 
     fn node2(id: i64) -> Node2 {

@@ -159,18 +159,17 @@ impl ObjectWriter<'_> {
     }
 
     /// Writes the member `name`: its value, or when the value is absent and `forced` says
-    /// the member must go anyway, `null` or the value's empty form (`[]`, `{}`).
+    /// the member must go anyway, `null` or the value's empty form (`[]`, `{}`); nothing when
+    /// an unknown member of that name replaces it.
     #[doc(hidden)]
     #[inline]
     pub fn member_or_forced<T: ToJson + ?Sized>(&mut self, name: &str, value: &T, forced: Option<Forced>) {
-        if !value.is_absent() {
-            value.write_json(self.key(name));
-        } else {
-            match forced {
-                None => {}
-                Some(Forced::Empty) => value.write_json(self.key(name)),
-                Some(Forced::Null) => self.key(name).null(),
-            }
+        match forced {
+            Some(Forced::Replaced) => {}
+            _ if !value.is_absent() => value.write_json(self.key(name)),
+            None => {}
+            Some(Forced::Empty) => value.write_json(self.key(name)),
+            Some(Forced::Null) => self.key(name).null(),
         }
     }
 
