@@ -1445,11 +1445,11 @@ fn check_template(template: &str, method: &RestMethod, json_path: &str) -> Resul
 }
 
 /// Whether a path template is an absolute URL (`https://host/...`) or a network-path
-/// reference (`//host/...`). Google's Python client would send such a method to the host it
-/// names (it joins paths with `urljoin`); the runtime appends every path to the client's
-/// base or root URL, which is what lets an application point a client at a test server or a
-/// regional endpoint. A colon alone does not make a URL: `v1beta1:evaluateDataset` is a
-/// path (where `urljoin` would take `v1beta1` for a scheme).
+/// reference (`//host/...`). Google's Python client would send an `http(s)://` path to the
+/// host it names (its `_urljoin` hands those to `urljoin`); the runtime appends every path
+/// to the client's base or root URL, which is what lets an application point a client at
+/// a test server or a regional endpoint. A colon alone does not make a URL:
+/// `v1beta1:evaluateDataset` is a path.
 fn names_its_own_host(template: &str) -> bool {
     if template.starts_with("//") {
         return true;
