@@ -34,6 +34,10 @@ pub struct RestDescription {
     pub service_path: String,
     #[serde(default)]
     pub base_url: String,
+    /// The path of `baseUrl` below its host, in older documents (`/drive/v2/`), which
+    /// may have neither `rootUrl` nor `servicePath`.
+    #[serde(default)]
+    pub base_path: String,
     #[serde(default)]
     pub batch_path: String,
     /// The API version Google's clients send as `x-goog-api-version` (compute has one).

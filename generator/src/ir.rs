@@ -506,6 +506,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     resolver.resolve_schemas()?;
     let client_name = naming::type_ident(&format!("{}Client", naming::camel(&document.name, "Api", "Api")));
     let mut root = resolver.resolve_resource_tree(&client_name)?;
+    let (root_url, service_path) = root_and_service_path(document);
     let api_version = hoist_api_version(document.api_version.as_deref(), &mut root);
     let mut types: Vec<TypeDef> = std::mem::take(&mut resolver.types);
     mark_boxes(&mut types);
@@ -552,8 +553,8 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         title: document.title.clone(),
         description: document.description.clone(),
         documentation_link: document.documentation_link.clone(),
-        root_url: root_url(document),
-        service_path: document.service_path.clone(),
+        root_url,
+        service_path,
         api_version,
         crate_name: crate_name(&document.name, &document.version),
         client_name,
@@ -608,18 +609,26 @@ pub fn crate_name(name: &str, version: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-fn root_url(document: &RestDescription) -> String {
-    let mut root = if !document.root_url.is_empty() {
-        document.root_url.clone()
+/// The root URL (ending in `/`) and the service path below it. Documents give `rootUrl` and
+/// `servicePath`; older ones may give only `baseUrl` and `basePath`, whose end is then the
+/// service path (media upload paths, `/upload/...`, are relative to the root, not to the
+/// base URL).
+fn root_and_service_path(document: &RestDescription) -> (String, String) {
+    let base_path = document.base_path.trim_start_matches('/');
+    let (mut root, service_path) = if !document.root_url.is_empty() {
+        (document.root_url.clone(), document.service_path.clone())
     } else if let Some(stripped) = document.base_url.strip_suffix(&document.service_path) {
-        stripped.to_owned()
+        match stripped.strip_suffix(base_path).filter(|_| document.service_path.is_empty() && !base_path.is_empty()) {
+            Some(root) => (root.to_owned(), base_path.to_owned()),
+            None => (stripped.to_owned(), document.service_path.clone()),
+        }
     } else {
-        document.base_url.clone()
+        (document.base_url.clone(), String::new())
     };
     if !root.ends_with('/') {
         root.push('/');
     }
-    root
+    (root, service_path)
 }
 
 struct Resolver<'a> {
@@ -1110,7 +1119,10 @@ impl<'a> Resolver<'a> {
             accessor,
             builder,
             http_method,
-            path: method.path.clone(),
+            // A method's path is relative to the base URL even with a leading `/`, as
+            // Google's Python client joins it; for the runtime a leading `/` means the root
+            // URL, which only media upload paths (`/upload/...`) are relative to.
+            path: method.path.strip_prefix('/').unwrap_or(&method.path).to_owned(),
             doc: method.description.clone().unwrap_or_default(),
             deprecated: method.deprecated,
             scopes: method.scopes.clone(),
@@ -1496,11 +1508,20 @@ fn template_variables(template: &str) -> Result<Vec<String>, String> {
                  runtime cannot expand (only `{{name}}` and `{{+name}}` are supported)"
             ));
         }
-        let var = expression.strip_prefix('+').unwrap_or(expression);
-        if var.is_empty() {
-            return Err(format!("empty variable in path template `{template}`"));
+        // An expression may list several variables (`{a,b}`), expanded joined by commas.
+        for var in expression.strip_prefix('+').unwrap_or(expression).split(',') {
+            let var = var.trim_end_matches('*');
+            if var.is_empty() {
+                return Err(format!("empty variable in path template `{template}`"));
+            }
+            if var.contains(':') {
+                return Err(format!(
+                    "the path template `{template}` uses a prefix modifier in `{{{expression}}}`, which the \
+                     runtime does not apply (it would send the whole value)"
+                ));
+            }
+            vars.push(var.to_owned());
         }
-        vars.push(var.trim_end_matches('*').to_owned());
         rest = &rest[open + close + 1..];
     }
     Ok(vars)
@@ -1518,7 +1539,8 @@ fn format_note(schema: &JsonSchema) -> Option<String> {
     Some(note.to_owned())
 }
 
-/// `"10MB"` -> 10 * 2^20 bytes.
+/// `"10MB"` -> 10 * 2^20 bytes. `"0"` is no limit, as Google's Python client reads it (it
+/// refuses media only when `size > maxSize > 0`).
 fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
     let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
@@ -1531,7 +1553,7 @@ fn parse_size(text: &str) -> Option<u64> {
         "TB" => 40,
         _ => return None,
     };
-    number.checked_mul(1u64 << shift)
+    number.checked_mul(1u64 << shift).filter(|&size| size > 0)
 }
 
 /// Marks the fields whose values hold 64-bit integers or floats, seen through aliases (an
@@ -1681,6 +1703,43 @@ mod tests {
 
     fn find<'a>(api: &'a Api, name: &str) -> &'a TypeDef {
         api.types.iter().find(|t| t.name() == name).unwrap_or_else(|| panic!("no type {name}"))
+    }
+
+    #[test]
+    fn root_url_and_service_path_come_from_old_documents_too() {
+        let urls = |members: &str| {
+            let api = api(&format!(r#"{{"name":"t","version":"v1",{members}}}"#));
+            (api.root_url, api.service_path)
+        };
+        let pair = |root: &str, service: &str| (root.to_owned(), service.to_owned());
+        assert_eq!(
+            urls(r#""rootUrl":"https://t.example.com/","servicePath":"t/v1/""#),
+            pair("https://t.example.com/", "t/v1/")
+        );
+        assert_eq!(
+            urls(r#""baseUrl":"https://t.example.com/t/v1/","servicePath":"t/v1/""#),
+            pair("https://t.example.com/", "t/v1/")
+        );
+        // Only `baseUrl` and `basePath`: upload paths must still be relative to the host.
+        assert_eq!(
+            urls(r#""baseUrl":"https://t.example.com/old/v1/","basePath":"/old/v1/""#),
+            pair("https://t.example.com/", "old/v1/")
+        );
+        assert_eq!(urls(r#""baseUrl":"https://t.example.com/x/""#), pair("https://t.example.com/x/", ""));
+    }
+
+    #[test]
+    fn a_method_path_with_a_leading_slash_is_relative_to_the_base_url() {
+        let api = api(r#"{"name":"t","version":"v1","resources":{"r":{"methods":{
+            "abs":{"id":"t.r.abs","path":"/abs/x","httpMethod":"GET"},
+            "rel":{"id":"t.r.rel","path":"rel/x","httpMethod":"GET","supportsMediaUpload":true,
+                   "mediaUpload":{"protocols":{"simple":{"multipart":true,"path":"/upload/t/v1/rel/x"}}}}}}}}"#);
+        let paths: Vec<(&str, Option<&str>)> = api
+            .methods()
+            .iter()
+            .map(|m| (m.path.as_str(), m.media_upload.as_ref().and_then(|u| u.simple_path.as_deref())))
+            .collect();
+        assert_eq!(paths, [("abs/x", None), ("rel/x", Some("/upload/t/v1/rel/x"))]);
     }
 
     #[test]
@@ -1989,6 +2048,8 @@ mod tests {
         assert_eq!(parse_size("10MB"), Some(10 << 20));
         assert_eq!(parse_size("5TB"), Some(5 << 40));
         assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("0"), None, "no limit, as in Python's client");
+        assert_eq!(parse_size("0GB"), None);
         assert_eq!(crate_name("admin", "directory_v1"), "google-admin-directory-v1");
         assert_eq!(crate_name("adexchangebuyer", "v1.3"), "google-adexchangebuyer-v1-3");
         assert_eq!(crate_name("admin.directoryv1", ""), "google-admin-directoryv1");

@@ -122,6 +122,13 @@ rejected! {
     template_is_unclosed: method(r#""path":"v1/{name","parameters":{"name":{"type":"string","location":"path"}}"#)
         => "resources.r.methods.get.path";
     template_variable_is_empty: method(r#""path":"v1/{+}""#) => "resources.r.methods.get.path";
+    template_list_has_an_empty_variable: method(r#""path":"v1/{name,}","parameters":{"name":{"type":"string","location":"path"}}"#)
+        => "resources.r.methods.get.path";
+    template_list_names_a_missing_parameter: method(r#""path":"v1/{name,other}","parameters":{"name":{"type":"string","location":"path"}}"#)
+        => "resources.r.methods.get.path";
+    /// `{name:3}` means the first three characters, which the runtime does not cut.
+    template_uses_a_prefix_modifier: method(r#""path":"v1/{name:3}","parameters":{"name":{"type":"string","location":"path"}}"#)
+        => "resources.r.methods.get.path";
     /// The runtime expands `{name}` and `{+name}` only; every call would fail with `{/name}`
     /// (the other operators are in `unsupported_template_operators_are_rejected`).
     template_uses_an_unsupported_operator: method(r#""path":"v1{/name}","parameters":{"name":{"type":"string","location":"path"}}"#)
@@ -178,7 +185,9 @@ fn unsupported_template_operators_are_rejected() {
         assert_eq!(path_of(&err), "resources.r.methods.get.path", "{operator}: {err}");
     }
     // What the runtime expands is still accepted, a colon in the first segment included.
-    for path in ["v1/{name}", "v1/{+name}", "v1/{name*}", "v1beta1:evaluate/{name}", "v1/{+name}:copy//x"] {
+    for path in
+        ["v1/{name}", "v1/{+name}", "v1/{name*}", "v1beta1:evaluate/{name}", "v1/{+name}:copy//x", "v1/{name,name}"]
+    {
         generated(&method(&format!(
             r#""path":"{path}","parameters":{{"name":{{"type":"string","location":"path","required":true}}}}"#
         )));

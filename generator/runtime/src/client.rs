@@ -502,7 +502,11 @@ impl<C: From<Client>> ClientBuilder<C> {
 impl ClientBuilder<Client> {
     fn build_client(self) -> Result<Client> {
         let api = self.api;
-        let service_path = api.service_path().trim_start_matches('/');
+        // A directory, as the base URL always ends in `/`: a document's `svc/v1` is `svc/v1/`.
+        let service_path = match api.service_path().trim_start_matches('/') {
+            "" => String::new(),
+            path => with_slash(path.to_owned()),
+        };
         let root_url = self.root_url.map(with_slash);
         let base_url = match (self.base_url.map(with_slash), &root_url) {
             (Some(base), _) => base,
@@ -512,10 +516,10 @@ impl ClientBuilder<Client> {
         let base_url = with_slash(base_url);
         let root_url = match root_url {
             Some(root) => root,
-            None if !service_path.is_empty() && base_url.ends_with(service_path) => {
-                base_url[..base_url.len() - service_path.len()].to_owned()
-            }
-            None => base_url.clone(),
+            None => match base_url.strip_suffix(service_path.as_str()) {
+                Some(root) if !service_path.is_empty() => root.to_owned(),
+                _ => base_url.clone(),
+            },
         };
         let root_url = with_slash(root_url);
         let base = check_url(&base_url)?;
@@ -651,6 +655,14 @@ mod tests {
 
         let c = Client::builder(&API).root_url("http://127.0.0.1:9").build().unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:9/compute/v1/");
+        assert_eq!(c.root_url(), "http://127.0.0.1:9/");
+
+        // A service path without its final `/` is the same directory.
+        static NO_SLASH: ApiInfo = ApiInfo::new("svc", "v1", "https://svc.example.com/", "svc/v1");
+        let c = Client::builder(&NO_SLASH).build().unwrap();
+        assert_eq!((c.base_url(), c.root_url()), ("https://svc.example.com/svc/v1/", "https://svc.example.com/"));
+        assert_eq!(c.resolve("/upload/svc/v1/x"), "https://svc.example.com/upload/svc/v1/x");
+        let c = Client::builder(&NO_SLASH).base_url("http://127.0.0.1:9/svc/v1").build().unwrap();
         assert_eq!(c.root_url(), "http://127.0.0.1:9/");
 
         assert!(Client::builder(&API).base_url("not a url").build().is_err());
