@@ -789,15 +789,26 @@ fn check_media(info: &MediaUploadInfo, media: &Media) -> Result<()> {
     Ok(())
 }
 
+/// Whether a media type matches one of a method's `accept` patterns, as Google's Python
+/// client matches them (mimeparse): by type and subtype, case-insensitively, `*` standing
+/// for either and a bare `*` for `*/*`; parameters (`; charset=utf-8`) on either side
+/// play no part.
 fn accepts(accept: &[&str], content_type: &str) -> bool {
     if accept.is_empty() {
         return true;
     }
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let top = essence.split('/').next().unwrap_or("");
+    fn type_and_subtype(media_type: &str) -> (String, String) {
+        let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match essence.split_once('/') {
+            Some((top, sub)) => (top.trim().to_owned(), sub.trim().to_owned()),
+            None if essence == "*" => ("*".to_owned(), "*".to_owned()),
+            None => (essence, String::new()),
+        }
+    }
+    let (top, sub) = type_and_subtype(content_type);
     accept.iter().any(|pattern| {
-        let pattern = pattern.trim().to_ascii_lowercase();
-        pattern == "*/*" || pattern == essence || pattern.strip_suffix("/*").is_some_and(|p| p == top)
+        let (pattern_top, pattern_sub) = type_and_subtype(pattern);
+        (pattern_top == "*" || pattern_top == top) && (pattern_sub == "*" || pattern_sub == sub)
     })
 }
 
@@ -864,6 +875,13 @@ mod tests {
         assert!(accepts(&["text/csv", "application/json"], "application/json"));
         assert!(!accepts(&["image/*"], "text/plain"));
         assert!(!accepts(&["image/png"], "image/jpeg"));
+        // As mimeparse reads patterns: a bare `*`, parameters on either side.
+        assert!(accepts(&["*"], "text/plain"));
+        assert!(accepts(&["text/plain; charset=utf-8"], "text/plain"));
+        assert!(accepts(&["text/plain; charset=utf-8"], "text/plain; charset=utf-8"));
+        assert!(accepts(&["IMAGE/PNG"], "image/png"));
+        assert!(!accepts(&["application/*+json"], "application/vnd.x+json"), "no partial subtype wildcard");
+        assert!(!accepts(&["text/plain"], "textplain"));
     }
 
     #[test]
