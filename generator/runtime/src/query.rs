@@ -67,7 +67,9 @@ macro_rules! float_query_value {
             fn to_query_value(&self) -> Cow<'_, str> {
                 match crate::writer::non_finite_name(f64::from(*self)) {
                     Some(name) => Cow::Borrowed(name),
-                    None => Cow::Owned(self.to_string()),
+                    // As in JSON bodies (`1.0`, `1.5e+300`), where `Display` would write
+                    // `1` and three hundred digits.
+                    None => Cow::Owned(serde_json::to_string(self).unwrap_or_else(|_| self.to_string())),
                 }
             }
         }
@@ -107,6 +109,9 @@ mod tests {
         assert_eq!(u64::MAX.to_query_value(), "18446744073709551615");
         assert_eq!(1.5f64.to_query_value(), "1.5");
         assert_eq!(f64::NEG_INFINITY.to_query_value(), "-Infinity", "as in JSON bodies, not Rust's `-inf`");
+        assert_eq!(1.5e300f64.to_query_value(), "1.5e+300", "as Python's client writes it");
+        assert_eq!(1.0f64.to_query_value(), "1.0", "as Python's client writes it");
+        assert_eq!(0.1f32.to_query_value(), "0.1");
         assert_eq!(f32::INFINITY.to_query_value(), "Infinity");
         assert_eq!(f64::NAN.to_query_value(), "NaN");
         assert_eq!((&&"x").to_query_value(), "x");
