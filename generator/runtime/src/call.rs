@@ -640,14 +640,10 @@ impl Call {
                 q[1..].to_owned()
             })
             .collect();
-        let secrets: Vec<&str> = token_used
-            .iter()
-            .map(String::as_str)
-            .chain(self.query_secrets())
-            .chain(encoded.iter().map(String::as_str))
-            .collect();
+        let token_used = token_used.as_deref();
+        let secrets = || token_used.into_iter().chain(self.query_secrets()).chain(encoded.iter().map(String::as_str));
         let resp = resp.map_err(|mut e| {
-            e.scrub(&secrets);
+            e.scrub(&secrets().collect::<Vec<_>>());
             Error::from_transport(e)
         })?;
         let status = resp.status().as_u16();
@@ -661,10 +657,10 @@ impl Call {
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
         if (request.answers)(raw.status) {
-            raw.secrets = secrets.iter().map(|s| (*s).to_owned()).collect();
+            raw.secrets = secrets().map(str::to_owned).collect();
             Ok(Exchange::Done(raw))
         } else {
-            let secrets: Vec<Option<&str>> = secrets.iter().copied().map(Some).collect();
+            let secrets: Vec<Option<&str>> = secrets().map(Some).collect();
             raw.body = scrub_body(std::mem::take(&mut raw.body), &secrets);
             Err(ServiceError::from_response(raw.status, &raw.headers, &raw.body).into())
         }
