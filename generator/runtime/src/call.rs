@@ -640,8 +640,8 @@ impl Call {
                 q[1..].to_owned()
             })
             .collect();
-        let token_used = token_used.as_deref();
-        let secrets = || token_used.into_iter().chain(self.query_secrets()).chain(encoded.iter().map(String::as_str));
+        let token = token_used.as_deref();
+        let secrets = || token.into_iter().chain(self.query_secrets()).chain(encoded.iter().map(String::as_str));
         let resp = resp.map_err(|mut e| {
             e.scrub(&secrets().collect::<Vec<_>>());
             Error::from_transport(e)
@@ -657,7 +657,10 @@ impl Call {
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
         if (request.answers)(raw.status) {
-            raw.secrets = secrets().map(str::to_owned).collect();
+            // The token moves here rather than being copied: after a success the retry loop
+            // has no use for it (it invalidates tokens after a 401).
+            let query_secrets = self.query_secrets().map(str::to_owned);
+            raw.secrets = token_used.take().into_iter().chain(query_secrets).chain(encoded).collect();
             Ok(Exchange::Done(raw))
         } else {
             let secrets: Vec<Option<&str>> = secrets().map(Some).collect();
