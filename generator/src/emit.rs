@@ -282,6 +282,12 @@ fn method_constructor(method: &Method, client: &TokenStream, prefix: &TokenStrea
     let mut steps = Vec::new();
     for argument in method.arguments() {
         match argument {
+            Argument::Path(param) if param.repeated => {
+                // Expanded as a list, `a,b`, as Google's Python client expands one.
+                let (arg, wire) = (ident(&param.ident), &param.wire);
+                args.push(quote!(#arg: impl IntoIterator<Item = impl Into<String>>));
+                steps.push(quote!(#call.path_param_list(#wire, #arg);));
+            }
             Argument::Path(param) => {
                 let (arg, wire) = (ident(&param.ident), &param.wire);
                 args.push(quote!(#arg: impl Into<String>));

@@ -218,6 +218,18 @@ fn ref_cycles_through_objects_generate_with_boxes() {
     assert!(types.contains("pub me: Option<Box<C>>"), "{types}");
 }
 
+/// A repeated path parameter takes a list, expanded `a,b` by the runtime, where one string
+/// holding a comma would have it encoded.
+#[test]
+fn repeated_path_parameters_take_lists() {
+    let krate = generated(&method(
+        r#""path":"v1/{ids}:batch","parameters":{"ids":{"type":"string","location":"path","required":true,"repeated":true}}"#,
+    ));
+    let resources = file(&krate, "src/resources.rs");
+    assert!(resources.contains("ids: impl IntoIterator<Item = impl Into<String>>"), "{resources}");
+    assert!(resources.contains(r#"path_param_list("ids", ids)"#), "{resources}");
+}
+
 /// `"protocols": {}` leaves a method nothing to upload with: it gets no `upload`, as a
 /// method without `mediaUpload` does, rather than one that fails on every call.
 #[test]

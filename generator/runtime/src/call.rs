@@ -223,11 +223,15 @@ impl Call {
 
     /// Sets a path parameter, replacing an earlier value.
     pub fn path_param(&mut self, name: &'static str, value: impl Into<String>) {
-        let value = value.into();
-        match self.path_values.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.path_values.push((name, value)),
-        }
+        self.path_param_list(name, [value]);
+    }
+
+    /// Sets a repeated path parameter: its values are expanded joined by commas, each
+    /// encoded (`a,b`, where one value `"a,b"` would give `a%2Cb`), as Google's Python
+    /// client expands a list. Replaces earlier values of `name`.
+    pub fn path_param_list(&mut self, name: &'static str, values: impl IntoIterator<Item = impl Into<String>>) {
+        self.path_values.retain(|(n, _)| *n != name);
+        self.path_values.extend(values.into_iter().map(|value| (name, value.into())));
     }
 
     /// Sets a query parameter, replacing earlier values of `name`.

@@ -31,10 +31,12 @@ const RESERVED: &AsciiSet = &SIMPLE
     .remove(b'=');
 
 /// Expands `template` with `values`, after checking every value against its parameter's
-/// pattern.
+/// pattern. A name with several values (a repeated parameter) expands to the values joined
+/// by commas, each encoded, as RFC 6570 expands a list.
 pub(crate) fn expand(template: &str, params: &[PathParam], values: &[(&'static str, String)]) -> Result<String> {
     for param in params {
-        if let (Some(pattern), Some(value)) = (param.pattern(), lookup(values, param.name())) {
+        let Some(pattern) = param.pattern() else { continue };
+        for value in values_of(values, param.name()) {
             let matched = if param.has_segments_pattern() {
                 segments_match(pattern, value)
             } else {
@@ -68,18 +70,27 @@ fn expand_expression(expr: &str, values: &[(&'static str, String)], out: &mut St
         }
         _ => (false, expr),
     };
-    for (i, var) in vars.split(',').enumerate() {
-        // The explode and prefix modifiers change nothing for a single string value.
+    let mut first = true;
+    for var in vars.split(',') {
+        // The explode modifier changes nothing in simple and reserved expansion, lists
+        // included (their items are joined by commas either way); the generator refuses the
+        // prefix modifier, which is not applied here.
         let name = var.trim_end_matches('*');
         let name = name.split(':').next().unwrap_or(name);
-        let value =
-            lookup(values, name).ok_or_else(|| Error::InvalidRequest(format!("missing path parameter `{name}`")))?;
-        check_safe(name, value, reserved)?;
-        if i > 0 {
-            out.push(',');
+        let mut found = false;
+        for value in values_of(values, name) {
+            found = true;
+            check_safe(name, value, reserved)?;
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            let set = if reserved { RESERVED } else { SIMPLE };
+            out.extend(utf8_percent_encode(value, set));
         }
-        let set = if reserved { RESERVED } else { SIMPLE };
-        out.extend(utf8_percent_encode(value, set));
+        if !found {
+            return Err(Error::InvalidRequest(format!("missing path parameter `{name}`")));
+        }
     }
     Ok(())
 }
@@ -99,8 +110,9 @@ fn check_safe(name: &str, value: &str, reserved: bool) -> Result<()> {
     Ok(())
 }
 
-fn lookup<'a>(values: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
-    values.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+/// The values given for `name`: one, or the items of a repeated parameter, in order.
+fn values_of<'a>(values: &'a [(&'static str, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    values.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v.as_str())
 }
 
 /// Matches `value` against a pattern of the form [`is_segments_pattern`] accepts, as the
@@ -280,10 +292,22 @@ mod tests {
     }
 
     #[test]
-    fn later_values_replace_earlier_ones_and_modifiers_are_ignored() {
-        let values = vec![("name", "a".to_owned()), ("name", "b".to_owned())];
-        assert_eq!(expand("x/{name}", FREE, &values).unwrap(), "x/b");
-        assert_eq!(expand("x/{+name*}", FREE, &values).unwrap(), "x/b");
+    fn several_values_expand_as_a_list_and_the_explode_modifier_changes_nothing() {
+        let values = vec![("name", "a,1".to_owned()), ("name", "b/2".to_owned())];
+        assert_eq!(expand("x/{name}", FREE, &values).unwrap(), "x/a%2C1,b%2F2");
+        assert_eq!(expand("x/{+name*}", FREE, &values).unwrap(), "x/a,1,b/2");
+        let two = vec![("a", "1".to_owned()), ("b", "2".to_owned()), ("a", "3".to_owned())];
+        assert_eq!(expand("x/{a,b}", FREE, &two).unwrap(), "x/1,3,2");
+        // Each item is checked as a single value is.
+        let bad = vec![("name", "ok".to_owned()), ("name", "..".to_owned())];
+        assert!(expand("x/{name}", FREE, &bad).is_err());
+        let err = expand(
+            "v1/{+resourceName}",
+            RESOURCE,
+            &[("resourceName", "people/c1".into()), ("resourceName", "x".into())],
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidPathParameter { .. }), "{err}");
     }
 
     #[test]
