@@ -28,6 +28,10 @@ pub use discovery_runtime::{
 /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
 pub use discovery_runtime::workflows;
 
+/// The HTTP client crate the requests go through, at the version this crate uses:
+/// for [`ClientBuilder::http_client`] and [`HttpTransport`].
+pub use discovery_runtime::reqwest;
+
 /// Discovery revision `20251117` of `people` v1.
 pub static API: discovery_runtime::ApiInfo = discovery_runtime::ApiInfo::new(
         "people",

@@ -182,6 +182,10 @@ fn lib_rs(api: &Api, _crate_name: &str) -> TokenStream {
         /// Read-modify-write with etag conflicts, and batch writes split under a service limit.
         pub use #rt::workflows;
 
+        /// The HTTP client crate the requests go through, at the version this crate uses:
+        /// for [`ClientBuilder::http_client`] and [`HttpTransport`].
+        pub use #rt::reqwest;
+
         #revision_doc
         pub static API: #rt::ApiInfo =
             #rt::ApiInfo::new(#name, #version, #root_url, #service_path)

@@ -153,6 +153,11 @@ impl StdError for AuthError {
 #[cfg(feature = "gcp-auth")]
 pub use gcp::GcpAuth;
 
+/// The crate behind [`GcpAuth`], for [`GcpAuth::from_provider`] and its own types, at the
+/// version this crate uses.
+#[cfg(feature = "gcp-auth")]
+pub use gcp_auth;
+
 #[cfg(feature = "gcp-auth")]
 mod gcp {
     use super::{AuthError, TokenFuture, TokenProvider};

@@ -188,6 +188,8 @@ pub mod member {
 
 /// Deserializes a string enum of a generated crate from a borrowed string where the format
 /// allows, so known values cost no allocation; unknown values go to the enum's catch-all.
+/// For generated code.
+#[doc(hidden)]
 pub fn deserialize_enum<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
