@@ -609,26 +609,31 @@ pub fn crate_name(name: &str, version: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-/// The root URL (ending in `/`) and the service path below it. Documents give `rootUrl` and
-/// `servicePath`; older ones may give only `baseUrl` and `basePath`, whose end is then the
-/// service path (media upload paths, `/upload/...`, are relative to the root, not to the
-/// base URL).
+/// The root URL (ending in `/`) and the service path below it (empty, or ending in `/`, as
+/// `ApiInfo` takes it). Documents give `rootUrl` and `servicePath`; older ones may give only
+/// `baseUrl` and `basePath`, whose end is then the service path (media upload paths,
+/// `/upload/...`, are relative to the root, not to the base URL). Paths are compared as
+/// directories: `svc/v1` is `svc/v1/`, and a base URL ends where a segment does.
 fn root_and_service_path(document: &RestDescription) -> (String, String) {
-    let base_path = document.base_path.trim_start_matches('/');
-    let (mut root, service_path) = if !document.root_url.is_empty() {
-        (document.root_url.clone(), document.service_path.clone())
-    } else if let Some(stripped) = document.base_url.strip_suffix(&document.service_path) {
-        match stripped.strip_suffix(base_path).filter(|_| document.service_path.is_empty() && !base_path.is_empty()) {
-            Some(root) => (root.to_owned(), base_path.to_owned()),
-            None => (stripped.to_owned(), document.service_path.clone()),
-        }
-    } else {
-        (document.base_url.clone(), String::new())
+    let directory = |path: &str| match path.trim_start_matches('/') {
+        "" => String::new(),
+        path if path.ends_with('/') => path.to_owned(),
+        path => format!("{path}/"),
     };
-    if !root.ends_with('/') {
-        root.push('/');
+    let with_slash = |url: &str| if url.ends_with('/') { url.to_owned() } else { format!("{url}/") };
+    if !document.root_url.is_empty() {
+        return (with_slash(&document.root_url), directory(&document.service_path));
     }
-    (root, service_path)
+    let base_url = with_slash(&document.base_url);
+    for path in [directory(&document.service_path), directory(&document.base_path)] {
+        if path.is_empty() {
+            continue;
+        }
+        if let Some(root) = base_url.strip_suffix(&path).filter(|root| root.ends_with('/')) {
+            return (root.to_owned(), path);
+        }
+    }
+    (base_url, String::new())
 }
 
 struct Resolver<'a> {
@@ -1437,8 +1442,8 @@ fn check_template(template: &str, method: &RestMethod, json_path: &str) -> Resul
         return Err(error(
             json_path.to_owned(),
             format!(
-                "the path `{}` is an absolute URL: method paths are joined to the API's base URL (upload \
-                 paths to its root URL), so a path naming its own host is not supported",
+                "the path `{}` names its own host: method paths are joined to the API's base URL (upload \
+                 paths to its root URL), so a path that is a URL is not supported",
                 template.escape_debug()
             ),
         ));
@@ -1457,11 +1462,12 @@ fn check_template(template: &str, method: &RestMethod, json_path: &str) -> Resul
 }
 
 /// Whether a path template is an absolute URL (`https://host/...`) or a network-path
-/// reference (`//host/...`). Google's Python client would send an `http(s)://` path to the
-/// host it names (its `_urljoin` hands those to `urljoin`); the runtime appends every path
-/// to the client's base or root URL, which is what lets an application point a client at
-/// a test server or a regional endpoint. A colon alone does not make a URL:
-/// `v1beta1:evaluateDataset` is a path.
+/// reference (`//host/...`). Google's Python client would send a method whose path is an
+/// `http(s)://` URL to the host it names (its `_urljoin` hands those to `urljoin`), and
+/// would append `//host/...` to the base URL; the runtime appends every path to the
+/// client's base or root URL, which is what lets an application point a client at a test
+/// server or a regional endpoint, so neither is what the document means. A colon alone
+/// does not make a URL: `v1beta1:evaluateDataset` is a path.
 fn names_its_own_host(template: &str) -> bool {
     if template.starts_with("//") {
         return true;
@@ -1726,6 +1732,19 @@ mod tests {
             pair("https://t.example.com/", "old/v1/")
         );
         assert_eq!(urls(r#""baseUrl":"https://t.example.com/x/""#), pair("https://t.example.com/x/", ""));
+        // Paths compared as directories, ending where a segment ends.
+        assert_eq!(
+            urls(r#""baseUrl":"https://t.example.com/svc/v1/","servicePath":"svc/v1""#),
+            pair("https://t.example.com/", "svc/v1/")
+        );
+        assert_eq!(
+            urls(r#""rootUrl":"https://t.example.com","servicePath":"svc/v1""#),
+            pair("https://t.example.com/", "svc/v1/")
+        );
+        assert_eq!(
+            urls(r#""baseUrl":"https://t.example.com/xold/v1/","basePath":"/old/v1/""#),
+            pair("https://t.example.com/xold/v1/", "")
+        );
     }
 
     #[test]

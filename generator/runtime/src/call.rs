@@ -109,7 +109,7 @@ impl fmt::Debug for Call {
             .query
             .iter()
             .map(|(n, v)| {
-                let secret = matches!(n.as_ref(), "key" | "access_token" | "oauth_token");
+                let secret = is_credential_param(n);
                 (n.as_ref(), if secret { "<redacted>" } else { v.as_str() })
             })
             .collect();
@@ -228,7 +228,9 @@ impl Call {
 
     /// Sets a repeated path parameter: its values are expanded joined by commas, each
     /// encoded (`a,b`, where one value `"a,b"` would give `a%2Cb`), as Google's Python
-    /// client expands a list. Replaces earlier values of `name`.
+    /// client expands a list. Replaces earlier values of `name`. An empty list fails the
+    /// call (as an empty value does), where Python would expand it to nothing and leave an
+    /// empty path segment.
     pub fn path_param_list(&mut self, name: &'static str, values: impl IntoIterator<Item = impl Into<String>>) {
         self.path_values.retain(|(n, _)| *n != name);
         self.path_values.extend(values.into_iter().map(|value| (name, value.into())));
@@ -512,11 +514,7 @@ impl Call {
     /// else the client's), and tokens passed as `access_token` or `oauth_token` parameters.
     /// Errors are scrubbed of each, as written and as percent-encoded in the query.
     fn query_secrets(&self) -> impl Iterator<Item = &str> {
-        let own = self
-            .query
-            .iter()
-            .filter(|(name, _)| matches!(name.as_ref(), "key" | "access_token" | "oauth_token"))
-            .map(|(_, value)| value.as_str());
+        let own = self.query.iter().filter(|(name, _)| is_credential_param(name)).map(|(_, value)| value.as_str());
         let client_key = self.client.shared.api_key.as_deref().filter(|_| !self.has_own_key());
         own.chain(client_key)
     }
@@ -655,7 +653,9 @@ impl Call {
             return Ok(Exchange::Streaming(resp));
         }
         // Compared as text, so that the usual answer (from the URL asked) costs no copy.
-        let redirected_to = (resp.url() != &request.url).then(|| Box::new(resp.url().clone()));
+        let answered = resp.url();
+        let redirected_to = (answered != &request.url && answered.host_str() != Some(URL_UNKNOWN_TO_REQWEST))
+            .then(|| Box::new(answered.clone()));
         let mut raw = read_body(resp, shared.max_response_bytes).await?;
         raw.redirected_to = redirected_to;
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
@@ -673,6 +673,16 @@ impl Call {
         }
     }
 }
+
+/// Whether a query parameter carries a credential (an API key, or a token given in the URL
+/// as Google's APIs accept): its value is hidden in `Debug` and scrubbed from errors.
+fn is_credential_param(name: &str) -> bool {
+    matches!(name, "key" | "access_token" | "oauth_token")
+}
+
+/// The host of the URL reqwest gives a response made from an `http::Response` that does
+/// not carry its URL (a transport double's, say): such an answer was not redirected.
+const URL_UNKNOWN_TO_REQWEST: &str = "no.url.provided.local";
 
 /// A method's default scopes as the owned strings `TokenProvider::token` takes, made once
 /// per process rather than for every request.

@@ -91,7 +91,8 @@ struct Rare {
     forced: Vec<(String, Forced)>,
 }
 
-/// How an absent member is sent when it must be sent.
+/// How a member is sent other than from its value: an absent one that must be sent, or
+/// one whose name the unknown members hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[doc(hidden)]
 pub enum Forced {

@@ -134,7 +134,9 @@ macro_rules! call_options {
 ///
 /// `json_object!(Type, extra { field: "memberName", count: "count" as int64 })`: every
 /// listed field is an `Option`, `Vec` or map; `as int64` marks 64-bit integers, which travel
-/// as JSON strings ([`wire::int64`](crate::wire::int64)). The field `extra`, a
+/// as JSON strings ([`wire::int64`](crate::wire::int64)), and `as float` floats, whose
+/// values JSON numbers cannot hold travel as `"NaN"`, `"Infinity"` and `"-Infinity"`. The
+/// field `extra`, a
 /// [`wire::Extra`](crate::wire::Extra), keeps the members the list does not name (written
 /// back after the others, so that read, modify, write loses nothing) and decides which
 /// absent fields are written anyway: those present when the value was read, and those

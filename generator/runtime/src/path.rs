@@ -89,7 +89,7 @@ fn expand_expression(expr: &str, values: &[(&'static str, String)], out: &mut St
             out.extend(utf8_percent_encode(value, set));
         }
         if !found {
-            return Err(Error::InvalidRequest(format!("missing path parameter `{name}`")));
+            return Err(Error::InvalidRequest(format!("path parameter `{name}` is missing or has no values")));
         }
     }
     Ok(())

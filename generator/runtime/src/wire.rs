@@ -261,9 +261,12 @@ pub mod int64 {
 
 /// Types that [`int64`] can serialise: `i64`, `u64` and containers of them. Also `f32` and
 /// `f64`, as numbers, or by name when they are not finite (how generated types write float
-/// members through serde, as the runtime's writer does).
+/// members through serde, as the runtime's writer does); so `int64::serialize` accepts a
+/// float too, which `int64::deserialize` does not: serde reads floats, names included,
+/// into a `serde_json::Value` and the runtime's reader reads them directly.
 pub trait AsWireString {
-    /// Serialises `self` with every integer as a string.
+    /// Serialises `self` with every 64-bit integer as a string and every float that is not
+    /// finite by name.
     fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
 }
 
@@ -694,6 +697,10 @@ mod in_place_tests {
             r#"{"value":"NaN","samples":[1.5,"Infinity","-Infinity"],"byName":{"a":"-Infinity","b":0.25}}"#
         );
         let back: Measure = crate::reader::from_str(&json).unwrap();
+        assert!(back.value.unwrap().is_nan());
+        assert_eq!((&back.samples, &back.by_name), (&measure.samples, &measure.by_name));
+        // serde's way in (through a `serde_json::Value`) reads the names too.
+        let back: Measure = serde_json::from_str(&json).unwrap();
         assert!(back.value.unwrap().is_nan());
         assert_eq!((back.samples, back.by_name), (measure.samples, measure.by_name));
     }

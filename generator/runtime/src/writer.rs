@@ -231,23 +231,20 @@ pub(crate) fn non_finite_name(value: f64) -> Option<&'static str> {
     }
 }
 
-impl ToJson for f64 {
-    fn write_json(&self, writer: &mut JsonWriter) {
-        match non_finite_name(*self) {
-            Some(name) => writer.string(name),
-            None => writer.serde(self),
+macro_rules! float_to_json {
+    ($($t:ty),*) => {$(
+        impl ToJson for $t {
+            fn write_json(&self, writer: &mut JsonWriter) {
+                match non_finite_name(f64::from(*self)) {
+                    Some(name) => writer.string(name),
+                    None => writer.serde(self),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl ToJson for f32 {
-    fn write_json(&self, writer: &mut JsonWriter) {
-        match non_finite_name(f64::from(*self)) {
-            Some(name) => writer.string(name),
-            None => writer.serde(self),
-        }
-    }
-}
+float_to_json!(f32, f64);
 
 impl ToJson for bool {
     fn write_json(&self, writer: &mut JsonWriter) {

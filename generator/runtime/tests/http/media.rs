@@ -308,3 +308,38 @@ async fn relative_session_uri_after_a_redirect_resolves_against_the_answering_ur
     let paths: Vec<String> = server.requests().iter().map(|r| r.path().to_owned()).collect();
     assert_eq!(paths, ["/upload/storage/v1/b/b1/o", "/moved/upload/o", "/moved/upload/session/s2"]);
 }
+
+/// A transport double answers with responses that carry no URL (reqwest gives them a
+/// placeholder): a relative session URI is then relative to the URL asked.
+#[tokio::test]
+async fn relative_session_uri_from_a_transport_double_resolves_against_the_request() {
+    struct Double(Mutex<Vec<String>>);
+    impl discovery_runtime::HttpTransport for Double {
+        fn execute(
+            &self,
+            request: discovery_runtime::reqwest::Request,
+        ) -> futures_util::future::BoxFuture<
+            '_,
+            Result<discovery_runtime::reqwest::Response, discovery_runtime::TransportError>,
+        > {
+            self.0.lock().unwrap().push(format!("{} {}", request.method(), request.url()));
+            let answer = match request.method().as_str() {
+                "POST" => http::Response::builder().status(200).header("location", "session/1?upload_id=x").body(""),
+                _ => http::Response::builder().status(200).body(r#"{"name":"doubled"}"#),
+            };
+            Box::pin(async move { Ok(discovery_runtime::reqwest::Response::from(answer.unwrap())) })
+        }
+    }
+    let double = Arc::new(Double(Mutex::new(Vec::new())));
+    let client = Client::builder(&API)
+        .root_url("https://storage.example.com/")
+        .transport(double.clone())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let obj: Value = insert(&client).upload(Media::new("text/plain", "abc"), Upload::resumable()).await.unwrap();
+    assert_eq!(obj, json!({"name": "doubled"}));
+    let seen = double.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1], "PUT https://storage.example.com/upload/storage/v1/b/b1/session/1?upload_id=x");
+}
