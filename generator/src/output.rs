@@ -45,10 +45,8 @@ pub fn format_rust(file_name: &str, tokens: proc_macro2::TokenStream) -> Result<
     let mut syntax: syn::File = syn::parse2(tokens)
         .map_err(|err| crate::Error::Format { file: file_name.to_owned(), message: err.to_string() })?;
     let tables = take_tables(&mut syntax);
-    let mut text = prettyplease::unparse(&syntax);
-    for (placeholder, table) in &tables {
-        text = text.replacen(placeholder, table, 1);
-    }
+    let text = put_tables_back(&prettyplease::unparse(&syntax), tables)
+        .map_err(|message| crate::Error::Format { file: file_name.to_owned(), message })?;
     // String literals are printed escaped, so a raw CR can only sit in a doc comment (a
     // name from the document interpolated into one), where rustc rejects a bare CR.
     let body = space_items(&text.replace('\r', " "));
@@ -78,6 +76,28 @@ fn take_tables(file: &mut syn::File) -> Vec<(String, String)> {
         tables.push((format!("{path}!({id});"), layout_table(&path, tokens)));
     }
     tables
+}
+
+/// Puts each table of [`take_tables`] where its placeholder is. A placeholder is an item
+/// of the file, so `prettyplease` prints it as a whole line of its own; only such a line is
+/// replaced. The same text inside a doc comment (a description may hold anything) is
+/// prose, and stays as it is.
+fn put_tables_back(text: &str, tables: Vec<(String, String)>) -> Result<String, String> {
+    let mut tables = tables.into_iter().peekable();
+    let mut out = String::with_capacity(text.len() + 64 * tables.len());
+    for line in text.split_inclusive('\n') {
+        match tables.next_if(|(placeholder, _)| line.trim_end_matches('\n') == placeholder) {
+            Some((_, table)) => {
+                out.push_str(&table);
+                out.push('\n');
+            }
+            None => out.push_str(line),
+        }
+    }
+    match tables.next() {
+        None => Ok(out),
+        Some((placeholder, _)) => Err(format!("the formatted file has no line `{placeholder}` to put its table on")),
+    }
 }
 
 /// `path!(HEAD { entry, entry })` with one entry per line, or `path!(TOKENS);` on one line
@@ -298,6 +318,22 @@ mod tests {
              discovery_runtime::call_options!(GetCall => Vec<crate::types::Note>);\n\n\
              discovery_runtime::call_options!(DeleteCall => ());\n\
              other::json_object!(Untouched, extra { a : \"a\" });\n"
+        );
+    }
+
+    #[test]
+    fn a_placeholder_spelled_in_a_doc_comment_stays_prose() {
+        let tokens = quote::quote! {
+            #[doc = " discovery_runtime::json_object!(__discovery_codegen_table_0);"]
+            pub struct Note;
+            discovery_runtime::json_object!(Note, extra { a: "a" });
+        };
+        let text = format_rust("src/types.rs", tokens).unwrap();
+        let body = text.strip_prefix(HEADER).unwrap();
+        assert_eq!(
+            body,
+            "/// discovery_runtime::json_object!(__discovery_codegen_table_0);\npub struct Note;\n\n\
+             discovery_runtime::json_object!(Note, extra {\n    a: \"a\",\n});\n"
         );
     }
 
