@@ -99,7 +99,11 @@ fn escape_prose(line: &str) -> String {
         }
         if rest.starts_with("http://") || rest.starts_with("https://") {
             let end = rest
-                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`' | ')' | ']' | '[' | '\''))
+                .find(|c: char| {
+                    c.is_whitespace()
+                        || c.is_control()
+                        || matches!(c, '<' | '>' | '"' | '`' | ')' | ']' | '[' | '\'' | '\\')
+                })
                 .unwrap_or(rest.len());
             let url = rest[..end].trim_end_matches(['.', ',', ';', ':']);
             out.push('<');
@@ -125,6 +129,9 @@ fn escape_prose(line: &str) -> String {
 
 /// Length of a `[text](http...)` link at the start of `s`, if there is one whose text
 /// holds no brackets and whose target is an absolute URL without spaces or parentheses.
+/// Neither may hold a backslash (Markdown reads `\]` and `\)` as escapes, and the link is
+/// gone) or a control character (no longer a link destination): such text is escaped as
+/// prose instead.
 fn markdown_link_len(s: &str) -> Option<usize> {
     let close = s.find(']')?;
     let text = &s[1..close];
@@ -134,7 +141,13 @@ fn markdown_link_len(s: &str) -> Option<usize> {
     let target_start = close + 2;
     let target_len = s[target_start..].find(')')?;
     let target = &s[target_start..target_start + target_len];
-    if target.contains(char::is_whitespace) || target.contains('(') || text.contains(['<', '>', '&', '`']) {
+    let unsafe_char = |c: char| c == '\\' || c.is_control();
+    if target.contains(char::is_whitespace)
+        || target.contains(['(', '<', '>'])
+        || target.contains(unsafe_char)
+        || text.contains(['<', '>', '&', '`'])
+        || text.contains(unsafe_char)
+    {
         return None;
     }
     Some(target_start + target_len + 1)
@@ -157,6 +170,16 @@ mod tests {
         assert_eq!(render("Docs: https://example.com/a."), ["Docs: <https://example.com/a>."]);
         assert_eq!(render("[guide](https://example.com/g)"), ["[guide](https://example.com/g)"]);
         assert_eq!(render("a\\b"), ["a\\\\b"]);
+    }
+
+    #[test]
+    fn links_markdown_would_not_read_as_links_are_escaped_as_prose() {
+        // `\]` and `\)` are Markdown escapes, and a control character ends a destination:
+        // kept as written, each would leave a bare URL and a broken intra-doc link.
+        assert_eq!(render("[a\\](https://example.com)"), ["\\[a\\\\\\](<https://example.com>)"]);
+        assert_eq!(render("[a](https://example.com\\)"), ["\\[a\\](<https://example.com>\\\\)"]);
+        assert_eq!(render("[a](https://example.com/\u{1}x)"), ["\\[a\\](<https://example.com/>\u{1}x)"]);
+        assert_eq!(render("see https://example.com/a\u{7}b"), ["see <https://example.com/a>\u{7}b"]);
     }
 
     #[test]
