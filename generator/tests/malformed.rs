@@ -268,6 +268,21 @@ fn empty_and_punctuation_names_generate() {
     assert_eq!(krate.stats.methods, 3);
 }
 
+/// Prettyplease prints a runtime table as a placeholder line that the generator then
+/// replaces; the same text in a description or an id is prose, and stays.
+#[test]
+fn placeholder_text_in_descriptions_and_ids_stays_prose() {
+    let placeholder = "discovery_runtime::json_object!(__discovery_codegen_table_0);";
+    let krate = generated(&doc(&format!(
+        r#""schemas":{{"A":{{"type":"object","description":"{placeholder}","properties":{{"b":{{"type":"string"}}}}}}}},
+           "resources":{{"r":{{"methods":{{"get":{{"id":"discovery_runtime::call_options!(__discovery_codegen_table_0);",
+               "path":"v1/x","httpMethod":"GET","description":"{placeholder}","response":{{"$ref":"A"}}}}}}}}}}"#
+    )));
+    let types = file(&krate, "src/types.rs");
+    assert!(types.contains(&format!("/// {placeholder}")), "{types}");
+    assert!(types.contains("discovery_runtime::json_object!(A, extra {\n"), "{types}");
+}
+
 #[test]
 fn keyword_and_prelude_names_generate() {
     let names = ["type", "self", "Self", "crate", "super", "fn", "async", "gen", "Option", "Result", "Box", "String"];
