@@ -6,7 +6,7 @@
 //! arguments and which are setters, which methods page, and how media is uploaded. The
 //! emitter only reads the result.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use crate::discovery::{JsonSchema, RestDescription, RestMethod, RestResource};
@@ -1356,28 +1356,36 @@ fn count_enums(document: &RestDescription, counts: &mut HashMap<Vec<String>, usi
 }
 
 /// Schemas that are only a `$ref` become type aliases; a cycle of them has no Rust type.
+///
+/// Each schema's chain of `$ref`s is followed once (a chain met again is known to end), so
+/// a document of many chained aliases costs time in proportion to its size.
 fn check_alias_cycles(
     schemas: &BTreeMap<String, JsonSchema>,
     ref_targets: &BTreeMap<&str, &str>,
 ) -> Result<(), ResolveError> {
+    let mut ends = BTreeSet::new();
     for start in schemas.keys() {
-        let mut seen = BTreeSet::new();
+        let mut chain: Vec<&str> = Vec::new();
+        let mut in_chain = HashSet::new();
         let mut current = start.as_str();
         while let Some(reference) = schemas.get(current).and_then(|s| s.reference.as_deref()) {
-            if !seen.insert(current) {
+            if ends.contains(current) {
+                break;
+            }
+            if !in_chain.insert(current) {
+                let at = chain.iter().position(|&seen| seen == current).unwrap_or(0);
                 return Err(error(
                     format!("schemas.{start}.$ref"),
-                    format!(
-                        "`$ref` cycle through {} with no object in it",
-                        seen.into_iter().collect::<Vec<_>>().join(" -> ")
-                    ),
+                    format!("`$ref` cycle through {} with no object in it", chain[at..].join(" -> ")),
                 ));
             }
+            chain.push(current);
             match ref_targets.get(reference) {
                 Some(target) => current = target,
                 None => break,
             }
         }
+        ends.extend(chain);
     }
     Ok(())
 }
@@ -1400,6 +1408,10 @@ fn ref_targets(schemas: &BTreeMap<String, JsonSchema>) -> BTreeMap<&str, &str> {
 /// A schema that is an array or map of itself (`"A": {"type": "array", "items": {"$ref": "A"}}`)
 /// would be a type alias of itself, which Rust cannot express; no published document has
 /// one, so it is an error rather than a newtype nobody asked for.
+///
+/// A type holds at most one other (an array or map holds one), so each alias leads to at
+/// most one other alias: the aliases that contain themselves are the cycles of that graph,
+/// found by following each chain once.
 fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
     let aliases: HashMap<&str, &Type> = types
         .iter()
@@ -1408,31 +1420,46 @@ fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
             _ => None,
         })
         .collect();
-    for def in types {
-        let TypeDef::Alias(alias) = def else { continue };
-        let mut seen = BTreeSet::new();
-        let mut pending = vec![&alias.ty];
-        while let Some(ty) = pending.pop() {
+    fn next_alias<'t>(mut ty: &'t Type, aliases: &HashMap<&str, &Type>) -> Option<&'t str> {
+        loop {
             match ty {
-                Type::Named(name) if *name == alias.name => {
-                    return Err(error(
-                        "schemas",
-                        format!("schema `{}` contains itself only through arrays, maps or `$ref`s, with no object in between", alias.name),
-                    ));
-                }
-                Type::Named(name) => {
-                    if let Some(next) = aliases.get(name.as_str()) {
-                        if seen.insert(name.as_str()) {
-                            pending.push(next);
-                        }
-                    }
-                }
-                Type::Vec(inner) | Type::Map(inner) => pending.push(inner),
-                _ => {}
+                Type::Vec(inner) | Type::Map(inner) => ty = inner,
+                Type::Named(name) if aliases.contains_key(name.as_str()) => return Some(name.as_str()),
+                _ => return None,
             }
         }
     }
-    Ok(())
+    let mut followed: HashSet<&str> = HashSet::new();
+    let mut on_cycle: HashSet<&str> = HashSet::new();
+    for def in types {
+        let TypeDef::Alias(alias) = def else { continue };
+        let mut chain: Vec<&str> = Vec::new();
+        let mut position: HashMap<&str, usize> = HashMap::new();
+        let mut current = alias.name.as_str();
+        while !followed.contains(current) {
+            if let Some(&at) = position.get(current) {
+                on_cycle.extend(&chain[at..]);
+                break;
+            }
+            position.insert(current, chain.len());
+            chain.push(current);
+            match aliases.get(current).and_then(|ty| next_alias(ty, &aliases)) {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        followed.extend(chain);
+    }
+    match types.iter().find_map(|def| match def {
+        TypeDef::Alias(alias) if on_cycle.contains(alias.name.as_str()) => Some(&alias.name),
+        _ => None,
+    }) {
+        Some(name) => Err(error(
+            "schemas",
+            format!("schema `{name}` contains itself only through arrays, maps or `$ref`s, with no object in between"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Checks that the runtime can expand `template` (at `json_path`) with `method`'s path
@@ -1572,20 +1599,39 @@ fn mark_codecs(types: &mut [TypeDef]) {
             _ => None,
         })
         .collect();
-    // Aliases that contain themselves were refused before this runs.
-    fn codec_of(ty: &Type, aliases: &HashMap<String, Type>) -> Option<Codec> {
-        match ty {
-            Type::I64 | Type::U64 => Some(Codec::Int64),
-            Type::F32 | Type::F64 => Some(Codec::Float),
-            Type::Vec(inner) | Type::Map(inner) => codec_of(inner, aliases),
-            Type::Named(name) => aliases.get(name).and_then(|target| codec_of(target, aliases)),
-            _ => None,
-        }
+    // A loop rather than recursion, and each alias's answer kept: a chain of aliases may be
+    // as long as the document makes it, and many fields may name it. Aliases that contain
+    // themselves were refused before this runs.
+    fn codec_of<'a: 'b, 'b>(
+        mut ty: &'b Type,
+        aliases: &'a HashMap<String, Type>,
+        known: &mut HashMap<&'a str, Option<Codec>>,
+    ) -> Option<Codec> {
+        let mut through = Vec::new();
+        let codec = loop {
+            match ty {
+                Type::I64 | Type::U64 => break Some(Codec::Int64),
+                Type::F32 | Type::F64 => break Some(Codec::Float),
+                Type::Vec(inner) | Type::Map(inner) => ty = inner,
+                Type::Named(name) => match (known.get(name.as_str()), aliases.get_key_value(name)) {
+                    (Some(&codec), _) => break codec,
+                    (None, Some((alias, target))) => {
+                        through.push(alias.as_str());
+                        ty = target;
+                    }
+                    (None, None) => break None,
+                },
+                _ => break None,
+            }
+        };
+        known.extend(through.into_iter().map(|name| (name, codec)));
+        codec
     }
-    for def in types {
+    let mut known = HashMap::new();
+    for def in types.iter_mut() {
         if let TypeDef::Struct(s) = def {
             for field in &mut s.fields {
-                field.codec = codec_of(&field.ty, &aliases);
+                field.codec = codec_of(&field.ty, &aliases, &mut known);
             }
         }
     }
