@@ -1021,7 +1021,22 @@ impl<'a> Resolver<'a> {
             };
             let ty = self.query_type(ty);
             let snake = naming::snake(wire, "param");
-            let is_path = parameter.location.as_deref() == Some("path");
+            let is_path = match parameter.location.as_deref() {
+                Some("path") => true,
+                // Google's documents give every parameter one of these two; with no
+                // location, a parameter the path does not name can only go in the query.
+                Some("query") | None => false,
+                // Sent as query parameters, a header (say) would reach the service as
+                // something else than the document means: refused, not guessed.
+                Some(other) => {
+                    return Err(error(
+                        format!("{param_path}.location"),
+                        format!(
+                        "parameter location `{other}` is not supported: a parameter goes in the `path` or the `query`"
+                    ),
+                    ))
+                }
+            };
             // "Required." in a description is how newer documents flag what the service
             // requires. A dotted name (`requestMask.includeField`) is a member of an
             // optional sub-message: required only when that message is sent.

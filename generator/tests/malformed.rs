@@ -170,6 +170,11 @@ rejected! {
     duplicate_members_of_a_method: doc(r#""resources":{"r":{"methods":{"get":{"path":"v1/a","path":"v1/b","httpMethod":"GET"}}}}"#)
         => "resources.r.methods.get";
 
+    /// A header (or any other place) is not where the runtime sends parameters; sent in the
+    /// query, it would reach the service as something else.
+    parameter_in_a_header: method(r#""path":"v1/x","parameters":{"X-Goog-Foo":{"type":"string","location":"header","required":true}}"#)
+        => "resources.r.methods.get.parameters.X-Goog-Foo.location";
+
     /// 200 levels of inline objects are 400 levels of JSON, past serde_json's recursion
     /// limit (128), which keeps the parser off the end of the stack.
     nested_inline_objects_200_levels: nested_objects(200) => nested_path(62) + ".properties";
