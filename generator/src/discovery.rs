@@ -118,23 +118,39 @@ pub struct JsonSchema {
     /// For path parameters: the regular expression the value must match.
     #[serde(default)]
     pub pattern: Option<String>,
-    #[serde(default)]
-    pub default: Option<serde_json::Value>,
+    // `default` is not read: the service applies its own defaults, and a client that sent
+    // them would override a change of default on the service's side.
 }
 
 /// `additionalProperties` is a schema, but JSON Schema also allows `true`/`false`.
+///
+/// Read as it streams, not through an untagged enum: that would first buffer the schema as
+/// a JSON value, which cannot hold a number beyond `f64` (`1e400` in a key nobody reads
+/// would refuse the document) and loses the path of an error inside the schema.
 fn additional_properties<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Box<JsonSchema>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Additional {
-        Flag(bool),
-        Schema(Box<JsonSchema>),
+    struct Additional;
+
+    impl<'de> Visitor<'de> for Additional {
+        type Value = Option<Box<JsonSchema>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a schema or a boolean")
+        }
+
+        fn visit_bool<E: de::Error>(self, allowed: bool) -> Result<Self::Value, E> {
+            Ok(allowed.then(|| Box::new(JsonSchema { type_: Some("any".into()), ..Default::default() })))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            JsonSchema::deserialize(de::value::MapAccessDeserializer::new(map)).map(|schema| Some(Box::new(schema)))
+        }
     }
-    Ok(match Option::<Additional>::deserialize(deserializer)? {
-        None | Some(Additional::Flag(false)) => None,
-        Some(Additional::Flag(true)) => Some(Box::new(JsonSchema { type_: Some("any".into()), ..Default::default() })),
-        Some(Additional::Schema(schema)) => Some(schema),
-    })
+
+    deserializer.deserialize_any(Additional)
 }
 
 /// A map that rejects a key it already has. JSON allows duplicate keys and serde keeps the

@@ -288,6 +288,18 @@ fn placeholder_text_in_descriptions_and_ids_stays_prose() {
     assert!(types.contains("discovery_runtime::json_object!(A, extra {\n"), "{types}");
 }
 
+/// Values nobody reads (a parameter's `default`, unknown keys in `additionalProperties`)
+/// may hold numbers beyond `f64`.
+#[test]
+fn numbers_beyond_f64_in_members_not_read_generate() {
+    let krate = generated(&doc(
+        r#""schemas":{"A":{"type":"object","additionalProperties":{"type":"string","x-big":1e400,"default":-1e999}}},
+           "resources":{"r":{"methods":{"get":{"path":"v1/x","httpMethod":"GET",
+               "parameters":{"n":{"type":"integer","format":"int32","location":"query","default":1e400}}}}}}"#,
+    ));
+    assert_eq!(krate.stats.methods, 1);
+}
+
 /// Chains of `$ref` aliases are followed once each: a document of 30,000 chained aliases,
 /// many fields naming the head of the chain, generates in linear time.
 #[test]
