@@ -17,6 +17,12 @@ use crate::output::format_rust;
 use crate::runtime_contract;
 use crate::{docs, CrateOptions, Error, GeneratedCrate, GeneratedFile, RuntimeDependency, Stats};
 
+/// The stack of each emitter thread. `syn` parses and `prettyplease` prints a type by
+/// recursion, a dozen frames per level of nesting: the 120 nested arrays a document can
+/// hold (serde_json reads 128 levels) need more than the 2 MiB a thread gets by default in
+/// a debug build. Only the part used is ever touched.
+const EMITTER_STACK_BYTES: usize = 64 << 20;
+
 /// Emits the tokens of one source file, given the crate's package name.
 type FileEmitter = fn(&Api, &str) -> TokenStream;
 
@@ -33,15 +39,23 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     // streams are not `Send`, so each thread builds its own.
     let package = crate_name.as_str();
     let formatted: Vec<Result<String, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            sources.iter().map(|&(path, emit)| scope.spawn(move || format_rust(path, emit(api, package)))).collect();
+        let handles: Vec<_> = sources
+            .iter()
+            .map(|&(path, emit)| {
+                std::thread::Builder::new()
+                    .stack_size(EMITTER_STACK_BYTES)
+                    .spawn_scoped(scope, move || format_rust(path, emit(api, package)))
+            })
+            .collect();
         handles
             .into_iter()
             .zip(&sources)
             .map(|(handle, (path, _))| {
-                handle.join().unwrap_or_else(|_| {
-                    Err(Error::Format { file: (*path).to_owned(), message: "the emitter panicked".to_owned() })
-                })
+                let failed = |message: String| Err(Error::Format { file: (*path).to_owned(), message });
+                match handle {
+                    Ok(handle) => handle.join().unwrap_or_else(|_| failed("the emitter panicked".to_owned())),
+                    Err(e) => failed(format!("cannot start the emitter's thread: {e}")),
+                }
             })
             .collect()
     });

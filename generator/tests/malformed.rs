@@ -49,13 +49,24 @@ fn path_of(err: &Error) -> &str {
 /// Generates `input`, checks that every Rust file of the result parses, and returns it.
 fn generated(input: &str) -> GeneratedCrate {
     let krate = generate(input, &CrateOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    for file in &krate.files {
-        if file.path.extension().is_some_and(|ext| ext == "rs") {
-            if let Err(e) = syn::parse_file(&file.contents) {
-                panic!("{} does not parse: {e}", file.path.display());
-            }
-        }
-    }
+    // On a stack as large as the generator's emitter threads have: `syn` parses deeply
+    // nested types by recursion.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn_scoped(scope, || {
+                for file in &krate.files {
+                    if file.path.extension().is_some_and(|ext| ext == "rs") {
+                        if let Err(e) = syn::parse_file(&file.contents) {
+                            panic!("{} does not parse: {e}", file.path.display());
+                        }
+                    }
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
     krate
 }
 
@@ -210,6 +221,21 @@ fn nested_inline_objects_up_to_the_limit_generate() {
     // (root, `schemas`, then two per level): as deep as serde_json goes.
     let krate = generated(&nested_objects(62));
     assert_eq!(krate.stats.types, 62);
+}
+
+#[test]
+fn nested_arrays_up_to_the_limit_generate() {
+    // Each level of `items` is one level of JSON: 120 of them, near serde_json's limit of
+    // 128. The field's type is 120 nested `Vec`s, which the formatter parses and prints by
+    // recursion.
+    let mut schema = r#"{"type":"string"}"#.to_owned();
+    for _ in 0..120 {
+        schema = format!(r#"{{"type":"array","items":{schema}}}"#);
+    }
+    let krate = generated(&doc(&format!(r#""schemas":{{"A":{{"type":"object","properties":{{"deep":{schema}}}}}}}"#)));
+    // The formatter spreads so deep a type over lines (with trailing commas).
+    let types: String = file(&krate, "src/types.rs").split_whitespace().collect();
+    assert!(types.contains(&format!("pubdeep:{}String", "Vec<".repeat(120))), "{types}");
 }
 
 #[test]
