@@ -6,7 +6,7 @@ use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt as _;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeekExt as _};
@@ -206,7 +206,7 @@ enum Opened {
 impl Opened {
     /// Appends to `buf` until it holds `want` bytes or the media ends; returns whether it
     /// ended.
-    async fn fill(&mut self, buf: &mut BytesMut, want: usize) -> Result<bool> {
+    async fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
         match self {
             Opened::Bytes(data) => {
                 let take = (want - buf.len().min(want)).min(data.len());
@@ -580,12 +580,25 @@ impl Window {
             // that its buffer is freed before the next one is allocated: one chunk in memory,
             // two only while a server that kept part of a chunk is sent the rest.
             let left = std::mem::take(&mut self.held).to_vec();
-            let mut buf = BytesMut::with_capacity(chunk_size + 1);
+            // Room for a chunk and the byte read ahead, or for what is left of media of a
+            // known length: a chunk size far beyond the media costs nothing, and one beyond
+            // what memory holds is an error, not an abort.
+            let room = media
+                .len()
+                .map_or(chunk_size, |len| {
+                    usize::try_from(len.saturating_sub(offset)).unwrap_or(usize::MAX).min(chunk_size)
+                })
+                .saturating_add(1)
+                .max(left.len());
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(room).map_err(|e| {
+                Error::Upload(format!("cannot make room for a chunk of {chunk_size} bytes in memory: {e}"))
+            })?;
             buf.extend_from_slice(&left);
             drop(left);
             let opened = self.opened.as_mut().expect("opened above");
-            self.ended = opened.fill(&mut buf, chunk_size + 1).await?;
-            self.held = buf.freeze();
+            self.ended = opened.fill(&mut buf, chunk_size.saturating_add(1)).await?;
+            self.held = Bytes::from(buf);
         }
         let take = self.held.len().min(chunk_size);
         let last = self.ended && self.held.len() <= chunk_size;

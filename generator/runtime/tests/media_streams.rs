@@ -122,6 +122,29 @@ async fn resumable_uploads_stream_files_and_readers_of_known_and_unknown_length(
     );
 }
 
+/// The buffer of a chunk is sized by what is left of the media when its length is known: a
+/// chunk size far beyond memory uploads a small media; with a length unknown, it is an
+/// error, not a panic or an abort.
+#[tokio::test]
+async fn a_chunk_size_beyond_memory_costs_only_the_media_or_is_an_error() {
+    let (url, _shared) = media_server::start().await;
+    let client = client(&url);
+    let data = pattern(CHUNK_GRANULARITY + 10);
+    let huge = usize::MAX & !(CHUNK_GRANULARITY - 1);
+    let known = [
+        Media::new("application/octet-stream", data.clone()),
+        Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), Some(data.len() as u64)),
+    ];
+    for media in known {
+        let done: Value = insert(&client, json!({})).upload(media, Upload::resumable().chunk_size(huge)).await.unwrap();
+        assert_eq!(done["size"], data.len().to_string());
+    }
+    let unknown = Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), None);
+    let err =
+        insert(&client, json!({})).upload::<Value>(unknown, Upload::resumable().chunk_size(huge)).await.unwrap_err();
+    assert!(matches!(&err, Error::Upload(m) if m.contains("cannot make room")), "{err:?}");
+}
+
 #[tokio::test]
 async fn an_upload_resumes_in_a_new_client_from_the_saved_session_uri() {
     let (url, shared) = media_server::start().await;
