@@ -524,6 +524,9 @@ impl Call {
 /// answer to count as progress. Google's sessions keep whole multiples of 256 KiB.
 const MIN_UPLOAD_PROGRESS: u64 = 64 << 10;
 
+/// ... or this part of the chunk, when that is more.
+const MIN_UPLOAD_PROGRESS_PARTS: u64 = 16;
+
 /// Where a resumable upload stands after a request to its session.
 enum Stored {
     /// The upload is complete: the answer is the method's response.
@@ -629,6 +632,10 @@ impl Session<'_> {
             _ => 0,
         };
         let mut stalls = 0u32;
+        // Bytes the session confirmed and then lost, and what it may lose before the upload
+        // is given up: the media sent again as many times as the policy makes attempts.
+        let mut lost = 0u64;
+        let mut furthest = offset;
         // Guards against a server whose offsets move back and forth forever: spent by every
         // answer that did not move the upload forward.
         let mut setbacks = total
@@ -688,14 +695,24 @@ impl Session<'_> {
                         )));
                     }
                     // Progress is what the session stored of the chunk. A server that keeps a
-                    // few bytes of each chunk would have the whole media sent again and again
-                    // (a terabyte for a few megabytes), so that counts as no progress.
-                    let enough = (chunk.len() as u64).min(MIN_UPLOAD_PROGRESS);
+                    // few bytes of each chunk would have the rest sent again and again (a
+                    // terabyte for a few megabytes), so that counts as no progress: it must
+                    // keep a sixteenth of the chunk, or 64 KiB, or the whole of a short one.
+                    let chunk_len = chunk.len() as u64;
+                    let enough = chunk_len.min(MIN_UPLOAD_PROGRESS.max(chunk_len / MIN_UPLOAD_PROGRESS_PARTS));
                     if at >= offset + enough {
                         stalls = 0;
                     } else {
                         if at <= offset {
                             setbacks -= 1;
+                        }
+                        lost = lost.saturating_add(offset.saturating_sub(at));
+                        let allowed = u64::from(policy.get_max_attempts())
+                            .saturating_mul(total.unwrap_or(furthest).max(chunk_len).max(1));
+                        if lost > allowed {
+                            return Err(Error::Upload(format!(
+                                "gave up: the upload session lost {lost} bytes it had stored"
+                            )));
                         }
                         stalls += 1;
                         if stalls >= policy.get_max_attempts() {
@@ -706,6 +723,7 @@ impl Session<'_> {
                     }
                     self.report(at, total);
                     offset = at;
+                    furthest = furthest.max(at);
                     if total == Some(at) {
                         // Everything is stored but no final answer came: ask for it.
                         match self.ask(call, deadline, span, total).await? {

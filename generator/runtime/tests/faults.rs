@@ -436,6 +436,11 @@ async fn redirect_loops_and_broken_locations_are_transport_errors() {
 
 /// A resumable upload of `len` bytes in chunks of 256 KiB, against `server`.
 async fn upload(server: &Server, len: usize) -> Result<Value, Error> {
+    upload_in_chunks(server, len, CHUNK_GRANULARITY).await
+}
+
+/// A resumable upload of `len` bytes in chunks of `chunk_size`, against `server`.
+async fn upload_in_chunks(server: &Server, len: usize, chunk_size: usize) -> Result<Value, Error> {
     let client = Client::builder(&API)
         .root_url(server.url())
         .token_provider(StaticToken::new("ya29.faults-token"))
@@ -446,7 +451,7 @@ async fn upload(server: &Server, len: usize) -> Result<Value, Error> {
     let mut call = Call::new(&client, &INSERT);
     call.json_body(&serde_json::json!({}));
     let media = Media::new("application/octet-stream", vec![7u8; len]);
-    bounded(call.upload::<Value>(media, Upload::resumable().chunk_size(CHUNK_GRANULARITY))).await
+    bounded(call.upload::<Value>(media, Upload::resumable().chunk_size(chunk_size))).await
 }
 
 /// Answers a session's initiation with `Location: /session`, and every other request with
@@ -494,6 +499,44 @@ async fn an_upload_session_that_keeps_a_few_bytes_of_each_chunk_is_given_up() {
     let err = upload(&server, 4 << 20).await.unwrap_err();
     assert!(matches!(&err, Error::Upload(_)), "{err:?}");
     assert!(server.count() <= 10, "gave up after the policy's attempts: {}", server.count());
+}
+
+#[tokio::test]
+async fn an_upload_session_that_keeps_too_small_a_part_of_each_chunk_is_given_up() {
+    // 64 KiB of each 2 MiB chunk: every answer moves forward, but each chunk would be sent
+    // again thirty-two times over.
+    let server = server::start(session(|_, request| {
+        let start = request.header("content-range").map_or(0, |r| {
+            r.trim_start_matches("bytes ").split('-').next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+        });
+        let stored = chunk_end(request).min(start + (64 << 10));
+        let range = format!("bytes=0-{}", stored.saturating_sub(1));
+        head("308 Resume Incomplete", &[("range", &range), ("content-length", "0")])
+    }))
+    .await;
+    let err = upload_in_chunks(&server, 4 << 20, 2 << 20).await.unwrap_err();
+    assert!(matches!(&err, Error::Upload(_)), "{err:?}");
+    assert!(server.count() <= 6, "gave up after the policy's attempts: {}", server.count());
+}
+
+#[tokio::test]
+async fn an_upload_session_that_loses_what_it_stored_again_and_again_is_given_up() {
+    // Each chunk is stored, until the session holds 3 MiB; the next answer says it holds
+    // nothing. Each round sends 4 MiB, and the session is allowed to lose the media's size
+    // as many times as the policy makes attempts (3).
+    let server = server::start(session(|_, request| match chunk_end(request) {
+        end if end == 0 || end > 3 << 20 => head("308 Resume Incomplete", &[("content-length", "0")]),
+        end => {
+            let range = format!("bytes=0-{}", end - 1);
+            head("308 Resume Incomplete", &[("range", &range), ("content-length", "0")])
+        }
+    }))
+    .await;
+    let err = upload_in_chunks(&server, 4 << 20, 1 << 20).await.unwrap_err();
+    assert!(matches!(&err, Error::Upload(m) if m.contains("lost")), "{err:?}");
+    // Four rounds of four chunks lose 12 MiB; the fifth round's loss passes the 12 MiB
+    // allowed. Without the allowance, 22 rounds.
+    assert!(server.count() <= 25, "{} requests", server.count());
 }
 
 #[tokio::test]
