@@ -183,16 +183,23 @@ impl Call {
             retrying.attempt_timeout = None;
             // Each attempt borrows the destination in turn; the lock is never contended, it
             // only lets the retry loop's `FnMut` lend it to one attempt's future at a time.
-            let target = tokio::sync::Mutex::new(Target { out, written: 0, media: None, etag: None, total: None });
+            let target =
+                tokio::sync::Mutex::new(Target { out, written: 0, media: None, etag: None, total: None, skipped: 0 });
             retrying
                 .run(|number| {
                     let (this, target, span) = (&self, &target, &attempts_span);
                     async move {
                         let mut target = target.lock().await;
-                        let before = target.written;
+                        let (before, skipped_before) = (target.written, target.skipped);
                         let mut token = None;
                         let result = this.attempt_into(&mut target, number, deadline, span, &mut token).await;
-                        let progressed = target.written.saturating_sub(before) >= MIN_PROGRESS;
+                        // An attempt that had the media sent again from its start counts as
+                        // progress only if it wrote at least as much as it dropped: else a
+                        // server that breaks off soon after each resumption point would
+                        // have the media sent again and again, its square in all.
+                        let gained = target.written.saturating_sub(before);
+                        let dropped = target.skipped.saturating_sub(skipped_before);
+                        let progressed = gained >= MIN_PROGRESS && gained >= dropped;
                         Attempted { result, token, progressed }
                     }
                 })
@@ -230,6 +237,7 @@ impl Call {
             let dropped = skip.min(chunk.len() as u64);
             let _ = chunk.split_to(dropped as usize);
             skip -= dropped;
+            target.skipped = target.skipped.saturating_add(dropped);
             if target.write(chunk).await? == Written::Last {
                 break;
             }
@@ -286,6 +294,9 @@ struct Target<'w> {
     /// The media's length, once an answer stated it (a `Content-Range` total, or the
     /// `Content-Length` of a whole media sent as stored): a resumed answer must agree.
     total: Option<u64>,
+    /// Bytes received and dropped: of answers that ignored the `Range` and sent the media
+    /// from its start again.
+    skipped: u64,
 }
 
 #[derive(PartialEq, Eq)]
@@ -458,7 +469,7 @@ mod tests {
     fn download(first: &ByteStream, chunks: &[&[u8]]) -> (Result<()>, Vec<u8>, u64) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
         let result = runtime.block_on(async {
             let skip = target.start(first, true)?;
             for chunk in chunks {
@@ -517,7 +528,7 @@ mod tests {
     fn a_whole_media_sent_again_must_reach_what_was_written() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
         runtime.block_on(async {
             target.start(&answer(200, None), false).unwrap();
             target.write(bytes::Bytes::from_static(b"abcdef")).await.unwrap();
@@ -532,7 +543,7 @@ mod tests {
     #[test]
     fn a_part_of_the_media_where_all_of_it_was_asked_for_is_a_protocol_error() {
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
         let err = target.start(&answer(206, Some("bytes 0-99/200")), false).unwrap_err();
         assert!(matches!(&err, Error::Protocol(m) if m.contains("206")), "{err:?}");
     }
@@ -543,7 +554,7 @@ mod tests {
         runtime.block_on(async {
             // The whole media (10 bytes, as stored), cut after 4; the resumption sends 2 of 6.
             let mut out = Vec::new();
-            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
             let mut first = answer(200, None);
             first.headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("10"));
             target.start(&first, false).unwrap();
@@ -562,7 +573,7 @@ mod tests {
         // A first answer of 200 without a usable length: the resumption's total tells the end.
         runtime.block_on(async {
             let mut out = Vec::new();
-            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None };
+            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
             target.start(&answer(200, None), false).unwrap();
             target.write(bytes::Bytes::from_static(b"0123")).await.unwrap();
             target.start(&answer(206, Some("bytes 4-4/10")), true).unwrap();

@@ -390,6 +390,29 @@ async fn a_download_that_breaks_off_again_and_again_completes_while_each_break_g
 }
 
 #[tokio::test]
+async fn a_download_sent_again_from_its_start_each_time_gives_up_rather_than_take_its_square() {
+    let (url, shared) = media_server::start().await;
+    {
+        let mut s = shared.lock().unwrap();
+        s.media = pattern(4 << 20);
+        // Each answer starts at byte 0 whatever the Range asked, and breaks off 100,000
+        // bytes past where the download stood: every attempt writes new bytes, but the
+        // n-th sends n times as many.
+        s.ignore_range = true;
+        s.cut_past_range_by = Some(100_000);
+    }
+    let fast = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(1));
+    let client = Client::builder(&API).root_url(&url).retry_policy(fast).build().unwrap();
+    let mut out = Vec::new();
+    let err = get(&client).download_to(&mut out).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    // Two attempts that wrote at least what they dropped, then the policy's three that did
+    // not; without the rule, 42 attempts and 88 MB for 4 MiB.
+    let log = shared.lock().unwrap().log.clone();
+    assert!(log.len() <= 6, "{} attempts: {log:?}", log.len());
+}
+
+#[tokio::test]
 async fn a_download_whose_attempts_barely_move_fails_after_the_policys_attempts() {
     let (url, shared) = media_server::start().await;
     {

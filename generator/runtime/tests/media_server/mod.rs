@@ -68,6 +68,9 @@ pub struct Shared {
     pub cut_first_download_at: Option<usize>,
     /// Every download response cut after this many bytes of its body.
     pub cut_each_download_at: Option<usize>,
+    /// Every download response cut this many bytes past the start of the range asked for
+    /// (its body may start before that range when `ignore_range` is set).
+    pub cut_past_range_by: Option<usize>,
     /// Ranged downloads (resumptions) answered 503 with this `Retry-After`, this many times.
     pub refuse_ranges: usize,
     pub refusal_retry_after: String,
@@ -235,7 +238,9 @@ fn download(shared: &Arc<Mutex<Shared>>, headers: &HeaderMap) -> Response {
         return reply(503, &[("retry-after", s.refusal_retry_after.clone())], "{}");
     }
     let first = s.downloads == 1;
-    let cut = if first { s.cut_first_download_at } else { None }.or(s.cut_each_download_at);
+    let cut = if first { s.cut_first_download_at } else { None }
+        .or(s.cut_each_download_at)
+        .or(s.cut_past_range_by.map(|by| range.map_or(0, |(from, _)| from) + by));
     let trickle = s.trickle;
     let (status, start, end) = match range {
         Some((from, to)) if !s.ignore_range => (206, from, to.map_or(media.len(), |to| (to + 1).min(media.len()))),
