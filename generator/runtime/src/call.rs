@@ -494,6 +494,14 @@ impl Call {
         if let Some(key) = shared.api_key.as_ref().filter(|_| !self.has_own_key()) {
             encode_pairs(&mut query, [("key", key.as_str())]);
         }
+        // Refused before the URL is made: the `url` crate panics on a path over 4 GiB, and
+        // the HTTP stack would refuse anything over its limit anyway.
+        let length = prefix.len() + rel.len() + 1 + query.len();
+        if length > MAX_URL_LEN {
+            return Err(Error::InvalidRequest(format!(
+                "the request URL would be {length} bytes long, over the {MAX_URL_LEN} an HTTP request can carry"
+            )));
+        }
         join_url(prefix, parsed, rel, &query).map_err(|e| {
             let mut msg = format!("the request URL is invalid: {e}");
             for secret in self.query_secrets() {
@@ -679,6 +687,9 @@ impl Call {
 fn is_credential_param(name: &str) -> bool {
     matches!(name, "key" | "access_token" | "oauth_token")
 }
+
+/// The longest URL the HTTP stack sends (`http::Uri` refuses longer text).
+const MAX_URL_LEN: usize = u16::MAX as usize - 1;
 
 /// The host of the URL reqwest gives a response made from an `http::Response` that does
 /// not carry its URL (a transport double's, say): such an answer was not redirected.
