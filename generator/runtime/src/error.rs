@@ -386,7 +386,8 @@ impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HTTP {}", self.http_status)?;
         if let Some(status) = &self.status {
-            write!(f, " {status}")?;
+            f.write_str(" ")?;
+            write_server_text(f, status, DISPLAYED_MESSAGE_CHARS)?;
         }
         f.write_str(": ")?;
         write_server_text(f, &self.message, DISPLAYED_MESSAGE_CHARS)?;
@@ -404,12 +405,12 @@ impl fmt::Display for ServiceError {
 }
 
 /// How much of a server's message `Display` shows; the field keeps all of it.
-const DISPLAYED_MESSAGE_CHARS: usize = 1000;
+pub(crate) const DISPLAYED_MESSAGE_CHARS: usize = 1000;
 
 /// Writes text a server chose into a message that ends up in logs: at most `max` characters,
 /// and control characters escaped (`\n`, `\u{1b}`), so that an answer can neither forge log
 /// lines nor send terminal escapes.
-fn write_server_text(f: &mut fmt::Formatter<'_>, text: &str, max: usize) -> fmt::Result {
+pub(crate) fn write_server_text(f: &mut fmt::Formatter<'_>, text: &str, max: usize) -> fmt::Result {
     use fmt::Write as _;
     for (i, c) in text.chars().enumerate() {
         if i == max {
@@ -571,6 +572,14 @@ mod tests {
         let mut e =
             ServiceError { http_status: 400, message: "line\nforged: \u{1b}[31mred".into(), ..Default::default() };
         assert_eq!(e.to_string(), "HTTP 400: line\\nforged: \\u{1b}[31mred");
+        e.status = Some("INVALID\nforged".into());
+        assert!(e.to_string().starts_with("HTTP 400 INVALID\\nforged: "), "{e}");
+        let item = crate::workflows::ItemError {
+            status: Some("A\rB".into()),
+            reason: Some("\u{1b}[2J".into()),
+            ..crate::workflows::ItemError::new("x\ny")
+        };
+        assert_eq!(item.to_string(), "A\\rB: x\\ny (reason: \\u{1b}[2J)");
         e.message = "é".repeat(5000);
         let shown = e.to_string();
         assert_eq!(shown.chars().filter(|c| *c == 'é').count(), DISPLAYED_MESSAGE_CHARS);

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{Error, ErrorDetail, Result};
+use crate::error::{write_server_text, Error, ErrorDetail, Result, DISPLAYED_MESSAGE_CHARS};
 
 type ConflictPredicate = Arc<dyn Fn(&Error) -> bool + Send + Sync>;
 
@@ -718,14 +718,19 @@ impl ItemError {
     }
 }
 
+/// Every part is the service's text: written as [`ServiceError`](crate::ServiceError)'s are, with control
+/// characters escaped and at most a screenful each (the fields keep all of it).
 impl fmt::Display for ItemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(status) = &self.status {
-            write!(f, "{status}: ")?;
+            write_server_text(f, status, DISPLAYED_MESSAGE_CHARS)?;
+            f.write_str(": ")?;
         }
-        f.write_str(&self.message)?;
+        write_server_text(f, &self.message, DISPLAYED_MESSAGE_CHARS)?;
         if let Some(reason) = &self.reason {
-            write!(f, " (reason: {reason})")?;
+            f.write_str(" (reason: ")?;
+            write_server_text(f, reason, DISPLAYED_MESSAGE_CHARS)?;
+            f.write_str(")")?;
         }
         Ok(())
     }
