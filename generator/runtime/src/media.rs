@@ -524,7 +524,7 @@ impl Call {
 /// answer to count as progress. Google's sessions keep whole multiples of 256 KiB.
 const MIN_UPLOAD_PROGRESS: u64 = 64 << 10;
 
-/// ... or this part of the chunk, when that is more.
+/// ... or this part of a chunk the session received whole, when that is more.
 const MIN_UPLOAD_PROGRESS_PARTS: u64 = 16;
 
 /// Where a resumable upload stands after a request to its session.
@@ -584,23 +584,28 @@ impl Window {
             // two only while a server that kept part of a chunk is sent the rest.
             let left = std::mem::take(&mut self.held).to_vec();
             // Room for a chunk and the byte read ahead, or for what is left of media of a
-            // known length: a chunk size far beyond the media costs nothing, and one beyond
-            // what memory holds is an error, not an abort.
-            let room = media
-                .len()
-                .map_or(chunk_size, |len| {
-                    usize::try_from(len.saturating_sub(offset)).unwrap_or(usize::MAX).min(chunk_size)
-                })
+            // known length and one byte more: a chunk size far beyond the media costs
+            // nothing, one beyond what memory holds is an error, not an abort, and the
+            // buffer never grows past what was reserved.
+            let remaining = media.len().map(|len| len.saturating_sub(offset));
+            let room = remaining
+                .map_or(chunk_size, |left| usize::try_from(left).unwrap_or(usize::MAX).min(chunk_size))
                 .saturating_add(1)
                 .max(left.len());
             let mut buf = Vec::new();
-            buf.try_reserve_exact(room).map_err(|e| {
-                Error::Upload(format!("cannot make room for a chunk of {chunk_size} bytes in memory: {e}"))
-            })?;
+            buf.try_reserve_exact(room)
+                .map_err(|e| Error::Upload(format!("cannot make room for a chunk of {room} bytes in memory: {e}")))?;
             buf.extend_from_slice(&left);
             drop(left);
             let opened = self.opened.as_mut().expect("opened above");
-            self.ended = opened.fill(&mut buf, chunk_size.saturating_add(1)).await?;
+            self.ended = opened.fill(&mut buf, room).await?;
+            // A file that grew after it was opened, or a reader with more than it said:
+            // the ranges sent would run past the total the session was given.
+            if let (Some(len), Some(remaining)) = (media.len(), remaining) {
+                if buf.len() as u64 > remaining {
+                    return Err(Error::Upload(format!("the media holds more than the {len} bytes it was said to")));
+                }
+            }
             self.held = Bytes::from(buf);
         }
         let take = self.held.len().min(chunk_size);
@@ -655,7 +660,9 @@ impl Session<'_> {
             // may take longer to send than the attempt timeout: it bounds inactivity.
             let mut retrying = call.retrying(true, deadline);
             retrying.idle = Some(self.activity.clone());
-            let stored = retrying
+            // With the answer, whether it answered the whole chunk sent (rather than the
+            // question after a failed attempt, which may have sent any part of it).
+            let (stored, whole_chunk_answered) = retrying
                 .run(|number| {
                     let chunk = chunk.clone();
                     async move {
@@ -664,10 +671,10 @@ impl Session<'_> {
                             if number > 1 {
                                 match self.put(call, None, total, span, number, &mut token).await? {
                                     Stored::Partial(at) if at == offset => {}
-                                    other => return Ok(other),
+                                    other => return Ok((other, false)),
                                 }
                             }
-                            self.put(call, Some((offset, chunk)), total, span, number, &mut token).await
+                            Ok((self.put(call, Some((offset, chunk)), total, span, number, &mut token).await?, true))
                         }
                         .await;
                         Attempted::new(result, token)
@@ -696,10 +703,17 @@ impl Session<'_> {
                     }
                     // Progress is what the session stored of the chunk. A server that keeps a
                     // few bytes of each chunk would have the rest sent again and again (a
-                    // terabyte for a few megabytes), so that counts as no progress: it must
-                    // keep a sixteenth of the chunk, or 64 KiB, or the whole of a short one.
+                    // terabyte for a few megabytes), so that counts as no progress: of a chunk
+                    // it received whole, it must keep a sixteenth, or 64 KiB, or all of a
+                    // short chunk; after an attempt broke off, 64 KiB (a link that breaks
+                    // every few hundred kilobytes still gets the media through).
                     let chunk_len = chunk.len() as u64;
-                    let enough = chunk_len.min(MIN_UPLOAD_PROGRESS.max(chunk_len / MIN_UPLOAD_PROGRESS_PARTS));
+                    let wanted = if whole_chunk_answered {
+                        MIN_UPLOAD_PROGRESS.max(chunk_len / MIN_UPLOAD_PROGRESS_PARTS)
+                    } else {
+                        MIN_UPLOAD_PROGRESS
+                    };
+                    let enough = chunk_len.min(wanted);
                     if at >= offset + enough {
                         stalls = 0;
                     } else {

@@ -139,6 +139,16 @@ async fn a_chunk_size_beyond_memory_costs_only_the_media_or_is_an_error() {
         let done: Value = insert(&client, json!({})).upload(media, Upload::resumable().chunk_size(huge)).await.unwrap();
         assert_eq!(done["size"], data.len().to_string());
     }
+    // A reader with more than it said: an error, whatever the chunk size, rather than
+    // ranges past the total the session was given.
+    for chunk_size in [huge, CHUNK_GRANULARITY] {
+        let longer = Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), Some(1000));
+        let err = insert(&client, json!({}))
+            .upload::<Value>(longer, Upload::resumable().chunk_size(chunk_size))
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::Upload(m) if m.contains("more than the 1000 bytes")), "{err:?}");
+    }
     let unknown = Media::from_reader("application/octet-stream", std::io::Cursor::new(data.clone()), None);
     let err =
         insert(&client, json!({})).upload::<Value>(unknown, Upload::resumable().chunk_size(huge)).await.unwrap_err();
