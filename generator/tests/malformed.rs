@@ -125,6 +125,12 @@ rejected! {
     /// A schema that is only a `$ref` becomes a type alias; a ring of them has no type.
     ref_cycle_of_one: doc(r#""schemas":{"A":{"$ref":"A"}}"#) => "schemas.A.$ref";
     ref_cycle_of_three: doc(r#""schemas":{"A":{"$ref":"B"},"B":{"$ref":"C"},"C":{"$ref":"A"}}"#) => "schemas.A.$ref";
+    /// The message names the ring, in the order the `$ref`s go, not the chain that leads to it.
+    ref_chain_into_a_cycle: doc(r#""schemas":{"A":{"$ref":"D"},"D":{"$ref":"C"},"C":{"$ref":"B"},"B":{"$ref":"C"}}"#)
+        => "schemas.A.$ref";
+    /// `true`/`false` or a schema; serde would otherwise fill a schema from an array.
+    additional_properties_is_an_array: doc(r#""schemas":{"A":{"type":"object","additionalProperties":[null,"string"]}}"#)
+        => "schemas.A.additionalProperties";
 
     template_names_a_missing_parameter: method(r#""path":"v1/{+name}","parameters":{"other":{"type":"string","location":"path"}}"#)
         => "resources.r.methods.get.path";
