@@ -37,8 +37,10 @@ use crate::error::{Error, Result};
 ///
 /// A download written to a destination (`Call::download_to`) resumes with a `Range`
 /// request when its body breaks off; an attempt that wrote at least 64 KiB before it broke
-/// counts as progress, and the attempts and the budget are then counted afresh from it, so
-/// that a long download survives any number of breaks as long as each one gets well further.
+/// (and at least as much as it dropped, when the server sent the media from its start
+/// again) counts as progress, and the attempts and the budget are then counted afresh from
+/// it, so that a long download survives any number of breaks as long as each one gets well
+/// further.
 ///
 /// ```
 /// use discovery_runtime::RetryPolicy;
