@@ -358,7 +358,11 @@ impl Retrying<'_> {
                 // at once, on another stream or connection, as HTTP/2 intends.
                 Duration::ZERO
             } else {
-                err.retry_after().unwrap_or_else(|| self.policy.backoff(retries))
+                // The server's wait is a minimum: a `Retry-After` of 0, or a date already
+                // past (a clock off), does not cancel the backoff, or every client of an
+                // overloaded service would come back at once, again and again.
+                let backoff = self.policy.backoff(retries);
+                err.retry_after().map_or(backoff, |asked| asked.max(backoff))
             };
             if start.elapsed().saturating_add(wait) > self.policy.get_total_timeout() {
                 tracing::debug!(?wait, "not retrying: the wait would exceed the retry budget");

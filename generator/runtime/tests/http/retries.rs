@@ -152,6 +152,34 @@ async fn time_budget_is_bounded() {
     assert!(server.count() > 2 && server.count() < 1000, "{}", server.count());
 }
 
+/// A `Retry-After` of 0, a date already past, or a `RetryInfo` of 0 s is a minimum wait:
+/// the backoff still applies, or a call would come back hundreds of times a second.
+#[tokio::test]
+async fn a_zero_or_past_retry_after_keeps_the_backoff() {
+    let zero = || with_header(json(429, json!({"error": {"code": 429, "message": "slow"}})), "retry-after", "0");
+    let past = || with_header(unavailable(), "retry-after", "Wed, 21 Oct 2015 07:28:00 GMT");
+    let info = || {
+        json(
+            503,
+            json!({"error": {"code": 503, "message": "later", "details": [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0s"}]}}),
+        )
+    };
+    let answers: [fn() -> axum::response::Response; 3] = [zero, past, info];
+    for answer in answers {
+        let server = fail_first(usize::MAX, answer).await;
+        let policy = RetryPolicy::default()
+            .max_attempts(1000)
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_millis(100))
+            .total_timeout(Duration::from_millis(500));
+        let client = server.client().retry_policy(policy).build().unwrap();
+        get(&client).send_empty().await.unwrap_err();
+        // Waits of 50 ms on average within 500 ms: about ten requests, not hundreds.
+        assert!(server.count() < 60, "{} requests", server.count());
+    }
+}
+
 async fn stalling_server() -> TestServer {
     serve(|_| async {
         tokio::time::sleep(Duration::from_secs(30)).await;
