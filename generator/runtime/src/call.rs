@@ -885,7 +885,9 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
     if success && content_length(&headers).is_some_and(|len| len > limit) {
         return Err(too_large);
     }
+    let announced = resp.content_length();
     let mut body = Chunks::default();
+    let mut cut = false;
     while let Some(mut chunk) = resp.chunk().await.map_err(|e| Error::Transport(e.into()))? {
         let room = limit.saturating_sub(body.len);
         if chunk.len() as u64 > room {
@@ -895,12 +897,30 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
             // `room` is below `chunk.len()`, a `usize`.
             chunk.truncate(room as usize);
             body.push(chunk);
+            cut = true;
             break;
         }
         body.push(chunk);
     }
+    if !cut {
+        if let Some(short) = short_body(body.len, announced) {
+            return Err(short);
+        }
+    }
     let body = body.join();
     Ok(RawResponse { status, headers, body, secrets: Vec::new(), redirected_to: None })
+}
+
+/// The error for a body that ended, as the HTTP stack saw it, before the length it
+/// announced: an HTTP/2 stream reset with `NO_ERROR` ends a body for hyper as cleanly as its
+/// last frame does. A transport error of the body, so that a `GET` is sent again and a
+/// download resumes. `announced` is the HTTP stack's own (`Content-Length` of a body it did
+/// not decode, none of a HEAD answer or a 204).
+pub(crate) fn short_body(received: u64, announced: Option<u64>) -> Option<Error> {
+    let announced = announced.filter(|&announced| received < announced)?;
+    Some(Error::Transport(crate::TransportError::body(format!(
+        "the response body ended after {received} of the {announced} bytes it announced"
+    ))))
 }
 
 /// A body being received. Chunks are kept as they come and joined once at the end, sized
@@ -991,6 +1011,12 @@ fn decode_error(raw: &RawResponse, e: &dyn fmt::Display) -> Error {
     let mut message = e.to_string();
     for secret in raw.secrets.iter().filter(|s| s.len() >= 8) {
         redact_in(&mut message, secret);
+    }
+    // The HTTP stack decodes gzip and then drops the header: one still there names a coding
+    // the body is still in, which explains a failure better than the byte it failed at.
+    let coding = raw.headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(coding) = coding.filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity")) {
+        message.push_str(&format!(" (the body is {coding:?}-encoded, which the client does not decode)"));
     }
     Error::Decode { status: raw.status, message, body_excerpt: excerpt(&scrub_body(raw.body.clone(), &secrets)) }
 }

@@ -35,12 +35,18 @@ impl ByteStream {
     fn from_response(mut resp: reqwest::Response, idle: Option<Duration>, deadline: Deadline) -> Self {
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
+        let announced = resp.content_length();
         let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(|e| Error::Transport(e.into()))));
-        let inner = Box::pin(futures_util::stream::unfold(Some(chunks), move |state| async move {
-            let mut chunks = state?;
+        // The bytes received so far, to tell a body that ended short of its announced length.
+        let inner = Box::pin(futures_util::stream::unfold(Some((chunks, 0u64)), move |state| async move {
+            let (mut chunks, received) = state?;
             match crate::retry::within(deadline.cap(idle), chunks.next()).await {
-                Ok(Some(item)) => Some((item, Some(chunks))),
-                Ok(None) => None,
+                Ok(Some(Ok(chunk))) => {
+                    let received = received.saturating_add(chunk.len() as u64);
+                    Some((Ok(chunk), Some((chunks, received))))
+                }
+                Ok(Some(Err(e))) => Some((Err(e), None)),
+                Ok(None) => crate::call::short_body(received, announced).map(|short| (Err(short), None)),
                 Err(timeout) => Some((Err(timeout), None)),
             }
         }));
@@ -255,10 +261,12 @@ impl Call {
     }
 
     /// The download request: the method's, accepting any media type, from byte `from` on
-    /// when resuming. A ranged request asks for the bytes as stored
+    /// when resuming. Every download asks for the media's own bytes
     /// (`Accept-Encoding: identity`): a range of a gzip-encoded body could not be decoded on
-    /// its own, and offsets must count the media's own bytes for a download to resume where
-    /// it stopped.
+    /// its own, offsets must count the media's bytes for a download to resume where it
+    /// stopped, and the HTTP stack's gzip decoder reads one gzip member, so a media of
+    /// several (concatenated `.gz` files, served gzip-encoded) would end after the first as
+    /// if it were whole.
     fn media_request(&self, from: Option<(u64, Option<u64>)>) -> Result<Prepared> {
         let mut request = self.request_accepting(false)?;
         if let Some((from, to)) = from {
@@ -268,9 +276,7 @@ impl Call {
             };
             request.headers.insert(RANGE, HeaderValue::from_str(&range).expect("digits"));
         }
-        if request.headers.contains_key(RANGE) {
-            request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        }
+        request.headers.insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         Ok(request)
     }
 }

@@ -34,6 +34,11 @@ pub trait Page: crate::reader::FromJson {
 /// a token it gave before (which would page forever) ends the stream with
 /// [`Error::Protocol`]. After an error the stream ends. Use [`try_next`](PageStream::try_next) without any import, or the
 /// `futures_core::Stream` implementation with stream combinators.
+///
+/// Nothing else bounds the number of pages: a server that hands out a fresh token with
+/// every page keeps the stream going for as long as it is read. Each request has the
+/// call's deadline, not the stream as a whole; a caller that collects everything and
+/// wants a bound sets one (`StreamExt::take` of the `futures` crate, or a count of its own).
 pub struct PageStream<P> {
     template: Call,
     /// The request to send next; `None` once the last page was seen or after an error.

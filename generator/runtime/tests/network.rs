@@ -273,6 +273,10 @@ async fn gzip_answers_are_asked_for_and_decoded() {
         let body = if wants_gzip && seen.path.ends_with("/broken") {
             response = response.header("content-encoding", "gzip");
             Bytes::from_static(b"\x1f\x8b\x08\x00not gzip at all")
+        } else if seen.path.ends_with("/brotli") {
+            // A coding the client never asked for, and cannot decode.
+            response = response.header("content-encoding", "br");
+            Bytes::from_static(b"\x8b\x02\x80{}\x03")
         } else if wants_gzip {
             response = response.header("content-encoding", "gzip");
             Bytes::from(compressed.clone())
@@ -293,6 +297,10 @@ async fn gzip_answers_are_asked_for_and_decoded() {
     let err = get(&client, "broken").send::<Value>().await.unwrap_err();
     let Error::Transport(e) = &err else { panic!("expected a transport error, got {err:?}") };
     assert!(e.is_body(), "{e}");
+
+    // The decode error names the coding the body is still in.
+    let err = get(&client, "brotli").send::<Value>().await.unwrap_err();
+    assert!(matches!(&err, Error::Decode { message, .. } if message.contains("\"br\"-encoded")), "{err:?}");
 }
 
 #[tokio::test]
@@ -680,6 +688,89 @@ async fn a_request_left_out_by_a_goaway_is_sent_again_on_a_new_connection() {
     }
     assert_eq!(*answered.lock().unwrap(), [0, 1], "one answer on each connection");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+/// A media of two gzip members (two `.gz` files joined, as `cat a.gz b.gz` makes): a server
+/// that serves it gzip-encoded to a client that asks for gzip. The HTTP stack's decoder
+/// reads one member, so downloads ask for the bytes as stored, and get all of them.
+#[tokio::test]
+async fn a_download_asks_for_the_media_as_stored_and_gets_all_of_it() {
+    let plain: Vec<u8> = [vec![b'A'; 100_000], vec![b'B'; 100_000]].concat();
+    let members = [gzip(&plain[..100_000]), gzip(&plain[100_000..])].concat();
+    let expected = plain.clone();
+    let server = Server::start(None, move |seen| {
+        let gzip_asked = seen.header("accept-encoding").is_some_and(|e| e.contains("gzip"));
+        let builder = http::Response::builder().status(200).header("content-type", "application/octet-stream");
+        if gzip_asked {
+            builder.header("content-encoding", "gzip").body(Full::new(Bytes::from(members.clone()))).unwrap()
+        } else {
+            builder.body(Full::new(Bytes::from(plain.clone()))).unwrap()
+        }
+    })
+    .await;
+    let client = server.builder().build().unwrap();
+    let bytes = get(&client, "vm-1").download().await.unwrap().collect_bytes().await.unwrap();
+    assert!(bytes == expected, "{} bytes of {}", bytes.len(), expected.len());
+    let mut out = Vec::new();
+    assert_eq!(get(&client, "vm-1").download_to(&mut out).await.unwrap(), expected.len() as u64);
+    let seen = server.seen();
+    assert!(seen.iter().all(|s| s.header("accept-encoding") == Some("identity")), "{:?}", seen.len());
+}
+
+/// HTTP/2 lets a server end a stream with `RST_STREAM` and `NO_ERROR`, which hyper takes as
+/// the end of the body however much of it came: a body short of its `Content-Length` is a
+/// body error, so a `GET` goes again and a download resumes, rather than a decode error
+/// (not retried) or a short download reported whole.
+#[tokio::test]
+async fn a_body_reset_short_of_its_length_is_a_body_error_and_retried() {
+    let streams = Arc::new(AtomicUsize::new(0));
+    let seen = streams.clone();
+    let url = http2_server(move |_, tls| {
+        let seen = seen.clone();
+        async move {
+            let Ok(mut connection) = h2::server::Builder::new().handshake::<_, Bytes>(tls).await else { return };
+            while let Some(Ok((request, mut respond))) = connection.accept().await {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let body = if request.uri().query().is_some_and(|q| q.contains("alt=media")) {
+                    Bytes::from(vec![7u8; 200_000])
+                } else {
+                    Bytes::from_static(br#"{"name":"vm-1","padding":"0123456789abcdef"}"#)
+                };
+                let head = http::Response::builder().status(200).header("content-length", body.len());
+                let mut stream = respond.send_response(head.body(()).unwrap(), false).unwrap();
+                // Sent from a task of its own, while `accept` drives the connection: the
+                // head and the first bytes reach the client before the reset does (a
+                // reset that came with the head would fail the request itself).
+                tokio::spawn(async move {
+                    if n % 2 == 0 {
+                        // Part of the body, then the stream ends without error.
+                        let _ = stream.send_data(body.slice(..body.len() / 4), false);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        stream.send_reset(h2::Reason::NO_ERROR);
+                    } else {
+                        let _ = stream.send_data(body, true);
+                    }
+                });
+            }
+        }
+    })
+    .await;
+    let client = Client::builder(&API)
+        .root_url(&url)
+        .no_proxy()
+        .add_root_certificate(CERT_DER)
+        .retry_policy(RetryPolicy::default().max_attempts(2).initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let value: Value = get(&client, "vm-1").send().await.unwrap();
+    assert_eq!(value["name"], "vm-1");
+    assert_eq!(streams.load(Ordering::SeqCst), 2, "sent again after the short body");
+    // A streamed download reports the short body; one written to a destination resumes.
+    let collected = get(&client, "vm-1").download().await.unwrap().collect_bytes().await;
+    let err = collected.map(|b| b.len()).unwrap_err();
+    assert!(matches!(&err, Error::Transport(e) if e.to_string().contains("ended after")), "{err:?}");
+    let mut out = Vec::new();
+    assert_eq!(get(&client, "vm-1").download_to(&mut out).await.unwrap(), 200_000);
 }
 
 /// An HTTP/2 frame: the 9-byte header (length, type, flags, stream) and the payload.
