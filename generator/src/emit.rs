@@ -146,9 +146,30 @@ fn crate_lint_allows() -> TokenStream {
 // ---------------------------------------------------------------------------------------
 // lib.rs
 
+/// rustc's default `recursion_limit`.
+const DEFAULT_RECURSION_LIMIT: usize = 128;
+
+/// Levels of rustc's (and rustdoc's) recursion a level of type nesting may take: rustdoc,
+/// working out auto traits through a map of boxed structs, needs about eleven (measured by
+/// hand on chains and rings of each kind, with rustc 1.95).
+const RECURSION_PER_NESTED_TYPE: usize = 16;
+
+/// `#![recursion_limit]` for a crate whose types nest `api.type_nesting` deep, when the
+/// default would not do: a document's long chains or rings of schemas inside one another
+/// otherwise end its build (or its docs) in "overflow evaluating the requirement".
+fn recursion_limit(api: &Api) -> Option<TokenStream> {
+    let needed = api.type_nesting.saturating_mul(RECURSION_PER_NESTED_TYPE);
+    (needed > DEFAULT_RECURSION_LIMIT).then(|| {
+        // Rounded up, so that a schema more or less rarely changes the line.
+        let limit = needed.div_ceil(256).saturating_mul(256).to_string();
+        quote!(#![recursion_limit = #limit])
+    })
+}
+
 fn lib_rs(api: &Api, _crate_name: &str) -> TokenStream {
     let rt = runtime();
     let allows = crate_lint_allows();
+    let recursion_limit = recursion_limit(api);
     let client = ident(&api.client_name);
     let (name, version, root_url, service_path) = (&api.name, &api.version, &api.root_url, &api.service_path);
     let client_doc = doc_lines([
@@ -183,6 +204,7 @@ fn lib_rs(api: &Api, _crate_name: &str) -> TokenStream {
     quote! {
         #![doc = include_str!("../README.md")]
         #allows
+        #recursion_limit
 
         pub mod resources;
         pub mod types;
@@ -266,7 +288,7 @@ fn doc_title(api: &Api) -> String {
 /// its sub-resources and one constructor per method.
 fn resource_impl(resource: &Resource, client: TokenStream) -> TokenStream {
     let owner = ident(&resource.struct_name);
-    let prefix = if resource.path.is_empty() { quote!(resources::) } else { quote!() };
+    let prefix = if resource.is_root { quote!(resources::) } else { quote!() };
     let children = resource.children.iter().map(|child| {
         let accessor = ident(&child.accessor);
         let handle = ident(&child.struct_name);
@@ -624,7 +646,7 @@ fn collect_resource_items(
     pages: &mut BTreeSet<String>,
 ) {
     let rt = runtime();
-    if !resource.path.is_empty() {
+    if !resource.is_root {
         let handle = ident(&resource.struct_name);
         let doc = doc_lines([format!(
             "The {} resource of the API: reach it through its parent's `{}()`.",

@@ -44,6 +44,9 @@ pub struct Api {
     /// the crate needs the runtime's regex feature
     /// ([`REGEX_FEATURE`](crate::runtime_contract::REGEX_FEATURE)).
     pub needs_regex: bool,
+    /// An upper bound of how many types deep a value nests, one type inside another (see
+    /// [`type_nesting_bound`]): rustc and rustdoc follow such chains by recursion.
+    pub type_nesting: usize,
 }
 
 /// A type of [`Api::types`], by its position there.
@@ -289,8 +292,11 @@ impl Type {
 pub struct Resource {
     /// The Discovery name (`connections`); empty for the root.
     pub wire_name: String,
-    /// Dotted path from the root (`people.connections`); empty for the root.
+    /// Dotted path from the root (`people.connections`); empty for the root, and for a
+    /// resource the document names `""` (tell them apart by `is_root`).
     pub path: String,
+    /// The client itself: its handle is the client type, its children are reached from it.
+    pub is_root: bool,
     /// The resource handle type, e.g. `PeopleConnectionsResource`.
     pub struct_name: String,
     /// The accessor on the parent, e.g. `connections`.
@@ -514,6 +520,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
     types.sort_by(|a, b| a.name().cmp(b.name()));
     check_recursive_aliases(&types)?;
     mark_codecs(&mut types);
+    let type_nesting = type_nesting_bound(&types);
     let schemas = resolver
         .schema_names
         .iter()
@@ -564,6 +571,7 @@ pub fn resolve(document: &RestDescription) -> Result<Api, ResolveError> {
         root,
         schema_count: document.schemas.len(),
         needs_regex,
+        type_nesting,
     })
 }
 
@@ -912,6 +920,7 @@ impl<'a> Resolver<'a> {
         let mut root = Resource {
             wire_name: String::new(),
             path: String::new(),
+            is_root: true,
             struct_name: client_name.to_owned(),
             accessor: String::new(),
             deprecated: false,
@@ -940,8 +949,7 @@ impl<'a> Resolver<'a> {
             resource.methods.push(self.resolve_method(resource, wire_name, accessor, method, &path)?);
         }
         for (wire_name, child) in children {
-            let path =
-                if resource.path.is_empty() { wire_name.clone() } else { format!("{}.{wire_name}", resource.path) };
+            let path = if resource.is_root { wire_name.clone() } else { format!("{}.{wire_name}", resource.path) };
             let snake = naming::snake(wire_name, "resource");
             let accessor = accessors.claim_with(&naming::value_ident(&snake), &[format!("{snake}_resource")], "_");
             let struct_name = self
@@ -950,6 +958,7 @@ impl<'a> Resolver<'a> {
             let mut handle = Resource {
                 wire_name: wire_name.clone(),
                 path,
+                is_root: false,
                 struct_name,
                 accessor,
                 deprecated: child.deprecated,
@@ -1706,6 +1715,54 @@ fn mark_boxes(types: &mut [TypeDef]) {
             }
         }
     }
+}
+
+/// An upper bound of the longest chain of types inside one another (a field's type, an
+/// array's or map's item, an alias's target): the longest path through the graph of
+/// strongly connected components, each counted as all of its types, since a path may go
+/// through every type of a cycle once. Linear in the size of the graph.
+fn type_nesting_bound(types: &[TypeDef]) -> usize {
+    let index: HashMap<&str, usize> = types.iter().enumerate().map(|(i, t)| (t.name(), i)).collect();
+    let named = |mut ty: &Type| -> Option<usize> {
+        loop {
+            match ty {
+                Type::Vec(inner) | Type::Map(inner) => ty = inner,
+                Type::Named(name) => return index.get(name.as_str()).copied(),
+                _ => return None,
+            }
+        }
+    };
+    let edges: Vec<Vec<usize>> = types
+        .iter()
+        .map(|t| match t {
+            TypeDef::Struct(s) => s.fields.iter().filter_map(|f| named(&f.ty)).collect(),
+            TypeDef::Alias(a) => named(&a.ty).into_iter().collect(),
+            TypeDef::Enum(_) | TypeDef::MaskFields(_) => Vec::new(),
+        })
+        .collect();
+    let component = strongly_connected_components(&edges);
+    let count = component.iter().map(|&c| c + 1).max().unwrap_or(0);
+    let mut size = vec![0usize; count];
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (node, &c) in component.iter().enumerate() {
+        size[c] += 1;
+        members[c].push(node);
+    }
+    // Tarjan's algorithm numbers a component after every component it reaches, so going up
+    // the numbers finds each successor's depth already known.
+    let mut depth = vec![0usize; count];
+    for c in 0..count {
+        let deepest_next = members[c]
+            .iter()
+            .flat_map(|&node| &edges[node])
+            .map(|&target| component[target])
+            .filter(|&next| next != c)
+            .map(|next| depth[next])
+            .max()
+            .unwrap_or(0);
+        depth[c] = size[c] + deepest_next;
+    }
+    depth.into_iter().max().unwrap_or(0)
 }
 
 /// Tarjan's algorithm, iterative so that deep schema graphs cannot overflow the stack.

@@ -67,6 +67,18 @@ fn generated(input: &str) -> GeneratedCrate {
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
+    // Parsing is not compiling; one thing that parses and does not compile is cheap to
+    // check: every resource handle the client names is defined.
+    let (lib, resources) = (file(&krate, "src/lib.rs"), file(&krate, "src/resources.rs"));
+    for named in lib.split("resources::").skip(1) {
+        let handle: String = named.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if handle.chars().next().is_some_and(char::is_uppercase) {
+            assert!(
+                resources.contains(&format!("pub struct {handle} ")),
+                "lib.rs names resources::{handle}, never defined"
+            );
+        }
+    }
     krate
 }
 
