@@ -44,8 +44,8 @@ pub struct Api {
     /// the crate needs the runtime's regex feature
     /// ([`REGEX_FEATURE`](crate::runtime_contract::REGEX_FEATURE)).
     pub needs_regex: bool,
-    /// An upper bound of how many types deep a value nests, one type inside another (see
-    /// [`type_nesting_bound`]): rustc and rustdoc follow such chains by recursion.
+    /// An upper bound of how deep a value nests, in types inside one another and the
+    /// arrays and maps between them: rustc and rustdoc follow such chains by recursion.
     pub type_nesting: usize,
 }
 
@@ -1718,34 +1718,47 @@ fn mark_boxes(types: &mut [TypeDef]) {
 }
 
 /// An upper bound of the longest chain of types inside one another (a field's type, an
-/// array's or map's item, an alias's target): the longest path through the graph of
-/// strongly connected components, each counted as all of its types, since a path may go
-/// through every type of a cycle once. Linear in the size of the graph.
+/// array's or map's item, an alias's target), each type counted with the arrays, maps and
+/// boxes around the deepest of its fields: the longest path through the graph of strongly
+/// connected components, each counted as all of its types, since a path may go through
+/// every type of a cycle once. Linear in the size of the graph.
 fn type_nesting_bound(types: &[TypeDef]) -> usize {
     let index: HashMap<&str, usize> = types.iter().enumerate().map(|(i, t)| (t.name(), i)).collect();
-    let named = |mut ty: &Type| -> Option<usize> {
+    // The named type inside `ty`, if any, and how many arrays and maps hold it.
+    let unwrap = |mut ty: &Type| -> (Option<usize>, usize) {
+        let mut layers = 0;
         loop {
             match ty {
-                Type::Vec(inner) | Type::Map(inner) => ty = inner,
-                Type::Named(name) => return index.get(name.as_str()).copied(),
-                _ => return None,
+                Type::Vec(inner) | Type::Map(inner) => {
+                    layers += 1;
+                    ty = inner;
+                }
+                Type::Named(name) => return (index.get(name.as_str()).copied(), layers),
+                _ => return (None, layers),
             }
         }
     };
-    let edges: Vec<Vec<usize>> = types
+    // Each type's held types, with whether the field boxes it (a layer too).
+    let held: Vec<Vec<(&Type, bool)>> = types
         .iter()
         .map(|t| match t {
-            TypeDef::Struct(s) => s.fields.iter().filter_map(|f| named(&f.ty)).collect(),
-            TypeDef::Alias(a) => named(&a.ty).into_iter().collect(),
+            TypeDef::Struct(s) => s.fields.iter().map(|f| (&f.ty, f.boxed)).collect(),
+            TypeDef::Alias(a) => vec![(&a.ty, false)],
             TypeDef::Enum(_) | TypeDef::MaskFields(_) => Vec::new(),
         })
+        .collect();
+    let edges: Vec<Vec<usize>> =
+        held.iter().map(|tys| tys.iter().filter_map(|(ty, _)| unwrap(ty).0).collect()).collect();
+    let weight: Vec<usize> = held
+        .iter()
+        .map(|tys| 1 + tys.iter().map(|&(ty, boxed)| unwrap(ty).1 + usize::from(boxed)).max().unwrap_or(0))
         .collect();
     let component = strongly_connected_components(&edges);
     let count = component.iter().map(|&c| c + 1).max().unwrap_or(0);
     let mut size = vec![0usize; count];
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (node, &c) in component.iter().enumerate() {
-        size[c] += 1;
+        size[c] = size[c].saturating_add(weight[node]);
         members[c].push(node);
     }
     // Tarjan's algorithm numbers a component after every component it reaches, so going up
@@ -1760,7 +1773,7 @@ fn type_nesting_bound(types: &[TypeDef]) -> usize {
             .map(|next| depth[next])
             .max()
             .unwrap_or(0);
-        depth[c] = size[c] + deepest_next;
+        depth[c] = size[c].saturating_add(deepest_next);
     }
     depth.into_iter().max().unwrap_or(0)
 }

@@ -189,7 +189,8 @@ impl Exchange {
     pub(crate) async fn read(self, limit: u64) -> Result<RawResponse> {
         match self {
             Exchange::Done(raw) => Ok(raw),
-            Exchange::Streaming(resp) => read_body(resp, limit).await,
+            // Streamed answers are those of uploads and downloads, never of a HEAD.
+            Exchange::Streaming(resp) => read_body(resp, limit, false).await,
         }
     }
 }
@@ -664,7 +665,7 @@ impl Call {
         let answered = resp.url();
         let redirected_to = (answered != &request.url && answered.host_str() != Some(URL_UNKNOWN_TO_REQWEST))
             .then(|| Box::new(answered.clone()));
-        let mut raw = read_body(resp, shared.max_response_bytes).await?;
+        let mut raw = read_body(resp, shared.max_response_bytes, request.method == http::Method::HEAD).await?;
         raw.redirected_to = redirected_to;
         // Error pages sometimes echo the request, and so do proxies answering 200 with a
         // page: keep credentials out of error excerpts.
@@ -872,7 +873,7 @@ const ERROR_BODY_LIMIT: u64 = 1 << 20;
 /// response beyond that is [`Error::ResponseTooLarge`] (decided from `Content-Length` before
 /// reading when it is announced), an error response is cut at the limit, since only its
 /// start is kept, at [`ERROR_BODY_LIMIT`] at most.
-pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<RawResponse> {
+pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64, head: bool) -> Result<RawResponse> {
     let status = resp.status().as_u16();
     let headers = std::mem::take(resp.headers_mut());
     let too_large = Error::ResponseTooLarge { status, limit };
@@ -885,7 +886,7 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
     if success && content_length(&headers).is_some_and(|len| len > limit) {
         return Err(too_large);
     }
-    let announced = resp.content_length();
+    let announced = announced_body_length(&resp, head);
     let mut body = Chunks::default();
     let mut cut = false;
     while let Some(mut chunk) = resp.chunk().await.map_err(|e| Error::Transport(e.into()))? {
@@ -911,11 +912,19 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result
     Ok(RawResponse { status, headers, body, secrets: Vec::new(), redirected_to: None })
 }
 
+/// The length a successful answer's body must reach: the HTTP stack's own count
+/// (`Content-Length` of a body it does not decode). None for an error answer, whose status
+/// and excerpt are kept whatever came, nor for a HEAD answer or a 204, which may state a
+/// length they do not carry (over HTTP/2, hyper passes it on).
+pub(crate) fn announced_body_length(resp: &reqwest::Response, head: bool) -> Option<u64> {
+    let status = resp.status().as_u16();
+    resp.content_length().filter(|_| is_success(status) && status != 204 && !head)
+}
+
 /// The error for a body that ended, as the HTTP stack saw it, before the length it
 /// announced: an HTTP/2 stream reset with `NO_ERROR` ends a body for hyper as cleanly as its
 /// last frame does. A transport error of the body, so that a `GET` is sent again and a
-/// download resumes. `announced` is the HTTP stack's own (`Content-Length` of a body it did
-/// not decode, none of a HEAD answer or a 204).
+/// download resumes. `announced` comes from [`announced_body_length`].
 pub(crate) fn short_body(received: u64, announced: Option<u64>) -> Option<Error> {
     let announced = announced.filter(|&announced| received < announced)?;
     Some(Error::Transport(crate::TransportError::body(format!(

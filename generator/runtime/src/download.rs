@@ -35,7 +35,7 @@ impl ByteStream {
     fn from_response(mut resp: reqwest::Response, idle: Option<Duration>, deadline: Deadline) -> Self {
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
-        let announced = resp.content_length();
+        let announced = crate::call::announced_body_length(&resp, false);
         let chunks = Box::pin(resp.bytes_stream().map(|r| r.map_err(|e| Error::Transport(e.into()))));
         // The bytes received so far, to tell a body that ended short of its announced length.
         let inner = Box::pin(futures_util::stream::unfold(Some((chunks, 0u64)), move |state| async move {

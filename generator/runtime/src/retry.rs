@@ -25,8 +25,9 @@ use crate::error::{Error, Result};
 /// sent as it is ([`Error::InvalidRequest`]) is never retried.
 ///
 /// The wait before retry `n` is drawn uniformly from zero to
-/// `min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), unless the server said how
-/// long to wait (`Retry-After` header or `RetryInfo` detail), which is honoured. A request
+/// `min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"); when the server said how
+/// long to wait (`Retry-After` header or `RetryInfo` detail), that is a minimum: the wait is
+/// the longer of the two. A request
 /// refused unprocessed goes again at once, on another stream or connection. No retry
 /// starts once `max_attempts` attempts were made, or when its wait would end past
 /// `total_timeout` since the first attempt, or past the call's deadline
@@ -380,7 +381,8 @@ impl Retrying<'_> {
 
 /// How long the server asked to wait before trying again: the `Retry-After` header, in
 /// seconds or as an HTTP date (RFC 9110 section 10.2.3). Values that cannot be read are
-/// ignored (the backoff applies); a date in the past means no wait.
+/// ignored (the backoff applies); a date in the past asks for no wait (the backoff still
+/// applies: the retry loop waits the longer of the two).
 pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {

@@ -736,7 +736,9 @@ async fn a_body_reset_short_of_its_length_is_a_body_error_and_retried() {
                 } else {
                     Bytes::from_static(br#"{"name":"vm-1","padding":"0123456789abcdef"}"#)
                 };
-                let head = http::Response::builder().status(200).header("content-length", body.len());
+                let error = request.uri().path().ends_with("/error");
+                let (status, n) = if error { (503, 0) } else { (200, n) };
+                let head = http::Response::builder().status(status).header("content-length", body.len());
                 let mut stream = respond.send_response(head.body(()).unwrap(), false).unwrap();
                 // Sent from a task of its own, while `accept` drives the connection: the
                 // head and the first bytes reach the client before the reset does (a
@@ -771,6 +773,38 @@ async fn a_body_reset_short_of_its_length_is_a_body_error_and_retried() {
     assert!(matches!(&err, Error::Transport(e) if e.to_string().contains("ended after")), "{err:?}");
     let mut out = Vec::new();
     assert_eq!(get(&client, "vm-1").download_to(&mut out).await.unwrap(), 200_000);
+    // An error answer keeps its status whatever came of its body.
+    let err = get(&client, "error").send::<Value>().await.unwrap_err();
+    assert_eq!(err.http_status(), Some(503), "{err:?}");
+}
+
+static HEAD: MethodInfo = MethodInfo::new("compute.instances.exists", HttpMethod::Head, "instances/{instance}")
+    .with_path_params(&[PathParam::new("instance", None)]);
+
+/// A HEAD answer, and a 204, may state a length they do not carry (RFC 9110), and over
+/// HTTP/2 hyper passes that length on: neither is a short body.
+#[tokio::test]
+async fn a_head_answer_and_a_204_stating_a_length_are_not_short_bodies() {
+    let url = http2_server(move |_, tls| async move {
+        let Ok(mut connection) = h2::server::Builder::new().handshake::<_, Bytes>(tls).await else { return };
+        while let Some(Ok((request, mut respond))) = connection.accept().await {
+            let status = if request.method() == http::Method::HEAD { 200 } else { 204 };
+            let head = http::Response::builder().status(status).header("content-length", "42");
+            let _ = respond.send_response(head.body(()).unwrap(), true);
+        }
+    })
+    .await;
+    let client = Client::builder(&API)
+        .root_url(&url)
+        .no_proxy()
+        .add_root_certificate(CERT_DER)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let mut exists = Call::new(&client, &HEAD);
+    exists.path_param("instance", "vm-1");
+    exists.send_empty().await.unwrap();
+    get(&client, "vm-1").send_empty().await.unwrap();
 }
 
 /// An HTTP/2 frame: the 9-byte header (length, type, flags, stream) and the payload.
