@@ -266,6 +266,17 @@ impl Spelling {
 }
 
 impl Type {
+    /// The type inside this one's arrays and maps (itself when it is neither), and how many
+    /// of them hold it.
+    pub fn unwrapped(&self) -> (&Type, usize) {
+        let (mut ty, mut layers) = (self, 0);
+        while let Type::Vec(inner) | Type::Map(inner) = ty {
+            ty = inner;
+            layers += 1;
+        }
+        (ty, layers)
+    }
+
     /// The Rust type, as Rust source.
     pub fn spell(&self, spelling: Spelling) -> String {
         match self {
@@ -1444,13 +1455,10 @@ fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
             _ => None,
         })
         .collect();
-    fn next_alias<'t>(mut ty: &'t Type, aliases: &HashMap<&str, &Type>) -> Option<&'t str> {
-        loop {
-            match ty {
-                Type::Vec(inner) | Type::Map(inner) => ty = inner,
-                Type::Named(name) if aliases.contains_key(name.as_str()) => return Some(name.as_str()),
-                _ => return None,
-            }
+    fn next_alias<'t>(ty: &'t Type, aliases: &HashMap<&str, &Type>) -> Option<&'t str> {
+        match ty.unwrapped().0 {
+            Type::Named(name) if aliases.contains_key(name.as_str()) => Some(name.as_str()),
+            _ => None,
         }
     }
     let mut followed: HashSet<&str> = HashSet::new();
@@ -1725,17 +1733,10 @@ fn mark_boxes(types: &mut [TypeDef]) {
 fn type_nesting_bound(types: &[TypeDef]) -> usize {
     let index: HashMap<&str, usize> = types.iter().enumerate().map(|(i, t)| (t.name(), i)).collect();
     // The named type inside `ty`, if any, and how many arrays and maps hold it.
-    let unwrap = |mut ty: &Type| -> (Option<usize>, usize) {
-        let mut layers = 0;
-        loop {
-            match ty {
-                Type::Vec(inner) | Type::Map(inner) => {
-                    layers += 1;
-                    ty = inner;
-                }
-                Type::Named(name) => return (index.get(name.as_str()).copied(), layers),
-                _ => return (None, layers),
-            }
+    let unwrap = |ty: &Type| -> (Option<usize>, usize) {
+        match ty.unwrapped() {
+            (Type::Named(name), layers) => (index.get(name.as_str()).copied(), layers),
+            (_, layers) => (None, layers),
         }
     };
     // Each type's held types, with whether the field boxes it (a layer too).

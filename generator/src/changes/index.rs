@@ -156,7 +156,7 @@ impl<'a> Side<'a> {
 
     /// The enum a field or parameter holds, under any arrays and maps.
     pub fn enum_of(&self, ty: Option<&Type>) -> Option<&'a ir::Enum> {
-        match innermost_type(ty?) {
+        match ty?.unwrapped().0 {
             Type::Named(name) => match self.api.find_type(name) {
                 Some(TypeDef::Enum(e)) => Some(e),
                 _ => None,
@@ -168,7 +168,7 @@ impl<'a> Side<'a> {
 
 /// The struct a value of type `ty` is, or holds under arrays and maps.
 fn struct_of<'a>(api: &'a Api, ty: &Type) -> Option<&'a Struct> {
-    match innermost_type(ty) {
+    match ty.unwrapped().0 {
         Type::Named(name) => match api.find_type(name) {
             Some(TypeDef::Struct(s)) => Some(s),
             _ => None,
@@ -229,11 +229,4 @@ pub(super) fn innermost(mut schema: &JsonSchema) -> &JsonSchema {
         }
     }
     schema
-}
-
-fn innermost_type(mut ty: &Type) -> &Type {
-    while let Type::Vec(inner) | Type::Map(inner) = ty {
-        ty = inner;
-    }
-    ty
 }
