@@ -20,7 +20,7 @@
 //! [`Client`](crate::Client) are already sent one at a time (see
 //! [`ClientBuilder::serialize_mutations`](crate::ClientBuilder::serialize_mutations)).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -389,7 +389,9 @@ impl BatchWriter {
     /// request in the order sent; an empty map means the error names none. [`item_errors`]
     /// recognises the shapes Google's batch errors are known or assumed to take.
     ///
-    /// Keys are expected to be unique; the report holds one outcome per key.
+    /// The report holds one outcome per key. A key given more than once is not sent at all
+    /// (one request holds one value per key, and two requests would race each other's
+    /// etags): it is reported [`ItemOutcome::Rejected`], with a message saying so.
     pub async fn run<K, V, R, SendChunk, SendFut, Rejected>(
         &self,
         items: impl IntoIterator<Item = (K, V)>,
@@ -404,7 +406,19 @@ impl BatchWriter {
     {
         let mut report =
             BatchReport { outcomes: BTreeMap::new(), responses: Vec::new(), requests_sent: 0, isolation_requests: 0 };
-        let mut items = items.into_iter().peekable();
+        let items: Vec<(K, V)> = items.into_iter().collect();
+        let mut seen = BTreeSet::new();
+        let repeated: BTreeSet<K> = items.iter().filter(|(k, _)| !seen.insert(k)).map(|(k, _)| k.clone()).collect();
+        let items = items.into_iter().filter(|(k, _)| !repeated.contains(k));
+        for key in repeated.iter().cloned() {
+            let why = ItemError {
+                status: Some("INVALID_ARGUMENT".to_owned()),
+                code: Some(3),
+                ..ItemError::new("the key was given more than once in this batch; none of its values was sent")
+            };
+            report.outcomes.insert(key, ItemOutcome::Rejected(why));
+        }
+        let mut items = items.peekable();
         let mut stopped = false;
         while items.peek().is_some() {
             let mut chunk: Vec<(K, V)> = items.by_ref().take(self.chunk_size).collect();
@@ -645,7 +659,8 @@ impl<K: Ord, R> BatchReport<K, R> {
 pub enum ItemOutcome {
     /// The item was written.
     Written,
-    /// The service named the item as invalid; it was not written.
+    /// The service named the item as invalid, or its key was given more than once to
+    /// [`BatchWriter::run`]; it was not written.
     Rejected(ItemError),
     /// The item's request failed as a whole. After a timeout or a lost connection the
     /// service may or may not have written it; read it back to know.
@@ -791,6 +806,25 @@ pub fn item_errors<K: AsRef<str> + Ord + Clone>(error: &Error, keys: &[K]) -> BT
 }
 
 /// Walks a detail for statuses keyed by, or naming, the request's items.
+/// Whether a `google.rpc.Status` says the item succeeded: code 0 or status `OK` (proto3
+/// leaves a zero code out, so an empty status is one too). An error listing every item of a
+/// batch may list the good ones so, and they were not refused.
+fn is_ok_status(status: &Value) -> bool {
+    let Some(members) = status.as_object() else { return false };
+    let code = members.get("code").and_then(|c| c.as_i64().or_else(|| c.as_str()?.trim().parse().ok()));
+    let named = members.get("status").and_then(Value::as_str).map(str::trim);
+    let code_ok = matches!(code, None | Some(0)) && members.get("code").is_none_or(|_| code.is_some());
+    let named_ok = named.is_none_or(|n| n.eq_ignore_ascii_case("OK"));
+    let message = members.get("message").and_then(Value::as_str).unwrap_or("");
+    let details = members.get("details").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
+    // `{"code": 0}` and `{"status": "OK"}` are successes, `{}` too; a message or details
+    // alone are not.
+    code_ok
+        && named_ok
+        && !details
+        && (code == Some(0) || named.is_some() || (members.get("code").is_none() && message.is_empty()))
+}
+
 fn collect_statuses<K: AsRef<str> + Ord + Clone>(
     value: &Value,
     keys: &[K],
@@ -806,6 +840,7 @@ fn collect_statuses<K: AsRef<str> + Ord + Clone>(
         Value::Object(members) => {
             for (name, member) in members {
                 match (key_of(name), member) {
+                    (Some(_), Value::Object(_)) if is_ok_status(member) => {}
                     (Some(key), Value::Object(_)) => {
                         found.entry(key).or_insert_with(|| ItemError::from_status_json(member));
                     }
@@ -826,7 +861,10 @@ fn collect_statuses<K: AsRef<str> + Ord + Clone>(
                 match named.or_else(indexed) {
                     Some(key) => {
                         let status = ["status", "error"].iter().find_map(|n| members.get(*n).filter(|s| s.is_object()));
-                        found.entry(key).or_insert_with(|| ItemError::from_status_json(status.unwrap_or(entry)));
+                        let status = status.unwrap_or(entry);
+                        if !is_ok_status(status) {
+                            found.entry(key).or_insert_with(|| ItemError::from_status_json(status));
+                        }
                     }
                     None => collect_statuses(entry, keys, key_of, found, depth + 1),
                 }

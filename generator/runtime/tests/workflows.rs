@@ -1,14 +1,14 @@
 //! The workflow helpers against in-memory fakes: no HTTP, every failure chosen by the test.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use discovery_runtime::workflows::{
     is_concurrent_modification, item_errors, item_errors_from_details, BatchWriter, ItemError, ItemOutcome,
     ReadModifyWrite, ReadModifyWriteError,
 };
 use discovery_runtime::{Error, Result, ServiceError};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn service_error(body: serde_json::Value) -> Error {
     let status = body["error"]["code"].as_u64().unwrap() as u16;
@@ -587,6 +587,55 @@ fn item_keys_are_found_in_field_paths_only_where_they_stand_alone() {
     assert_eq!(found("contacts.people/c1.names"), ["people/c1"]);
     assert_eq!(found("contacts[7]"), Vec::<String>::new(), "no such index");
     assert_eq!(found("updateMask"), Vec::<String>::new());
+}
+
+/// An error may list every item of the batch, the good ones with an OK status (`{"code": 0}`,
+/// `{"status": "OK"}`, or `{}`, proto3's zero): only the others were refused.
+#[test]
+fn items_an_error_lists_as_ok_are_not_refused() {
+    let keys: Vec<String> =
+        ["people/c1", "people/c2", "people/c3", "people/c4"].iter().map(|s| s.to_string()).collect();
+    let detail = |statuses: Value| {
+        service_error(json!({"error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT",
+            "details": [{"@type": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails",
+                "contactErrors": statuses}]}}))
+    };
+    let as_map = detail(json!({
+        "people/c1": {"code": 0}, "people/c2": {}, "people/c3": {"code": 9, "message": "stale etag"},
+        "people/c4": {"status": "OK"}}));
+    assert_eq!(item_errors(&as_map, &keys).into_keys().collect::<Vec<_>>(), ["people/c3"]);
+    let as_list = detail(json!([
+        {"resourceName": "people/c1", "status": {"code": 0}},
+        {"resourceName": "people/c2", "status": {}},
+        {"resourceName": "people/c3", "status": {"code": 9, "message": "stale etag"}},
+        {"resourceName": "people/c4", "status": {"message": "no contact source"}}]));
+    assert_eq!(item_errors(&as_list, &keys).into_keys().collect::<Vec<_>>(), ["people/c3", "people/c4"]);
+}
+
+/// A key given twice would have one change dropped (one request holds one value per key) or
+/// reported under the other's outcome: neither is sent, and the key is reported refused.
+#[tokio::test]
+async fn a_key_given_twice_is_reported_and_neither_value_is_sent() {
+    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = sent.clone();
+    let items = vec![("people/c1".to_owned(), 1u32), ("people/c2".to_owned(), 2), ("people/c1".to_owned(), 3)];
+    for chunk_size in [200, 1] {
+        log.lock().unwrap().clear();
+        let report = BatchWriter::new(chunk_size)
+            .run(
+                items.clone(),
+                |chunk: &[(String, u32)]| {
+                    log.lock().unwrap().extend(chunk.iter().map(|(k, _)| k.clone()));
+                    async { Ok::<(), Error>(()) }
+                },
+                item_errors,
+            )
+            .await;
+        assert_eq!(*sent.lock().unwrap(), ["people/c2"], "chunks of {chunk_size}");
+        assert!(report.outcomes["people/c2"].is_written());
+        let ItemOutcome::Rejected(why) = &report.outcomes["people/c1"] else { panic!("{:?}", report.outcomes) };
+        assert!(why.message.contains("more than once"), "{why}");
+    }
 }
 
 /// A refusal about the request as a whole (too many items) is not blamed on an item: every
