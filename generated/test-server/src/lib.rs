@@ -23,9 +23,11 @@
 //!   `person.metadata.sources` holds a CONTACT source (400 INVALID_ARGUMENT; a source without
 //!   an etag too), the etag (400 FAILED_PRECONDITION, reason `failedPrecondition`), then the
 //!   content: `memberships` in the mask needs a contact-group membership, and biographies,
-//!   birthdays, genders and names take at most one value (400 INVALID_ARGUMENT).
-//!   Masked fields absent or empty in the body are cleared; fields outside the mask are
-//!   ignored.
+//!   birthdays, genders and names take at most one value of the contact source (400
+//!   INVALID_ARGUMENT). Values tagged with another source (`metadata.source.type` other
+//!   than `CONTACT`, a profile's read with the contact) are not contact data: neither
+//!   counted nor stored. Masked fields absent or empty in the body are cleared; fields
+//!   outside the mask are ignored.
 //! * Person reads always carry `resourceName` and `etag`; `metadata` (with the contact
 //!   source and its etag) only when the mask names it or there is no mask. With `sources`
 //!   lacking `READ_SOURCE_TYPE_CONTACT` no contact data comes back.

@@ -591,15 +591,34 @@ fn with_display_names(names: &mut Value) {
     }
 }
 
-/// Stores the masked fields of `person` into `data`: non-empty arrays replace, anything
-/// absent, `null` or empty clears.
+/// The values of a field that are contact data: those of the contact source, or of no
+/// source named. A person read with its profile and written back carries the profile's
+/// values too, tagged with their source; Google ignores them ("only contact data is
+/// changed"), and so does this server.
+fn contact_values(values: &[Value]) -> Vec<Value> {
+    values
+        .iter()
+        .filter(|value| {
+            value.pointer("/metadata/source/type").and_then(Value::as_str).is_none_or(|source| source == "CONTACT")
+        })
+        .cloned()
+        .collect()
+}
+
+/// Stores the masked fields of `person` into `data`: arrays of contact values replace,
+/// anything absent, `null` or without contact values clears.
 fn write_fields(data: &mut Map<String, Value>, person: &Map<String, Value>, fields: &[String]) -> Result<(), ApiError> {
     for field in fields {
         match person.get(field) {
-            Some(Value::Array(values)) if !values.is_empty() => {
-                data.insert(field.clone(), Value::Array(values.clone()));
+            Some(Value::Array(values)) => {
+                let values = contact_values(values);
+                if values.is_empty() {
+                    data.remove(field);
+                } else {
+                    data.insert(field.clone(), Value::Array(values));
+                }
             }
-            None | Some(Value::Null) | Some(Value::Array(_)) => {
+            None | Some(Value::Null) => {
                 data.remove(field);
             }
             Some(_) => return Err(ApiError::invalid(format!("Invalid value at 'person.{field}': expected a list."))),
@@ -610,7 +629,7 @@ fn write_fields(data: &mut Map<String, Value>, person: &Map<String, Value>, fiel
 
 fn check_singletons(person: &Map<String, Value>, fields: &[String]) -> Result<(), ApiError> {
     for field in SINGLETONS {
-        let several = person.get(*field).and_then(Value::as_array).is_some_and(|v| v.len() > 1);
+        let several = person.get(*field).and_then(Value::as_array).is_some_and(|v| contact_values(v).len() > 1);
         if several && fields.iter().any(|f| f == field) {
             return Err(ApiError::invalid(format!("Only one {field} value is allowed for a contact source.")));
         }

@@ -232,6 +232,20 @@ async fn singleton_fields_take_one_value() {
     };
     client.people().update_contact(&ada, &emails_only, "emailAddresses").send().await.unwrap();
     assert_eq!(stored_given_name(&server.contact(&ada).unwrap()), Some("Ada"));
+
+    // Values of another source (a profile's, read with the contact and written back) are
+    // not contact data: not counted, not stored.
+    let read = client.people().get(&ada, "metadata").send().await.unwrap();
+    let profile = |value: serde_json::Value| {
+        let mut value = value;
+        value["metadata"] = json!({"source": {"type": "PROFILE", "id": "p1"}});
+        serde_json::from_value::<Name>(value).unwrap()
+    };
+    let with_profile = Person { names: vec![name("Contact"), profile(json!({"givenName": "Profile"}))], ..read.clone() };
+    client.people().update_contact(&ada, &with_profile, "names").send().await.unwrap();
+    let stored = server.contact(&ada).unwrap();
+    assert_eq!(stored["names"].as_array().map(Vec::len), Some(1), "{stored}");
+    assert_eq!(stored_given_name(&stored), Some("Contact"));
 }
 
 #[tokio::test]
