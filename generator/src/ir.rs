@@ -1445,50 +1445,38 @@ fn ref_targets(schemas: &BTreeMap<String, JsonSchema>) -> BTreeMap<&str, &str> {
 /// one, so it is an error rather than a newtype nobody asked for.
 ///
 /// A type holds at most one other (an array or map holds one), so each alias leads to at
-/// most one other alias: the aliases that contain themselves are the cycles of that graph,
-/// found by following each chain once.
+/// most one other alias: the aliases that contain themselves are those on a cycle of that
+/// graph, found with the strongly connected components `mark_boxes` uses too.
 fn check_recursive_aliases(types: &[TypeDef]) -> Result<(), ResolveError> {
-    let aliases: HashMap<&str, &Type> = types
+    let aliases: Vec<&Alias> = types
         .iter()
         .filter_map(|t| match t {
-            TypeDef::Alias(a) => Some((a.name.as_str(), &a.ty)),
+            TypeDef::Alias(a) => Some(a),
             _ => None,
         })
         .collect();
-    fn next_alias<'t>(ty: &'t Type, aliases: &HashMap<&str, &Type>) -> Option<&'t str> {
-        match ty.unwrapped().0 {
-            Type::Named(name) if aliases.contains_key(name.as_str()) => Some(name.as_str()),
+    let index: HashMap<&str, usize> = aliases.iter().enumerate().map(|(i, a)| (a.name.as_str(), i)).collect();
+    let next: Vec<Option<usize>> = aliases
+        .iter()
+        .map(|a| match a.ty.unwrapped().0 {
+            Type::Named(name) => index.get(name.as_str()).copied(),
             _ => None,
-        }
+        })
+        .collect();
+    let edges: Vec<Vec<usize>> = next.iter().map(|n| n.iter().copied().collect()).collect();
+    let component = strongly_connected_components(&edges);
+    let mut members = vec![0usize; aliases.len()];
+    for &c in &component {
+        members[c] += 1;
     }
-    let mut followed: HashSet<&str> = HashSet::new();
-    let mut on_cycle: HashSet<&str> = HashSet::new();
-    for def in types {
-        let TypeDef::Alias(alias) = def else { continue };
-        let mut chain: Vec<&str> = Vec::new();
-        let mut position: HashMap<&str, usize> = HashMap::new();
-        let mut current = alias.name.as_str();
-        while !followed.contains(current) {
-            if let Some(&at) = position.get(current) {
-                on_cycle.extend(&chain[at..]);
-                break;
-            }
-            position.insert(current, chain.len());
-            chain.push(current);
-            match aliases.get(current).and_then(|ty| next_alias(ty, &aliases)) {
-                Some(next) => current = next,
-                None => break,
-            }
-        }
-        followed.extend(chain);
-    }
-    match types.iter().find_map(|def| match def {
-        TypeDef::Alias(alias) if on_cycle.contains(alias.name.as_str()) => Some(&alias.name),
-        _ => None,
-    }) {
-        Some(name) => Err(error(
+    let on_cycle = |i: usize| next[i] == Some(i) || members[component[i]] > 1;
+    match (0..aliases.len()).find(|&i| on_cycle(i)) {
+        Some(i) => Err(error(
             "schemas",
-            format!("schema `{name}` contains itself only through arrays, maps or `$ref`s, with no object in between"),
+            format!(
+                "schema `{}` contains itself only through arrays, maps or `$ref`s, with no object in between",
+                aliases[i].name
+            ),
         )),
         None => Ok(()),
     }
@@ -1739,21 +1727,24 @@ fn type_nesting_bound(types: &[TypeDef]) -> usize {
             (_, layers) => (None, layers),
         }
     };
-    // Each type's held types, with whether the field boxes it (a layer too).
-    let held: Vec<Vec<(&Type, bool)>> = types
+    // What each type holds: the named type, and the layers around it (a box is one too).
+    let held: Vec<Vec<(Option<usize>, usize)>> = types
         .iter()
         .map(|t| match t {
-            TypeDef::Struct(s) => s.fields.iter().map(|f| (&f.ty, f.boxed)).collect(),
-            TypeDef::Alias(a) => vec![(&a.ty, false)],
+            TypeDef::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| {
+                    let (target, layers) = unwrap(&f.ty);
+                    (target, layers + usize::from(f.boxed))
+                })
+                .collect(),
+            TypeDef::Alias(a) => vec![unwrap(&a.ty)],
             TypeDef::Enum(_) | TypeDef::MaskFields(_) => Vec::new(),
         })
         .collect();
-    let edges: Vec<Vec<usize>> =
-        held.iter().map(|tys| tys.iter().filter_map(|(ty, _)| unwrap(ty).0).collect()).collect();
-    let weight: Vec<usize> = held
-        .iter()
-        .map(|tys| 1 + tys.iter().map(|&(ty, boxed)| unwrap(ty).1 + usize::from(boxed)).max().unwrap_or(0))
-        .collect();
+    let edges: Vec<Vec<usize>> = held.iter().map(|h| h.iter().filter_map(|&(target, _)| target).collect()).collect();
+    let weight: Vec<usize> = held.iter().map(|h| 1 + h.iter().map(|&(_, layers)| layers).max().unwrap_or(0)).collect();
     let component = strongly_connected_components(&edges);
     let count = component.iter().map(|&c| c + 1).max().unwrap_or(0);
     let mut size = vec![0usize; count];

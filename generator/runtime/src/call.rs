@@ -888,7 +888,6 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64, head: boo
     }
     let announced = announced_body_length(&resp, head);
     let mut body = Chunks::default();
-    let mut cut = false;
     while let Some(mut chunk) = resp.chunk().await.map_err(|e| Error::Transport(e.into()))? {
         let room = limit.saturating_sub(body.len);
         if chunk.len() as u64 > room {
@@ -898,15 +897,13 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, limit: u64, head: boo
             // `room` is below `chunk.len()`, a `usize`.
             chunk.truncate(room as usize);
             body.push(chunk);
-            cut = true;
             break;
         }
         body.push(chunk);
     }
-    if !cut {
-        if let Some(short) = short_body(body.len, announced) {
-            return Err(short);
-        }
+    // Only a body that is not cut has to reach a length: `announced` is none for errors.
+    if let Some(short) = short_body(body.len, announced) {
+        return Err(short);
     }
     let body = body.join();
     Ok(RawResponse { status, headers, body, secrets: Vec::new(), redirected_to: None })

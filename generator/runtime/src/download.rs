@@ -189,8 +189,7 @@ impl Call {
             retrying.attempt_timeout = None;
             // Each attempt borrows the destination in turn; the lock is never contended, it
             // only lets the retry loop's `FnMut` lend it to one attempt's future at a time.
-            let target =
-                tokio::sync::Mutex::new(Target { out, written: 0, media: None, etag: None, total: None, skipped: 0 });
+            let target = tokio::sync::Mutex::new(Target::new(out));
             retrying
                 .run(|number| {
                     let (this, target, span) = (&self, &target, &attempts_span);
@@ -312,7 +311,12 @@ enum Written {
     Last,
 }
 
-impl Target<'_> {
+impl<'w> Target<'w> {
+    /// Nothing written yet, no answer seen.
+    fn new(out: &'w mut (dyn AsyncWrite + Send + Unpin)) -> Self {
+        Target { out, written: 0, media: None, etag: None, total: None, skipped: 0 }
+    }
+
     /// The media's byte to write next, once the first answer placed the download. The sums
     /// saturate: the offsets come from the server's `Content-Range`.
     fn next_byte(&self) -> Option<u64> {
@@ -475,7 +479,7 @@ mod tests {
     fn download(first: &ByteStream, chunks: &[&[u8]]) -> (Result<()>, Vec<u8>, u64) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
+        let mut target = Target::new(&mut out);
         let result = runtime.block_on(async {
             let skip = target.start(first, true)?;
             for chunk in chunks {
@@ -534,7 +538,7 @@ mod tests {
     fn a_whole_media_sent_again_must_reach_what_was_written() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
+        let mut target = Target::new(&mut out);
         runtime.block_on(async {
             target.start(&answer(200, None), false).unwrap();
             target.write(bytes::Bytes::from_static(b"abcdef")).await.unwrap();
@@ -549,7 +553,7 @@ mod tests {
     #[test]
     fn a_part_of_the_media_where_all_of_it_was_asked_for_is_a_protocol_error() {
         let mut out = Vec::new();
-        let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
+        let mut target = Target::new(&mut out);
         let err = target.start(&answer(206, Some("bytes 0-99/200")), false).unwrap_err();
         assert!(matches!(&err, Error::Protocol(m) if m.contains("206")), "{err:?}");
     }
@@ -560,7 +564,7 @@ mod tests {
         runtime.block_on(async {
             // The whole media (10 bytes, as stored), cut after 4; the resumption sends 2 of 6.
             let mut out = Vec::new();
-            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
+            let mut target = Target::new(&mut out);
             let mut first = answer(200, None);
             first.headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("10"));
             target.start(&first, false).unwrap();
@@ -579,7 +583,7 @@ mod tests {
         // A first answer of 200 without a usable length: the resumption's total tells the end.
         runtime.block_on(async {
             let mut out = Vec::new();
-            let mut target = Target { out: &mut out, written: 0, media: None, etag: None, total: None, skipped: 0 };
+            let mut target = Target::new(&mut out);
             target.start(&answer(200, None), false).unwrap();
             target.write(bytes::Bytes::from_static(b"0123")).await.unwrap();
             target.start(&answer(206, Some("bytes 4-4/10")), true).unwrap();

@@ -806,23 +806,22 @@ pub fn item_errors<K: AsRef<str> + Ord + Clone>(error: &Error, keys: &[K]) -> BT
 }
 
 /// Walks a detail for statuses keyed by, or naming, the request's items.
-/// Whether a `google.rpc.Status` says the item succeeded: code 0 or status `OK` (proto3
-/// leaves a zero code out, so an empty status is one too). An error listing every item of a
-/// batch may list the good ones so, and they were not refused.
+/// Whether a `google.rpc.Status` says the item succeeded: code 0 or status `OK`, and no
+/// details (proto3 leaves a zero code out, so a status with neither, nor a message, is one
+/// too). An error listing every item of a batch may list the good ones so, and they were
+/// not refused.
 fn is_ok_status(status: &Value) -> bool {
     let Some(members) = status.as_object() else { return false };
-    let code = members.get("code").and_then(|c| c.as_i64().or_else(|| c.as_str()?.trim().parse().ok()));
-    let named = members.get("status").and_then(Value::as_str).map(str::trim);
-    let code_ok = matches!(code, None | Some(0)) && members.get("code").is_none_or(|_| code.is_some());
-    let named_ok = named.is_none_or(|n| n.eq_ignore_ascii_case("OK"));
-    let message = members.get("message").and_then(Value::as_str).unwrap_or("");
+    let text = |member: &str| members.get(member).and_then(Value::as_str);
+    let zero = |code: &Value| code.as_i64().or_else(|| code.as_str()?.trim().parse().ok()) == Some(0);
+    let ok = |name: &str| name.trim().eq_ignore_ascii_case("OK");
     let details = members.get("details").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
-    // `{"code": 0}` and `{"status": "OK"}` are successes, `{}` too; a message or details
-    // alone are not.
-    code_ok
-        && named_ok
-        && !details
-        && (code == Some(0) || named.is_some() || (members.get("code").is_none() && message.is_empty()))
+    !details
+        && match (members.get("code"), text("status")) {
+            (Some(code), status) => zero(code) && status.is_none_or(ok),
+            (None, Some(status)) => ok(status),
+            (None, None) => text("message").is_none_or(str::is_empty),
+        }
 }
 
 fn collect_statuses<K: AsRef<str> + Ord + Clone>(
